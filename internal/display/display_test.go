@@ -1,0 +1,57 @@
+package display
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zmqchat/zmqchat/internal/msg"
+)
+
+func TestEscape(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain text", "plain text"},
+		{"tab\tstays", "tab\tstays"},
+		{"Zoë 🎉 中文", "Zoë 🎉 中文"},
+		{`back\slash`, `back\slash`},
+		{"\x1b[2J\x1b]0;owned\a", `\x1b[2J\x1b]0;owned\x07`},
+		{"line\nbreak\r", `line\x0abreak\x0d`},
+		{"nul\x00del\x7f", `nul\x00del\x7f`},
+		{"c1 \u009b31m", `c1 \x9b31m`},
+		{"bad \xff\xc3 utf8", `bad \xff\xc3 utf8`},
+		{"rtl \u202eevil\u2066", `rtl \u202eevil\u2066`},
+	}
+	for _, tt := range tests {
+		if got := Escape(tt.in); got != tt.want {
+			t.Errorf("Escape(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestEscapeLeavesNoControlBytes(t *testing.T) {
+	var all []byte
+	for i := 0; i < 256; i++ {
+		all = append(all, byte(i))
+	}
+	got := Escape(string(all) + "\u0085\u009b")
+	for i := 0; i < len(got); i++ {
+		if c := got[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			t.Fatalf("Escape left control byte %#x at %d in %q", c, i, got)
+		}
+	}
+	if strings.ContainsRune(got, '\u009b') || strings.ContainsRune(got, '\u0085') {
+		t.Fatalf("Escape left a C1 control: %q", got)
+	}
+}
+
+func TestLine(t *testing.T) {
+	when := time.Date(2026, 11, 25, 7, 30, 5, 0, time.UTC)
+	m := msg.Message{Channel: "dev", Username: "ann", Time: when, Body: "hi \x1b[31mred"}
+	local := when.Local().Format(TimeLayout)
+	if got, want := Line(m, false), `ann: hi \x1b[31mred (`+local+`)`; got != want {
+		t.Errorf("Line = %q, want %q", got, want)
+	}
+	if got, want := Line(m, true), `[dev] ann: hi \x1b[31mred (`+local+`)`; got != want {
+		t.Errorf("Line with channel = %q, want %q", got, want)
+	}
+}

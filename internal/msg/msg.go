@@ -1,0 +1,242 @@
+// Package msg is zmqchat's message record and its wire codec: the
+// <channel, username, time, message> record, the POST request that carries it
+// to a server, the publication that carries it to subscribers, and the
+// validation rules both ends share. Everything here is plain functions over
+// bytes and strings, so it is tested without sockets.
+package msg
+
+import (
+	"errors"
+	"fmt"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits and reserved names of the protocol.
+const (
+	// MaxNameLen is the longest username or channel name, in characters.
+	MaxNameLen = 32
+	// MaxBodyLen is the longest message body, in bytes.
+	MaxBodyLen = 16 * 1024
+	// AllChannel is the read-only channel whose subscribers see every channel.
+	AllChannel = "ALL"
+	// TimeLayout is how clients stamp the time of a post.
+	TimeLayout = time.RFC3339Nano
+)
+
+// Command words of a request's first frame, and reply words.
+const (
+	CmdPost  = "POST"
+	ReplyOK  = "OK"
+	ReplyErr = "ERR"
+)
+
+// Message is one chat message: who said what, when, and on which channel
+// ("" for the single-room servers of parts 1 to 3).
+type Message struct {
+	Channel  string
+	Username string
+	Time     time.Time
+	Body     string
+}
+
+// Error is a validation or decoding failure; its text is meant for a person
+// and is what a server sends back after ERR.
+type Error struct{ Reason string }
+
+func (e *Error) Error() string { return e.Reason }
+
+func errorf(format string, args ...any) error {
+	return &Error{Reason: fmt.Sprintf(format, args...)}
+}
+
+// IsInvalid reports whether err is a validation or decoding failure (as
+// opposed to, say, a network error).
+func IsInvalid(err error) bool {
+	var e *Error
+	return errors.As(err, &e)
+}
+
+// CheckName checks a username or channel name; what names the thing in the
+// reason ("username", "channel").
+func CheckName(what, s string) error {
+	if s == "" {
+		return errorf("%s is empty: use 1 to %d letters, digits, '_', '-' or '.'", what, MaxNameLen)
+	}
+	if !utf8.ValidString(s) {
+		return errorf("%s is not valid UTF-8", what)
+	}
+	if n := utf8.RuneCountInString(s); n > MaxNameLen {
+		return errorf("%s is %d characters long, the limit is %d", what, n, MaxNameLen)
+	}
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' && r != '-' && r != '.' {
+			return errorf("%s %q has %q: use only letters, digits, '_', '-' or '.'", what, s, r)
+		}
+	}
+	return nil
+}
+
+// CheckUsername checks a username.
+func CheckUsername(s string) error { return CheckName("username", s) }
+
+// CheckChannel checks the name of a channel that may be joined (ALL included).
+func CheckChannel(s string) error { return CheckName("channel", s) }
+
+// CheckPostChannel checks the channel of a post to a multi-channel server:
+// a valid name, and not the read-only ALL.
+func CheckPostChannel(s string) error {
+	if err := CheckChannel(s); err != nil {
+		return err
+	}
+	if s == AllChannel {
+		return errorf("channel %s is read-only: it shows every channel, post to one of them instead", AllChannel)
+	}
+	return nil
+}
+
+// CheckBody checks a message body: 1 to MaxBodyLen bytes of valid UTF-8 with
+// no control characters other than tab.
+func CheckBody(s string) error {
+	if s == "" {
+		return errorf("message is empty")
+	}
+	if len(s) > MaxBodyLen {
+		return errorf("message is %d bytes long, the limit is %d", len(s), MaxBodyLen)
+	}
+	if !utf8.ValidString(s) {
+		return errorf("message is not valid UTF-8")
+	}
+	for _, r := range s {
+		if r != '\t' && unicode.IsControl(r) {
+			return errorf("message contains control character %U: only tab is allowed", r)
+		}
+	}
+	return nil
+}
+
+// ParseTime parses a post's time field (RFC 3339, fractional seconds allowed).
+func ParseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, errorf("time %q is not RFC 3339 (like 2006-01-02T15:04:05.999Z07:00)", truncate(s, 40))
+	}
+	return t, nil
+}
+
+// Check checks every field of m. With channels false (parts 1 to 3) the
+// channel must be empty; with channels true (part 4) it must name a channel
+// that can be posted to.
+func (m Message) Check(channels bool) error {
+	if channels {
+		if err := CheckPostChannel(m.Channel); err != nil {
+			return err
+		}
+	} else if m.Channel != "" {
+		return errorf("this server has no channels: send an empty channel frame (channels are part 4's mc_server)")
+	}
+	if err := CheckUsername(m.Username); err != nil {
+		return err
+	}
+	return CheckBody(m.Body)
+}
+
+// EncodePost returns the frames of a POST request carrying m.
+func EncodePost(m Message) [][]byte {
+	return [][]byte{
+		[]byte(CmdPost),
+		[]byte(m.Channel),
+		[]byte(m.Username),
+		[]byte(m.Time.Format(TimeLayout)),
+		[]byte(m.Body),
+	}
+}
+
+// DecodePost decodes and checks the frames of a POST request (command word
+// included). channels is as for Message.Check.
+func DecodePost(frames [][]byte, channels bool) (Message, error) {
+	if len(frames) == 0 {
+		return Message{}, errorf("empty request")
+	}
+	if cmd := string(frames[0]); cmd != CmdPost {
+		return Message{}, errorf("unknown command %q: the only command is %s", truncate(cmd, 32), CmdPost)
+	}
+	if len(frames) != 5 {
+		return Message{}, errorf("%s takes 5 frames (POST, channel, username, time, message), got %d", CmdPost, len(frames))
+	}
+	t, err := ParseTime(string(frames[3]))
+	if err != nil {
+		return Message{}, err
+	}
+	m := Message{
+		Channel:  string(frames[1]),
+		Username: string(frames[2]),
+		Time:     t,
+		Body:     string(frames[4]),
+	}
+	return m, m.Check(channels)
+}
+
+// EncodePub returns the frames of the publication of m; the channel comes
+// first because it is the subscription topic.
+func EncodePub(m Message) [][]byte {
+	return [][]byte{
+		[]byte(m.Channel),
+		[]byte(m.Username),
+		[]byte(m.Time.Format(TimeLayout)),
+		[]byte(m.Body),
+	}
+}
+
+// DecodePub decodes a publication. It checks only the shape (frame count and
+// time), not the content rules: a subscriber shows whatever arrives, made
+// safe for the terminal, since a rogue publisher need not follow the rules.
+func DecodePub(frames [][]byte) (Message, error) {
+	if len(frames) != 4 {
+		return Message{}, errorf("publication has %d frames, want 4 (channel, username, time, message)", len(frames))
+	}
+	t, err := ParseTime(string(frames[2]))
+	if err != nil {
+		return Message{}, err
+	}
+	return Message{
+		Channel:  string(frames[0]),
+		Username: string(frames[1]),
+		Time:     t,
+		Body:     string(frames[3]),
+	}, nil
+}
+
+// ErrReply returns the frames of an ERR reply for err.
+func ErrReply(err error) [][]byte {
+	return [][]byte{[]byte(ReplyErr), []byte(err.Error())}
+}
+
+// OKReply returns the frames of an OK reply.
+func OKReply() [][]byte { return [][]byte{[]byte(ReplyOK)} }
+
+// DecodeReply turns a server's reply into nil (OK) or an *Error carrying the
+// server's reason.
+func DecodeReply(frames [][]byte) error {
+	switch {
+	case len(frames) == 1 && string(frames[0]) == ReplyOK:
+		return nil
+	case len(frames) == 2 && string(frames[0]) == ReplyErr:
+		return &Error{Reason: string(frames[1])}
+	default:
+		return fmt.Errorf("malformed reply from server (%d frames)", len(frames))
+	}
+}
+
+// truncate shortens s for quoting in a reason, so that an absurd input does
+// not make an absurd error message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
+}

@@ -1,0 +1,229 @@
+package msg
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+var when = time.Date(2026, 11, 25, 7, 30, 0, 123456789, time.UTC)
+
+func post(channel, user, tm, body string) [][]byte {
+	return [][]byte{[]byte(CmdPost), []byte(channel), []byte(user), []byte(tm), []byte(body)}
+}
+
+func TestCheckName(t *testing.T) {
+	tests := []struct {
+		in      string
+		wantErr string // substring of the reason; "" means valid
+	}{
+		{"ann", ""},
+		{"Ann_B-2.x", ""},
+		{"Zoë", ""},
+		{"日本語", ""},
+		{"٣", ""}, // a Unicode digit
+		{strings.Repeat("a", 32), ""},
+		{strings.Repeat("é", 32), ""}, // 32 characters, 64 bytes
+		{"", "empty"},
+		{strings.Repeat("a", 33), "33 characters long"},
+		{"ann b", "' '"},
+		{"ann\x1b", `'\x1b'`},
+		{"a/b", "'/'"},
+		{"a:b", "':'"},
+		{"\xff", "not valid UTF-8"},
+	}
+	for _, tt := range tests {
+		err := CheckName("username", tt.in)
+		checkErr(t, "CheckName("+tt.in+")", err, tt.wantErr)
+	}
+}
+
+func TestCheckPostChannel(t *testing.T) {
+	checkErr(t, "dev", CheckPostChannel("dev"), "")
+	checkErr(t, "ALL", CheckPostChannel("ALL"), "read-only")
+	checkErr(t, "all", CheckPostChannel("all"), "") // only the exact name is reserved
+	checkErr(t, "empty", CheckPostChannel(""), "channel is empty")
+	checkErr(t, "join ALL", CheckChannel("ALL"), "")
+}
+
+func TestCheckBody(t *testing.T) {
+	tests := []struct {
+		in      string
+		wantErr string
+	}{
+		{"hello", ""},
+		{"tab\tok", ""},
+		{"  spaces, 'quotes' \"and\" -dashes ", ""},
+		{"émoji 🎉 and 中文", ""},
+		{strings.Repeat("x", MaxBodyLen), ""},
+		{"", "empty"},
+		{strings.Repeat("x", MaxBodyLen+1), "16385 bytes long"},
+		{"bell\a", "U+0007"},
+		{"esc\x1b[31m", "U+001B"},
+		{"new\nline", "U+000A"},
+		{"cr\r", "U+000D"},
+		{"del\x7f", "U+007F"},
+		{"c1\u0085", "U+0085"},
+		{"bad\xc3", "not valid UTF-8"},
+	}
+	for _, tt := range tests {
+		checkErr(t, "CheckBody("+truncate(tt.in, 20)+")", CheckBody(tt.in), tt.wantErr)
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	for _, ok := range []string{"2026-11-25T07:30:00Z", "2026-11-25T07:30:00.5+01:00", "2026-11-25T07:30:00.123456789-08:00"} {
+		if _, err := ParseTime(ok); err != nil {
+			t.Errorf("ParseTime(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "yesterday", "2026-11-25", "2026-11-25 07:30:00", "2026-13-25T07:30:00Z", "1700000000"} {
+		_, err := ParseTime(bad)
+		checkErr(t, "ParseTime("+bad+")", err, "not RFC 3339")
+	}
+}
+
+func TestPostRoundTrip(t *testing.T) {
+	for _, m := range []Message{
+		{Channel: "", Username: "ann", Time: when, Body: "hello world"},
+		{Channel: "dev", Username: "bob", Time: when.In(time.FixedZone("X", 3600)), Body: "-n 'quoted' \"x\" \t 🎉"},
+	} {
+		channels := m.Channel != ""
+		got, err := DecodePost(EncodePost(m), channels)
+		if err != nil {
+			t.Fatalf("DecodePost(EncodePost(%+v)): %v", m, err)
+		}
+		if got.Channel != m.Channel || got.Username != m.Username || got.Body != m.Body || !got.Time.Equal(m.Time) {
+			t.Errorf("round trip: got %+v, want %+v", got, m)
+		}
+	}
+}
+
+func TestDecodePostRejects(t *testing.T) {
+	tm := when.Format(TimeLayout)
+	long := strings.Repeat("x", MaxBodyLen+1)
+	tests := []struct {
+		name     string
+		frames   [][]byte
+		channels bool
+		wantErr  string
+	}{
+		{"no frames", nil, false, "empty request"},
+		{"unknown command", [][]byte{[]byte("GET")}, false, `unknown command "GET"`},
+		{"lower-case command", append([][]byte{[]byte("post")}, post("", "ann", tm, "hi")[1:]...), false, `unknown command "post"`},
+		{"too few frames", post("", "ann", tm, "hi")[:4], false, "5 frames"},
+		{"too many frames", append(post("", "ann", tm, "hi"), []byte("x")), false, "got 6"},
+		{"bad time", post("", "ann", "noon", "hi"), false, "not RFC 3339"},
+		{"empty body", post("", "ann", tm, ""), false, "message is empty"},
+		{"long body", post("", "ann", tm, long), false, "limit is 16384"},
+		{"control in body", post("", "ann", tm, "a\x1b[2J"), false, "control character"},
+		{"bad utf8 body", post("", "ann", tm, "\xff\xfe"), false, "UTF-8"},
+		{"bad utf8 user", post("", "\xff", tm, "hi"), false, "UTF-8"},
+		{"bad utf8 time", post("", "ann", "\xff", "hi"), false, "RFC 3339"},
+		{"empty user", post("", "", tm, "hi"), false, "username is empty"},
+		{"bad user", post("", "a b", tm, "hi"), false, "username"},
+		{"channel on single-room server", post("dev", "ann", tm, "hi"), false, "no channels"},
+		{"no channel on multi-channel server", post("", "ann", tm, "hi"), true, "channel is empty"},
+		{"bad channel", post("d/v", "ann", tm, "hi"), true, "channel"},
+		{"bad utf8 channel", post("\xc0", "ann", tm, "hi"), true, "UTF-8"},
+		{"post to ALL", post("ALL", "ann", tm, "hi"), true, "read-only"},
+	}
+	for _, tt := range tests {
+		_, err := DecodePost(tt.frames, tt.channels)
+		checkErr(t, tt.name, err, tt.wantErr)
+		if err != nil && !IsInvalid(err) {
+			t.Errorf("%s: IsInvalid(%v) = false", tt.name, err)
+		}
+	}
+}
+
+func TestPubRoundTrip(t *testing.T) {
+	m := Message{Channel: "devops", Username: "cy", Time: when, Body: "deploy done"}
+	frames := EncodePub(m)
+	if string(frames[0]) != "devops" {
+		t.Fatalf("topic frame = %q, want the channel", frames[0])
+	}
+	got, err := DecodePub(frames)
+	if err != nil || got.Channel != m.Channel || got.Username != m.Username || got.Body != m.Body || !got.Time.Equal(m.Time) {
+		t.Fatalf("DecodePub(EncodePub(m)) = %+v, %v; want %+v", got, err, m)
+	}
+	// A publication is shown even if it breaks the content rules.
+	raw := [][]byte{[]byte("x"), []byte("evil\x1b"), []byte(when.Format(TimeLayout)), []byte("\x1b[2J")}
+	if got, err := DecodePub(raw); err != nil || got.Body != "\x1b[2J" {
+		t.Errorf("DecodePub(rogue) = %+v, %v; want the body kept for escaping", got, err)
+	}
+	if _, err := DecodePub(raw[:3]); err == nil {
+		t.Errorf("DecodePub(3 frames): no error")
+	}
+	raw[2] = []byte("later")
+	if _, err := DecodePub(raw); err == nil {
+		t.Errorf("DecodePub(bad time): no error")
+	}
+}
+
+func TestReplies(t *testing.T) {
+	if err := DecodeReply(OKReply()); err != nil {
+		t.Errorf("DecodeReply(OK) = %v", err)
+	}
+	err := DecodeReply(ErrReply(errorf("nope")))
+	if !IsInvalid(err) || err.Error() != "nope" {
+		t.Errorf("DecodeReply(ERR nope) = %v", err)
+	}
+	for _, bad := range [][][]byte{nil, {[]byte("OK"), []byte("x")}, {[]byte("ERR")}, {[]byte("MAYBE")}} {
+		if err := DecodeReply(bad); err == nil || IsInvalid(err) {
+			t.Errorf("DecodeReply(%q) = %v, want a malformed-reply error", bad, err)
+		}
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	if got := truncate("héllo", 2); got != "h..." {
+		t.Errorf("truncate cut inside a rune: %q", got)
+	}
+	if got := truncate("abc", 5); got != "abc" {
+		t.Errorf("truncate(abc, 5) = %q", got)
+	}
+}
+
+// FuzzDecodePost: decoding never panics, and whatever it accepts passes the
+// checks, survives a round trip, and holds no control characters.
+func FuzzDecodePost(f *testing.F) {
+	f.Add([]byte("POST"), []byte(""), []byte("ann"), []byte("2026-11-25T07:30:00Z"), []byte("hello"), false)
+	f.Add([]byte("POST"), []byte("dev"), []byte("bob"), []byte("2026-11-25T07:30:00.123+01:00"), []byte("hi\tthere"), true)
+	f.Add([]byte("POST"), []byte("ALL"), []byte("bob"), []byte("2026-11-25T07:30:00Z"), []byte("hi"), true)
+	f.Add([]byte("POST"), []byte(""), []byte("a b"), []byte("now"), []byte("\x1b[2J"), false)
+	f.Add([]byte("PUB"), []byte{0xff}, []byte{0xc3}, []byte{}, []byte{0}, true)
+	f.Fuzz(func(t *testing.T, cmd, channel, user, tm, body []byte, channels bool) {
+		frames := [][]byte{cmd, channel, user, tm, body}
+		m, err := DecodePost(frames, channels)
+		if err != nil {
+			if !IsInvalid(err) || err.Error() == "" {
+				t.Fatalf("rejection without a reason: %v", err)
+			}
+			return
+		}
+		if err := m.Check(channels); err != nil {
+			t.Fatalf("accepted a message that fails Check: %v", err)
+		}
+		if !bytes.Equal(cmd, []byte(CmdPost)) {
+			t.Fatalf("accepted command %q", cmd)
+		}
+		again, err := DecodePost(EncodePost(m), channels)
+		if err != nil || again.Body != m.Body || again.Username != m.Username || !again.Time.Equal(m.Time) {
+			t.Fatalf("round trip failed: %+v, %v", again, err)
+		}
+	})
+}
+
+func checkErr(t *testing.T, name string, err error, want string) {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Errorf("%s: unexpected error %v", name, err)
+	case want != "" && err == nil:
+		t.Errorf("%s: no error, want one containing %q", name, want)
+	case want != "" && !strings.Contains(err.Error(), want):
+		t.Errorf("%s: error %q does not contain %q", name, err, want)
+	}
+}

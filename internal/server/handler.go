@@ -1,0 +1,37 @@
+// Package server is the zmqchat server: a request handler that checks,
+// stores and publishes posts, and the loop that serves it on a REP socket
+// and a PUB socket. Every part's server is this one, configured.
+package server
+
+import (
+	"github.com/zmqchat/zmqchat/internal/msg"
+	"github.com/zmqchat/zmqchat/internal/store"
+)
+
+// Handler turns one request into its reply. It holds no socket, so it is
+// tested (and fuzzed) directly.
+type Handler struct {
+	// Store keeps every accepted message.
+	Store *store.Store
+	// Channels selects part 4's rules: every post names a channel other
+	// than ALL. Without it, the channel must be empty.
+	Channels bool
+	// Stored, if set, is called with each newly stored message, after it is
+	// stored: the server publishes and logs it there. A resend that the
+	// store recognizes is acknowledged without a second call.
+	Stored func(msg.Message)
+}
+
+// Handle answers one request: OK once the message is stored (or was
+// already), ERR and a reason when it is rejected. It never panics on
+// malformed input and stores nothing it rejects.
+func (h *Handler) Handle(frames [][]byte) [][]byte {
+	m, err := msg.DecodePost(frames, h.Channels)
+	if err != nil {
+		return msg.ErrReply(err)
+	}
+	if h.Store.Add(m) && h.Stored != nil {
+		h.Stored(m)
+	}
+	return msg.OKReply()
+}

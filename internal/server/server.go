@@ -1,0 +1,140 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"syscall"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+
+	"github.com/zmqchat/zmqchat/internal/display"
+	"github.com/zmqchat/zmqchat/internal/msg"
+	"github.com/zmqchat/zmqchat/internal/store"
+	"github.com/zmqchat/zmqchat/internal/transport"
+)
+
+// PollInterval bounds how long the loop waits for a request before it
+// looks at its context again, and so how long a stop takes.
+const PollInterval = 100 * time.Millisecond
+
+// Config says what a server listens on and how it behaves.
+type Config struct {
+	// Post is where posts are taken (REP).
+	Post transport.Endpoint
+	// Pub is where stored messages are published (PUB); nil for part 1's
+	// server, which only records.
+	Pub *transport.Endpoint
+	// Channels selects part 4's multi-channel rules (see Handler).
+	Channels bool
+	// Log receives one line per stored message; nil for none.
+	Log io.Writer
+	// Store keeps the messages; nil for a new in-memory store.
+	Store *store.Store
+}
+
+// Server is a bound zmqchat server. Its sockets belong to the goroutine
+// that calls Serve.
+type Server struct {
+	handler Handler
+	post    *zmq.Socket
+	pub     *zmq.Socket
+	log     *bufio.Writer
+	pubErr  error
+}
+
+// Listen binds the server's sockets. A port in use is an error here, before
+// anything is served.
+func Listen(cfg Config) (*Server, error) {
+	s := &Server{handler: Handler{Store: cfg.Store, Channels: cfg.Channels}}
+	if s.handler.Store == nil {
+		s.handler.Store = store.New(store.DefaultWindow)
+	}
+	var err error
+	if s.post, err = transport.ListenReply(cfg.Post); err != nil {
+		return nil, err
+	}
+	if cfg.Pub != nil {
+		if s.pub, err = transport.ListenPublish(*cfg.Pub); err != nil {
+			s.post.Close()
+			return nil, err
+		}
+	}
+	if cfg.Log != nil {
+		// Buffered, and flushed whenever no request is waiting, so that the
+		// log never limits throughput yet is never behind when idle.
+		s.log = bufio.NewWriterSize(cfg.Log, 64<<10)
+	}
+	s.handler.Stored = s.stored
+	return s, nil
+}
+
+// Store returns the server's message store.
+func (s *Server) Store() *store.Store { return s.handler.Store }
+
+// Serve answers requests until ctx is done, then finishes the request in
+// hand, closes the sockets and returns. It blocks; call it from the
+// goroutine that is to own the sockets, once.
+func (s *Server) Serve(ctx context.Context) (err error) {
+	defer func() {
+		s.post.Close()
+		if s.pub != nil {
+			s.pub.Close()
+		}
+		if s.log != nil {
+			if ferr := s.log.Flush(); err == nil && ferr != nil {
+				err = fmt.Errorf("write log: %w", ferr)
+			}
+		}
+	}()
+	poller := zmq.NewPoller()
+	poller.Add(s.post, zmq.POLLIN)
+	for ctx.Err() == nil {
+		// Drain what is waiting without a poll per message; poll only when idle.
+		frames, err := s.post.RecvMessageBytes(zmq.DONTWAIT)
+		if err != nil {
+			if e := zmq.AsErrno(err); e != zmq.Errno(syscall.EAGAIN) && e != zmq.Errno(syscall.EINTR) {
+				return fmt.Errorf("receive post: %w", err)
+			}
+			if err := s.idle(); err != nil {
+				return err
+			}
+			if _, err := poller.Poll(PollInterval); err != nil && zmq.AsErrno(err) != zmq.Errno(syscall.EINTR) {
+				return fmt.Errorf("poll: %w", err)
+			}
+			continue
+		}
+		if _, err := s.post.SendMessage(s.handler.Handle(frames)); err != nil {
+			return fmt.Errorf("send reply: %w", err)
+		}
+		if s.pubErr != nil {
+			return s.pubErr
+		}
+	}
+	return nil
+}
+
+func (s *Server) stored(m msg.Message) {
+	if s.pub != nil {
+		if _, err := s.pub.SendMessage(msg.EncodePub(m)); err != nil {
+			// PUB drops rather than blocks, so this is a broken socket.
+			s.pubErr = fmt.Errorf("publish: %w", err)
+		}
+	}
+	if s.log != nil {
+		s.log.WriteString(display.Line(m, m.Channel != ""))
+		s.log.WriteByte('\n')
+	}
+}
+
+func (s *Server) idle() error {
+	if s.log == nil {
+		return nil
+	}
+	if err := s.log.Flush(); err != nil {
+		return fmt.Errorf("write log: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,93 @@
+// Package transport turns command-line addresses into ZeroMQ endpoints and
+// creates zmqchat's sockets with their options set in one place: linger,
+// high-water marks, message-size caps, heartbeats and ZAP.
+package transport
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"time"
+)
+
+// Endpoint is a resolved ZeroMQ TCP endpoint.
+type Endpoint struct {
+	URL  string // tcp://host:port as libzmq wants it
+	IPv6 bool   // the socket must have ZMQ_IPV6 set to use it
+}
+
+func (e Endpoint) String() string { return e.URL }
+
+// ParsePort parses a TCP port number, 1 to 65535.
+func ParsePort(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 65535 {
+		return 0, fmt.Errorf("port %q is not a number from 1 to 65535", s)
+	}
+	return n, nil
+}
+
+// BindEndpoint returns the endpoint a server binds for host and port. host
+// is an IPv4 or IPv6 address, "*" for every interface, or a host name, which
+// is resolved here because libzmq refuses to bind a name such as localhost.
+func BindEndpoint(host, port string) (Endpoint, error) {
+	if host == "*" {
+		p, err := ParsePort(port)
+		if err != nil {
+			return Endpoint{}, err
+		}
+		// IPv6 on so that "*" also takes IPv6 connections.
+		return Endpoint{URL: fmt.Sprintf("tcp://*:%d", p), IPv6: true}, nil
+	}
+	return endpoint(host, port)
+}
+
+// ConnectEndpoint returns the endpoint a client connects to for host and
+// port. "*" is refused: a client needs a particular server.
+func ConnectEndpoint(host, port string) (Endpoint, error) {
+	if host == "*" {
+		return Endpoint{}, fmt.Errorf("address * means every interface, which only a server can bind: give the server's address")
+	}
+	return endpoint(host, port)
+}
+
+func endpoint(host, port string) (Endpoint, error) {
+	p, err := ParsePort(port)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	ip, err := resolve(host)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	ap := netip.AddrPortFrom(ip, uint16(p))
+	return Endpoint{URL: "tcp://" + ap.String(), IPv6: ip.Is6()}, nil
+}
+
+// resolve turns host into one address, preferring IPv4 because that is what
+// "localhost" means to most people and their servers.
+func resolve(host string) (netip.Addr, error) {
+	if host == "" {
+		return netip.Addr{}, fmt.Errorf("address is empty")
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if ip.Zone() != "" {
+			return netip.Addr{}, fmt.Errorf("address %q: IPv6 zones are not supported", host)
+		}
+		return ip.Unmap(), nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil || len(addrs) == 0 {
+		return netip.Addr{}, fmt.Errorf("address %q is neither an IP address nor a host name that resolves", host)
+	}
+	for _, a := range addrs {
+		if a.Unmap().Is4() {
+			return a.Unmap(), nil
+		}
+	}
+	return addrs[0], nil
+}

@@ -1,0 +1,163 @@
+package transport
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+)
+
+// Socket options, set here and nowhere else.
+const (
+	// MaxMsgSize caps every incoming ZeroMQ message. It is far above the
+	// 16 KiB body limit, so an over-long body still reaches the server and
+	// gets a clear ERR, while an absurd frame is dropped by libzmq (with the
+	// connection) before it is ever allocated in full.
+	MaxMsgSize = 1 << 20
+	// HWM bounds the messages queued for one peer. A subscriber that stops
+	// reading loses messages past it instead of slowing the server or
+	// growing its memory.
+	HWM = 5000
+	// Linger lets a server's last reply leave before the process exits,
+	// without letting a dead peer hold the exit up.
+	Linger = 200 * time.Millisecond
+	// HeartbeatIvl and HeartbeatTimeout make a peer notice a connection that
+	// died silently (a server that was killed, a cable pulled) and reconnect.
+	HeartbeatIvl     = 1 * time.Second
+	HeartbeatTimeout = 3 * time.Second
+	// ReconnectIvl and ReconnectIvlMax pace reconnection to a missing server.
+	ReconnectIvl    = 100 * time.Millisecond
+	ReconnectIvlMax = 1 * time.Second
+	// ZAPDomain is the ZAP domain of the servers' sockets; see StartAuth.
+	ZAPDomain = "zmqchat"
+)
+
+var auth struct {
+	once sync.Once
+	err  error
+}
+
+// StartAuth starts, once per process, the ZAP handler that the servers'
+// sockets consult. No policy is set, so every ZMTP 3 peer is let in; what
+// it buys is that libzmq refuses the old ZMTP 1.0 framing on a ZAP-enabled
+// socket. Without it, a peer that writes raw bytes (taken as ZMTP 1.0) and
+// vanishes can make a REP socket drop its reply to the next, legitimate
+// client. The handler lives in zmq4's default context, so the servers'
+// sockets are made there too.
+func StartAuth() error {
+	auth.once.Do(func() { auth.err = zmq.AuthStart() })
+	return auth.err
+}
+
+// Shutdown stops the ZAP handler and terminates the default context, which
+// waits (at most Linger) for the closed sockets' last messages to leave.
+// Every socket must be closed first; it is for a server's main, at exit.
+func Shutdown() {
+	done := make(chan struct{})
+	go func() {
+		if auth.err == nil {
+			zmq.AuthStop()
+		}
+		zmq.Term()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(2 * Linger):
+	}
+}
+
+// ListenReply binds the REP socket on which a server takes posts.
+func ListenReply(ep Endpoint) (*zmq.Socket, error) {
+	return listen(zmq.REP, ep)
+}
+
+// ListenPublish binds the PUB socket on which a server publishes.
+func ListenPublish(ep Endpoint) (*zmq.Socket, error) {
+	return listen(zmq.PUB, ep)
+}
+
+func listen(t zmq.Type, ep Endpoint) (*zmq.Socket, error) {
+	if err := StartAuth(); err != nil {
+		return nil, fmt.Errorf("start ZAP handler: %w", err)
+	}
+	s, err := zmq.NewSocket(t)
+	if err != nil {
+		return nil, fmt.Errorf("new %s socket: %w", t, err)
+	}
+	err = setAll(
+		s.SetLinger(Linger),
+		s.SetMaxmsgsize(MaxMsgSize),
+		s.SetSndhwm(HWM),
+		s.SetRcvhwm(HWM),
+		s.SetIpv6(ep.IPv6),
+		s.SetHeartbeatIvl(HeartbeatIvl),
+		s.SetHeartbeatTimeout(HeartbeatTimeout),
+		s.ServerAuthNull(ZAPDomain),
+	)
+	if err == nil {
+		err = s.Bind(ep.URL)
+		if zmq.AsErrno(err) == zmq.EADDRINUSE {
+			err = fmt.Errorf("%w: is another server running there? stop it or pick another port", err)
+		}
+		if err != nil {
+			err = fmt.Errorf("bind %s: %w", ep, err)
+		}
+	}
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// DialRequest connects a REQ socket to a server's post endpoint. A REQ
+// socket that missed a reply is stuck, so callers close it and dial anew.
+func DialRequest(ep Endpoint) (*zmq.Socket, error) {
+	return dial(zmq.REQ, ep, func(s *zmq.Socket) error { return nil })
+}
+
+// DialSubscribe connects a SUB socket to a server's publish endpoint,
+// subscribed to topic ("" for everything). ZeroMQ matches topics by prefix,
+// so the caller still compares the topic frame exactly.
+func DialSubscribe(ep Endpoint, topic string) (*zmq.Socket, error) {
+	return dial(zmq.SUB, ep, func(s *zmq.Socket) error { return s.SetSubscribe(topic) })
+}
+
+func dial(t zmq.Type, ep Endpoint, setup func(*zmq.Socket) error) (*zmq.Socket, error) {
+	s, err := zmq.NewSocket(t)
+	if err != nil {
+		return nil, fmt.Errorf("new %s socket: %w", t, err)
+	}
+	err = setAll(
+		s.SetLinger(0),
+		s.SetMaxmsgsize(MaxMsgSize),
+		s.SetSndhwm(HWM),
+		s.SetRcvhwm(HWM),
+		s.SetIpv6(ep.IPv6),
+		s.SetHeartbeatIvl(HeartbeatIvl),
+		s.SetHeartbeatTimeout(HeartbeatTimeout),
+		s.SetReconnectIvl(ReconnectIvl),
+		s.SetReconnectIvlMax(ReconnectIvlMax),
+		setup(s),
+	)
+	if err == nil {
+		if err = s.Connect(ep.URL); err != nil {
+			err = fmt.Errorf("connect %s: %w", ep, err)
+		}
+	}
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func setAll(errs ...error) error {
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("set socket options: %w", err)
+	}
+	return nil
+}
