@@ -1,0 +1,142 @@
+// Package chat is the interactive client of parts 3 and 4: it posts each
+// line typed and shows each message received, both at once. Three
+// goroutines share the work: one reads input, one owns the REQ socket and
+// posts, one owns the SUB socket and shows; they talk by channel.
+package chat
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/zmqchat/zmqchat/internal/client"
+	"github.com/zmqchat/zmqchat/internal/display"
+	"github.com/zmqchat/zmqchat/internal/msg"
+	"github.com/zmqchat/zmqchat/internal/transport"
+)
+
+// Config says where a chat client connects and who it is.
+type Config struct {
+	Post, Pub transport.Endpoint
+	// Channels selects part 4: posts carry Channel, the client sees only
+	// Channel, and on ALL it sees every channel and cannot post.
+	Channels bool
+	Channel  string
+	Name     string
+	// Timeout and Retries are the Poster's (see client.NewPoster).
+	Timeout time.Duration
+	Retries int
+	In      io.Reader
+	Out     io.Writer // chat lines
+	Err     io.Writer // diagnostics
+}
+
+// queued is how many typed lines may wait for the poster; typing never
+// waits on the network until this many are in flight.
+const queued = 256
+
+// Run runs the client until its input ends (every line read by then is
+// posted first), ctx is done, or its subscription fails.
+func Run(ctx context.Context, cfg Config) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	con := newPlainConsole(cfg.In, cfg.Out, cfg.Err)
+	poster, err := client.NewPoster(cfg.Post, cfg.Timeout, cfg.Retries)
+	if err != nil {
+		return err
+	}
+	readOnly := cfg.Channels && cfg.Channel == msg.AllChannel
+
+	var wg sync.WaitGroup
+	subDone := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sub := client.Subscription{Channel: cfg.Channel, All: readOnly || !cfg.Channels}
+		subDone <- client.Subscribe(ctx, cfg.Pub, sub,
+			func(m msg.Message) { con.Show(display.Line(m, readOnly)) },
+			func(err error) { con.Warn(err.Error()) })
+	}()
+
+	posts := make(chan msg.Message, queued)
+	postDone := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(postDone)
+		defer poster.Close()
+		for m := range posts {
+			if err := poster.Post(ctx, m); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				if msg.IsInvalid(err) {
+					con.Warn("the server refused the message: " + err.Error())
+				} else {
+					con.Warn(err.Error())
+				}
+			}
+		}
+	}()
+
+	// Reading input cannot be interrupted, so this goroutine is not waited
+	// for: at exit it is left blocked in Read, and it never touches a socket.
+	go func() {
+		defer close(posts)
+		for {
+			line, err := con.ReadLine()
+			if errors.Is(err, errLineTooLong) {
+				con.Warn(err.Error())
+				continue
+			}
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					con.Warn("read input: " + err.Error())
+				}
+				return
+			}
+			if m, ok := compose(cfg, readOnly, line, con); ok {
+				select {
+				case posts <- m:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+
+	select {
+	case <-postDone: // input ended and every line was posted
+	case <-ctx.Done():
+	case err = <-subDone:
+	}
+	cancel()
+	wg.Wait()
+	return err
+}
+
+// compose turns a typed line into a message, or says why it cannot be
+// posted.
+func compose(cfg Config, readOnly bool, line string, con console) (msg.Message, bool) {
+	line = strings.TrimSuffix(line, "\r")
+	if strings.TrimSpace(line) == "" {
+		return msg.Message{}, false
+	}
+	if readOnly {
+		con.Warn("channel " + msg.AllChannel + " is read-only: it shows every channel; join a channel to post")
+		return msg.Message{}, false
+	}
+	m := msg.Message{Username: cfg.Name, Time: time.Now(), Body: line}
+	if cfg.Channels {
+		m.Channel = cfg.Channel
+	}
+	if err := m.Check(cfg.Channels); err != nil {
+		con.Warn("not sent: " + err.Error())
+		return msg.Message{}, false
+	}
+	return m, true
+}

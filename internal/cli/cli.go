@@ -1,0 +1,149 @@
+// Package cli is what the eight zmqchat programs share on the command line:
+// flag and argument parsing, exit codes, signals, and the programs'
+// run functions themselves, so that each main is a line or two.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/zmqchat/zmqchat/internal/transport"
+)
+
+// Exit statuses.
+const (
+	ExitOK      = 0
+	ExitFailure = 1 // a runtime failure: port in use, no reply
+	ExitUsage   = 2 // a wrong command line
+)
+
+// Env is a program's standard streams.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// Command is a program's command line: name, flags and positional arguments.
+type Command struct {
+	*flag.FlagSet
+	args    []string
+	summary string
+}
+
+// NewCommand returns the command line of program name, which takes the
+// positional arguments args (such as "<ip>") after its flags.
+func NewCommand(name, summary string, args ...string) *Command {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // usage is printed once, by Main
+	return &Command{FlagSet: fs, args: args, summary: summary}
+}
+
+// Usage returns the usage text.
+func (c *Command) Usage() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "usage: %s [flags] %s\n%s\n", c.Name(), strings.Join(c.args, " "), c.summary)
+	n := 0
+	c.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
+		b.WriteString("flags:\n")
+		c.SetOutput(&b)
+		c.PrintDefaults()
+		c.SetOutput(io.Discard)
+	}
+	return b.String()
+}
+
+// Parse parses flags and checks that exactly the positional arguments are
+// there, returning them.
+func (c *Command) Parse(args []string) ([]string, error) {
+	if err := c.FlagSet.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, &UsageError{cmd: c, help: true}
+		}
+		return nil, c.Usagef("%v", err)
+	}
+	pos := c.Args()
+	if len(pos) != len(c.args) {
+		hint := ""
+		if len(pos) > len(c.args) && c.args[len(c.args)-1] == "<message>" {
+			hint = " (quote a message that has spaces)"
+		}
+		return nil, c.Usagef("want %d arguments (%s), got %d%s", len(c.args), strings.Join(c.args, " "), len(pos), hint)
+	}
+	return pos, nil
+}
+
+// Usagef returns a UsageError: a one-line reason, shown with the usage.
+func (c *Command) Usagef(format string, a ...any) error {
+	return &UsageError{cmd: c, reason: fmt.Sprintf(format, a...)}
+}
+
+// BindEndpoint parses a server's <ip> and a port argument.
+func (c *Command) BindEndpoint(host, port string) (transport.Endpoint, error) {
+	ep, err := transport.BindEndpoint(host, port)
+	if err != nil {
+		return ep, c.Usagef("%v", err)
+	}
+	return ep, nil
+}
+
+// ConnectEndpoint parses a client's <ip> and a port argument.
+func (c *Command) ConnectEndpoint(host, port string) (transport.Endpoint, error) {
+	ep, err := transport.ConnectEndpoint(host, port)
+	if err != nil {
+		return ep, c.Usagef("%v", err)
+	}
+	return ep, nil
+}
+
+// UsageError is a wrong command line (or -h): Main prints the reason and
+// the usage and exits with status 2 (0 for -h).
+type UsageError struct {
+	cmd    *Command
+	reason string
+	help   bool
+}
+
+func (e *UsageError) Error() string { return e.reason }
+
+// Main runs a program: it makes a context that SIGINT and SIGTERM cancel,
+// calls run with the command-line arguments and standard streams, reports
+// its error on stderr, and returns the exit status.
+func Main(run func(ctx context.Context, args []string, env Env) error) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	return exitStatus(run(ctx, os.Args[1:], env), env)
+}
+
+func exitStatus(err error, env Env) int {
+	var usage *UsageError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &usage) && usage.help:
+		fmt.Fprint(env.Stdout, usage.cmd.Usage())
+		return ExitOK
+	case errors.As(err, &usage):
+		fmt.Fprintf(env.Stderr, "%s: %s\n%s", usage.cmd.Name(), usage.reason, usage.cmd.Usage())
+		return ExitUsage
+	default:
+		fmt.Fprintf(env.Stderr, "%s: %v\n", programName(), err)
+		return ExitFailure
+	}
+}
+
+func programName() string {
+	name := os.Args[0]
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		name = name[i+1:]
+	}
+	return name
+}

@@ -1,0 +1,124 @@
+// Package client holds the two client sockets of zmqchat: a Poster that
+// sends posts and waits for their replies (the ZeroMQ guide's Lazy Pirate),
+// and a Subscriber that receives publications.
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+
+	"github.com/zmqchat/zmqchat/internal/msg"
+	"github.com/zmqchat/zmqchat/internal/transport"
+)
+
+// Defaults for a Poster.
+const (
+	DefaultTimeout = 2500 * time.Millisecond
+	DefaultRetries = 1
+)
+
+// pollSlice bounds each wait for a reply, so that a cancelled context is
+// noticed promptly.
+const pollSlice = 100 * time.Millisecond
+
+// ErrNoReply is returned (wrapped) when the server did not answer a post.
+var ErrNoReply = errors.New("no reply")
+
+// Poster posts messages to a server's post endpoint. It owns a REQ socket
+// and is used by one goroutine at a time.
+type Poster struct {
+	ep      transport.Endpoint
+	timeout time.Duration
+	retries int
+	sock    *zmq.Socket
+}
+
+// NewPoster returns a Poster for ep that waits timeout for each reply and
+// resends a post up to retries times before giving up on it.
+func NewPoster(ep transport.Endpoint, timeout time.Duration, retries int) (*Poster, error) {
+	p := &Poster{ep: ep, timeout: timeout, retries: retries}
+	var err error
+	if p.sock, err = transport.DialRequest(ep); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Post sends m and blocks until the server answers, every attempt has timed
+// out, or ctx is done. It returns nil on OK, a *msg.Error with the server's
+// reason on ERR, and an error wrapping ErrNoReply when no reply came.
+// Resending is safe: the server stores a post identical to a recent one
+// only once.
+func (p *Poster) Post(ctx context.Context, m msg.Message) error {
+	frames := msg.EncodePost(m)
+	for attempt := 0; attempt <= p.retries; attempt++ {
+		if p.sock == nil {
+			// The last attempt timed out: a REQ socket that missed its reply
+			// cannot send again, so it was closed and a new one is needed.
+			var err error
+			if p.sock, err = transport.DialRequest(p.ep); err != nil {
+				return err
+			}
+		}
+		if _, err := p.sock.SendMessage(frames); err != nil {
+			return fmt.Errorf("send post to %s: %w", p.ep, err)
+		}
+		reply, err := p.await(ctx)
+		if err != nil {
+			p.reset()
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if errors.Is(err, ErrNoReply) {
+				continue
+			}
+			return err
+		}
+		return msg.DecodeReply(reply)
+	}
+	tries := ""
+	if p.retries > 0 {
+		tries = fmt.Sprintf(" (%d attempts)", p.retries+1)
+	}
+	return fmt.Errorf("%w from %s within %s%s: is the server running?", ErrNoReply, p.ep, p.timeout, tries)
+}
+
+func (p *Poster) await(ctx context.Context) ([][]byte, error) {
+	poller := zmq.NewPoller()
+	poller.Add(p.sock, zmq.POLLIN)
+	deadline := time.Now().Add(p.timeout)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, ErrNoReply
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		polled, err := poller.Poll(min(left, pollSlice))
+		if err != nil {
+			return nil, fmt.Errorf("poll %s: %w", p.ep, err)
+		}
+		if len(polled) > 0 {
+			reply, err := p.sock.RecvMessageBytes(0)
+			if err != nil {
+				return nil, fmt.Errorf("receive reply from %s: %w", p.ep, err)
+			}
+			return reply, nil
+		}
+	}
+}
+
+func (p *Poster) reset() {
+	if p.sock != nil {
+		p.sock.Close()
+		p.sock = nil
+	}
+}
+
+// Close closes the Poster's socket. It may be called more than once.
+func (p *Poster) Close() { p.reset() }

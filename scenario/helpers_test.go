@@ -1,0 +1,472 @@
+// Package scenario runs the real zmqchat programs as separate processes on
+// free loopback ports, types into their standard input and reads their
+// output, as a person with several terminals would. Every wait has a
+// deadline; no test sleeps a fixed time.
+package scenario
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+)
+
+// wait is the deadline for anything a test waits on. It is generous: a
+// race-enabled build on a busy 2-core machine is slow, and a deadline only
+// guards against a hang; it does not measure speed.
+const wait = 15 * time.Second
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		dir, err := os.MkdirTemp("", "zmqchat-bin-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		args := []string{"build", "-o", dir}
+		if raceEnabled {
+			args = append(args, "-race") // the programs' own goroutines are checked too
+		}
+		args = append(args, "./part1/...", "./part2/...", "./part3/...", "./part4/...")
+		build := exec.Command("go", args...)
+		build.Dir = ".."
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building the programs:", err)
+			return 1
+		}
+		binDir = dir
+		return m.Run()
+	}())
+}
+
+// ---- processes ----
+
+// proc is a running program with its standard streams.
+type proc struct {
+	t     testing.TB
+	name  string
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *lines
+	err   *lines
+	done  chan struct{}
+	code  int
+}
+
+// start starts program name with args; it is killed when the test ends if
+// it is still running.
+func start(t testing.TB, name string, args ...string) *proc {
+	t.Helper()
+	return startEnv(t, nil, name, args...)
+}
+
+func startEnv(t testing.TB, env []string, name string, args ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, name: name, out: newLines(), err: newLines(), done: make(chan struct{})}
+	p.cmd = exec.Command(filepath.Join(binDir, name), args...)
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var err error
+	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	var readers sync.WaitGroup
+	readers.Add(2)
+	go func() { defer readers.Done(); p.out.readFrom(stdout) }()
+	go func() { defer readers.Done(); p.err.readFrom(stderr) }()
+	go func() {
+		readers.Wait() // Wait closes the pipes, so read them to the end first
+		err := p.cmd.Wait()
+		p.code = p.cmd.ProcessState.ExitCode()
+		if err != nil && p.code < 0 {
+			p.code = -1
+		}
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+		if t.Failed() {
+			t.Logf("%s %s\n--- stdout:\n%s--- stderr:\n%s", name, strings.Join(args, " "), p.out, p.err)
+		}
+	})
+	return p
+}
+
+// run runs program name to its end and returns it.
+func run(t testing.TB, name string, args ...string) *proc {
+	t.Helper()
+	p := start(t, name, args...)
+	p.stdin.Close()
+	p.wait()
+	return p
+}
+
+// wait waits for the program to exit and returns its exit status.
+func (p *proc) wait() int {
+	p.t.Helper()
+	select {
+	case <-p.done:
+		return p.code
+	case <-time.After(wait):
+		p.t.Fatalf("%s did not exit within %s", p.name, wait)
+		return -1
+	}
+}
+
+// exited reports whether the program has exited.
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *proc) signal(sig syscall.Signal) {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		p.t.Fatalf("signal %s: %v", p.name, err)
+	}
+}
+
+// typeLine writes line and a newline to the program's standard input.
+func (p *proc) typeLine(line string) {
+	p.t.Helper()
+	if _, err := io.WriteString(p.stdin, line+"\n"); err != nil {
+		p.t.Fatalf("type into %s: %v", p.name, err)
+	}
+}
+
+// ---- output ----
+
+// lines collects a stream's lines and lets tests wait for one.
+type lines struct {
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced on every change
+	all     []string
+	closed  bool
+}
+
+func newLines() *lines { return &lines{changed: make(chan struct{})} }
+
+func (l *lines) readFrom(r io.Reader) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		l.mu.Lock()
+		l.all = append(l.all, sc.Text())
+		close(l.changed)
+		l.changed = make(chan struct{})
+		l.mu.Unlock()
+	}
+	io.Copy(io.Discard, r)
+	l.mu.Lock()
+	l.closed = true
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
+}
+
+func (l *lines) snapshot() ([]string, bool, chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.all...), l.closed, l.changed
+}
+
+func (l *lines) String() string {
+	all, _, _ := l.snapshot()
+	if len(all) == 0 {
+		return ""
+	}
+	return strings.Join(all, "\n") + "\n"
+}
+
+// count returns how many lines contain s.
+func (l *lines) count(s string) int {
+	all, _, _ := l.snapshot()
+	n := 0
+	for _, line := range all {
+		if strings.Contains(line, s) {
+			n++
+		}
+	}
+	return n
+}
+
+// waitFor waits until a line contains s, and returns that line.
+func (l *lines) waitFor(t testing.TB, what, s string) string {
+	t.Helper()
+	return l.waitMatch(t, what, s, func(line string) bool { return strings.Contains(line, s) })
+}
+
+// waitRegexp waits until a line matches re, and returns that line.
+func (l *lines) waitRegexp(t testing.TB, what, re string) string {
+	t.Helper()
+	rx := regexp.MustCompile(re)
+	return l.waitMatch(t, what, re, rx.MatchString)
+}
+
+func (l *lines) waitMatch(t testing.TB, what, desc string, match func(string) bool) string {
+	t.Helper()
+	line, err := l.await(match)
+	if err != nil {
+		t.Fatalf("%s: no line matching %q: %v; it printed:\n%s", what, desc, err, l)
+	}
+	return line
+}
+
+// await waits until a line matches, the stream ends, or the deadline passes.
+func (l *lines) await(match func(string) bool) (string, error) {
+	deadline := time.After(wait)
+	for {
+		all, closed, changed := l.snapshot()
+		for _, line := range all {
+			if match(line) {
+				return line, nil
+			}
+		}
+		if closed {
+			return "", io.EOF
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			return "", fmt.Errorf("none within %s", wait)
+		}
+	}
+}
+
+// waitCount waits until n lines contain s.
+func (l *lines) waitCount(t testing.TB, what, s string, n int) {
+	t.Helper()
+	deadline := time.After(wait)
+	for {
+		all, closed, changed := l.snapshot()
+		got := 0
+		for _, line := range all {
+			if strings.Contains(line, s) {
+				got++
+			}
+		}
+		if got >= n {
+			return
+		}
+		if closed {
+			t.Fatalf("%s ended with %d of %d lines containing %q", what, got, n, s)
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("%s printed %d of %d lines containing %q within %s", what, got, n, s, wait)
+		}
+	}
+}
+
+// ---- servers and ports ----
+
+var (
+	portsMu sync.Mutex
+	given   = map[int]bool{}
+)
+
+// freePort returns a loopback TCP port that was free a moment ago and that
+// no other test in this process was given.
+func freePort(t testing.TB) int {
+	t.Helper()
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		portsMu.Lock()
+		fresh := !given[port]
+		given[port] = true
+		portsMu.Unlock()
+		if fresh {
+			return port
+		}
+	}
+}
+
+// server is a running zmqchat server and its ports.
+type server struct {
+	*proc
+	host      string
+	post, pub string
+}
+
+// startServer starts server program name on host and free ports, and waits
+// until it says it is listening. A port taken in between is retried.
+func startServer(t testing.TB, name, host string) *server {
+	t.Helper()
+	publish := name != "post_server"
+	for attempt := 0; ; attempt++ {
+		s := &server{host: host, post: strconv.Itoa(freePort(t))}
+		args := []string{host, s.post}
+		if publish {
+			s.pub = strconv.Itoa(freePort(t))
+			args = append(args, s.pub)
+		}
+		s.proc = start(t, name, args...)
+		_, err := s.out.await(func(l string) bool { return strings.Contains(l, "taking posts") })
+		if err == nil {
+			return s
+		}
+		s.wait()
+		if attempt == 2 || !strings.Contains(s.err.String(), "in use") {
+			t.Fatalf("%s did not start: %v\n%s", name, err, s.err)
+		}
+	}
+}
+
+// args returns the server's address and ports as a client's first
+// arguments: host, post port and, for a publishing server, pub port.
+func (s *server) args(extra ...string) []string {
+	a := []string{s.host, s.post}
+	if s.pub != "" {
+		a = append(a, s.pub)
+	}
+	return append(a, extra...)
+}
+
+// stop sends SIGINT and checks the server exits with status 0.
+func (s *server) stop(t testing.TB) {
+	t.Helper()
+	s.signal(syscall.SIGINT)
+	if code := s.wait(); code != 0 {
+		t.Fatalf("%s exited %d after SIGINT, want 0", s.name, code)
+	}
+}
+
+// ---- raw ZeroMQ peers ----
+
+// rawPost sends frames to a post endpoint on its own REQ socket and returns
+// the reply: a real ZeroMQ peer that does not go through zmqchat's client.
+func rawPost(t testing.TB, host, port string, frames ...string) []string {
+	t.Helper()
+	req, err := zmq.NewSocket(zmq.REQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer req.Close()
+	req.SetLinger(0)
+	if err := req.Connect("tcp://" + net.JoinHostPort(host, port)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := req.SendMessage(frames); err != nil {
+		t.Fatal(err)
+	}
+	poller := zmq.NewPoller()
+	poller.Add(req, zmq.POLLIN)
+	polled, err := poller.Poll(wait)
+	if err != nil || len(polled) == 0 {
+		t.Fatalf("no reply to %q within %s (%v)", frames, wait, err)
+	}
+	reply, err := req.RecvMessage(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reply
+}
+
+// post is a valid post request's frames.
+func post(channel, user, body string) []string {
+	return []string{"POST", channel, user, time.Now().Format(time.RFC3339Nano), body}
+}
+
+// mustOK posts and fails the test unless the reply is OK.
+func mustOK(t testing.TB, s *server, channel, user, body string) {
+	t.Helper()
+	if r := rawPost(t, s.host, s.post, post(channel, user, body)...); len(r) != 1 || r[0] != "OK" {
+		t.Fatalf("post %q to %q: reply %q, want OK", body, channel, r)
+	}
+}
+
+// mustERR sends frames and fails the test unless the reply is ERR with a
+// reason containing want.
+func mustERR(t testing.TB, s *server, want string, frames ...string) {
+	t.Helper()
+	r := rawPost(t, s.host, s.post, frames...)
+	if len(r) != 2 || r[0] != "ERR" || !strings.Contains(r[1], want) {
+		t.Fatalf("request %q: reply %q, want ERR containing %q", frames, r, want)
+	}
+}
+
+// subscribed waits until each subscriber shows messages posted on channel:
+// ZeroMQ subscriptions take a moment to reach the publisher, and what is
+// published before that is not delivered (the "slow joiner"). It posts
+// probes until every subscriber has printed one, and returns how many
+// probes it posted.
+func subscribed(t testing.TB, s *server, channel string, subs ...*proc) int {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for n := 1; ; n++ {
+		probe := fmt.Sprintf("probe-%d-%d", time.Now().UnixNano(), n)
+		mustOK(t, s, channel, "probe", probe)
+		ready := 0
+		for _, p := range subs {
+			if p.out.count("probe-") > 0 {
+				ready++
+			}
+		}
+		if ready == len(subs) {
+			return n
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d subscribers saw a probe within %s", ready, len(subs), wait)
+		}
+		// Give the subscribers a chance before the next probe, by waiting on
+		// the first one that has not seen any (bounded, not a fixed sleep).
+		for _, p := range subs {
+			if p.out.count("probe-") == 0 {
+				waitChange(p.out, 50*time.Millisecond)
+				break
+			}
+		}
+	}
+}
+
+// waitChange waits until l changes or d passes.
+func waitChange(l *lines, d time.Duration) {
+	_, _, changed := l.snapshot()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	select {
+	case <-changed:
+	case <-ctx.Done():
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
