@@ -81,7 +81,8 @@ func startEnv(t testing.TB, env []string, name string, args ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, name: name, out: newLines(), err: newLines(), done: make(chan struct{})}
 	p.cmd = exec.Command(filepath.Join(binDir, name), args...)
-	p.cmd.Env = append(os.Environ(), env...)
+	// A race-enabled program otherwise sleeps a second at exit.
+	p.cmd.Env = append(append(os.Environ(), "GORACE=atexit_sleep_ms=0 halt_on_error=1"), env...)
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var err error
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
@@ -114,6 +115,9 @@ func startEnv(t testing.TB, env []string, name string, args ...string) *proc {
 	t.Cleanup(func() {
 		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done
+		if strings.Contains(p.err.String(), "DATA RACE") {
+			t.Errorf("%s reported a data race", name)
+		}
 		if t.Failed() {
 			t.Logf("%s %s\n--- stdout:\n%s--- stderr:\n%s", name, strings.Join(args, " "), p.out, p.err)
 		}
@@ -331,24 +335,36 @@ type server struct {
 // until it says it is listening. A port taken in between is retried.
 func startServer(t testing.TB, name, host string) *server {
 	t.Helper()
-	publish := name != "post_server"
 	for attempt := 0; ; attempt++ {
-		s := &server{host: host, post: strconv.Itoa(freePort(t))}
-		args := []string{host, s.post}
-		if publish {
-			s.pub = strconv.Itoa(freePort(t))
-			args = append(args, s.pub)
+		post, pub := itoa(freePort(t)), ""
+		if name != "post_server" {
+			pub = itoa(freePort(t))
 		}
-		s.proc = start(t, name, args...)
-		_, err := s.out.await(func(l string) bool { return strings.Contains(l, "taking posts") })
+		s, err := startServerOn(t, name, host, post, pub)
 		if err == nil {
 			return s
 		}
-		s.wait()
 		if attempt == 2 || !strings.Contains(s.err.String(), "in use") {
 			t.Fatalf("%s did not start: %v\n%s", name, err, s.err)
 		}
 	}
+}
+
+// startServerOn starts server program name on host and the given ports (pub
+// empty for post_server) and waits until it says it is listening.
+func startServerOn(t testing.TB, name, host, post, pub string) (*server, error) {
+	t.Helper()
+	s := &server{host: host, post: post, pub: pub}
+	args := []string{host, post}
+	if pub != "" {
+		args = append(args, pub)
+	}
+	s.proc = start(t, name, args...)
+	if _, err := s.out.await(func(l string) bool { return strings.Contains(l, "taking posts") }); err != nil {
+		s.wait()
+		return s, err
+	}
+	return s, nil
 }
 
 // args returns the server's address and ports as a client's first
@@ -433,7 +449,7 @@ func subscribed(t testing.TB, s *server, channel string, subs ...*proc) int {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	for n := 1; ; n++ {
-		probe := fmt.Sprintf("probe-%d-%d", time.Now().UnixNano(), n)
+		probe := fmt.Sprintf("probe-%s-%d-%d", channel, time.Now().UnixNano(), n)
 		mustOK(t, s, channel, "probe", probe)
 		ready := 0
 		for _, p := range subs {

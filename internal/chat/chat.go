@@ -69,7 +69,17 @@ func Run(ctx context.Context, cfg Config) error {
 		defer wg.Done()
 		defer close(postDone)
 		defer poster.Close()
-		for m := range posts {
+		for {
+			var m msg.Message
+			select {
+			case <-ctx.Done():
+				return
+			case next, ok := <-posts:
+				if !ok {
+					return
+				}
+				m = next
+			}
 			if err := poster.Post(ctx, m); err != nil {
 				if ctx.Err() != nil {
 					return

@@ -1,0 +1,45 @@
+# zmqchat: build, run, test and measure. `make help` lists the targets.
+
+GO       ?= go
+BIN      := bin
+PROGRAMS := part1/post_server part1/post_client part2/pub_server part2/pub_client \
+            part3/interactive_server part3/interactive_client part4/mc_server part4/mc_client
+# Where `make run` serves: loopback, the default ports.
+HOST      ?= 127.0.0.1
+POST_PORT ?= 5555
+PUB_PORT  ?= 5556
+
+.PHONY: all help deps build run test fuzz vet fmt clean
+
+all: build
+
+help:
+	@echo "make run     build and run the part-4 server (mc_server) on $(HOST) $(POST_PORT) $(PUB_PORT)"
+	@echo "make test    go vet, then every test under the race detector (unit, fuzz seeds, scenarios)"
+	@echo "make build   build the eight programs into $(BIN)/"
+	@echo "make fuzz    fuzz the codec for FUZZTIME (default 30s)"
+	@echo "make clean   remove $(BIN)/"
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ $(addprefix ./,$(PROGRAMS))
+
+run: build
+	@exec $(BIN)/mc_server $(HOST) $(POST_PORT) $(PUB_PORT)
+
+vet: deps
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
+
+test: vet
+	$(GO) test -race -count=1 ./...
+
+FUZZTIME ?= 30s
+fuzz: deps
+	$(GO) test -run '^$$' -fuzz FuzzDecodePost -fuzztime $(FUZZTIME) ./internal/msg
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,145 @@
+package scenario
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// chatter starts an interactive_client for name against s.
+func chatter(t *testing.T, s *server, name string, flags ...string) *proc {
+	t.Helper()
+	return start(t, "interactive_client", append(flags, s.args(name)...)...)
+}
+
+func TestPart3ThreeClientsSeeEveryLine(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "interactive_server", "127.0.0.1")
+	names := []string{"ann", "bob", "cy"}
+	var clients []*proc
+	for _, n := range names {
+		clients = append(clients, chatter(t, s, n))
+	}
+	subscribed(t, s, "", clients...)
+
+	for i, c := range clients {
+		c.typeLine("hi, I am " + names[i])
+		c.typeLine("") // ignored
+		c.typeLine("   ")
+	}
+	for _, c := range clients {
+		for _, n := range names {
+			c.out.waitFor(t, c.name, n+": hi, I am "+n+" (")
+		}
+	}
+	// Only the three lines were posted: empty ones are ignored.
+	s.out.waitCount(t, "interactive_server", ": hi, I am ", 3)
+	for _, c := range clients {
+		c.stdin.Close() // end of input
+		if code := c.wait(); code != 0 {
+			t.Errorf("interactive_client exited %d at end of input, want 0", code)
+		}
+	}
+	if n := s.out.count(": hi, I am "); n != 3 {
+		t.Errorf("server stored %d lines, want 3:\n%s", n, s.out)
+	}
+}
+
+func TestPart3BurstArrivesCompleteAndInOrder(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "interactive_server", "127.0.0.1")
+	idle := chatter(t, s, "idle")
+	subscribed(t, s, "", idle)
+
+	// The sender types 20 lines at once and ends its input: every line read
+	// before the end is posted before it exits.
+	sender := chatter(t, s, "fast")
+	var burst strings.Builder
+	for i := 1; i <= 20; i++ {
+		fmt.Fprintf(&burst, "burst line %02d\n", i)
+	}
+	if _, err := sender.stdin.Write([]byte(burst.String())); err != nil {
+		t.Fatal(err)
+	}
+	sender.stdin.Close()
+	if code := sender.wait(); code != 0 {
+		t.Fatalf("sender exited %d:\n%s", code, sender.err)
+	}
+
+	idle.out.waitCount(t, "idle client", "fast: burst line", 20)
+	var got []string
+	for _, line := range strings.Split(idle.out.String(), "\n") {
+		if strings.HasPrefix(line, "fast: burst line") {
+			got = append(got, line[len("fast: "):len("fast: burst line 00")])
+		}
+	}
+	if len(got) != 20 {
+		t.Fatalf("idle client shows %d burst lines, want 20:\n%s", len(got), idle.out)
+	}
+	for i, g := range got {
+		if want := fmt.Sprintf("burst line %02d", i+1); g != want {
+			t.Fatalf("burst line %d is %q, want %q: order lost\n%s", i+1, g, want, idle.out)
+		}
+	}
+	idle.signal(syscall.SIGINT)
+	if code := idle.wait(); code != 0 {
+		t.Errorf("interactive_client exited %d on SIGINT, want 0", code)
+	}
+}
+
+func TestPart3ClientRecoversFromALostServer(t *testing.T) {
+	t.Parallel()
+	post, pub := itoa(freePort(t)), itoa(freePort(t))
+	// No server yet: the post times out, the client says so and keeps going.
+	c := start(t, "interactive_client", "-timeout", "300ms", "-retries", "0", "127.0.0.1", post, pub, "ann")
+	c.typeLine("into the void")
+	c.err.waitFor(t, "interactive_client", "no reply from tcp://127.0.0.1:"+post+" within 300ms")
+	if c.exited() {
+		t.Fatalf("client exited after a lost post:\n%s", c.err)
+	}
+
+	s, err := startServerOn(t, "interactive_server", "127.0.0.1", post, pub)
+	if err != nil {
+		t.Skipf("ports taken in between: %v", err)
+	}
+	// A fresh REQ socket: the next line goes through, and the subscription
+	// reconnects by itself.
+	for i := 0; c.out.count("ann: back again") == 0; i++ {
+		if i == 50 {
+			t.Fatalf("the client never got a post through to the new server:\n%s", c.err)
+		}
+		c.typeLine("back again")
+		waitChange(c.out, 200*time.Millisecond)
+	}
+	s.out.waitFor(t, "interactive_server", "ann: back again")
+	c.stdin.Close()
+	if code := c.wait(); code != 0 {
+		t.Errorf("exit %d, want 0", code)
+	}
+}
+
+func TestChatClientsBadArguments(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		prog string
+		args []string
+		want string
+	}{
+		{"interactive_client", []string{"127.0.0.1", "5555", "5556"}, "want 4 arguments"},
+		{"interactive_client", []string{"127.0.0.1", "5555", "5556", "a b"}, "username"},
+		{"interactive_client", []string{"127.0.0.1", "5555", "5555", "ann"}, "must differ"},
+		{"mc_client", []string{"127.0.0.1", "5555", "5556", "dev"}, "want 5 arguments"},
+		{"mc_client", []string{"127.0.0.1", "5555", "5556", "d/v", "ann"}, "channel \"d/v\""},
+		{"mc_client", []string{"127.0.0.1", "5555", "5556", "", "ann"}, "channel is empty"},
+		{"mc_client", []string{"127.0.0.1", "5555", "5556", "dev", ""}, "username is empty"},
+		{"mc_client", []string{"127.0.0.1", "5555", "5556", strings.Repeat("c", 33), "ann"}, "33 characters"},
+		{"mc_server", []string{"127.0.0.1", "5555"}, "want 3 arguments"},
+	} {
+		p := run(t, tt.prog, tt.args...)
+		if p.code != 2 || !strings.Contains(p.err.String(), tt.want) {
+			t.Errorf("%s %q: exit %d, stderr:\n%s\nwant exit 2 and %q", tt.prog, tt.args, p.code, p.err, tt.want)
+		}
+	}
+}

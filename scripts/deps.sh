@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# deps.sh: make sure the system packages zmqchat needs are installed.
+# As root it installs what is missing with apt-get; otherwise it prints the
+# exact command to run and fails. Usage: scripts/deps.sh [tmux]
+set -euo pipefail
+
+missing=()
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+if ! pkg-config --exists libzmq 2>/dev/null; then
+  missing+=(libzmq3-dev)
+fi
+for extra in "$@"; do
+  command -v "$extra" >/dev/null 2>&1 || missing+=("$extra")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "zmqchat needs: ${missing[*]}. Install them with:" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing ${missing[*]} ..." >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq "${missing[@]}" >/dev/null
