@@ -92,7 +92,7 @@ func TestPart4RejectedPostIsNeverPublished(t *testing.T) {
 	ann := member(t, s, "dev", "ann")
 	subscribed(t, s, "dev", eve, ann)
 
-	mustERR(t, s, "channel is empty", post("", "mallory", "no channel")...)
+	mustERR(t, s, "no channel:", post("", "mallory", "no channel")...)
 	mustERR(t, s, "channel", post("d v", "mallory", "bad channel")...)
 	mustERR(t, s, "control character", post("dev", "mallory", "\x1b[2Jclear")...)
 	mustERR(t, s, "limit is 16384", post("dev", "mallory", strings.Repeat("x", 16385))...)

@@ -181,5 +181,11 @@ func Chat(ctx context.Context, args []string, env Env, name string, channels boo
 	if *timeout <= 0 || *retries < 0 {
 		return cmd.Usagef("-timeout must be positive and -retries not negative")
 	}
+	where := ""
+	if channels {
+		where = " on " + cfg.Channel
+	}
+	fmt.Fprintf(env.Stderr, "%s: %s%s via %s and %s; type a line and press Enter to post; Ctrl-D or Ctrl-C leaves\n",
+		name, cfg.Name, where, cfg.Post, cfg.Pub)
 	return chat.Run(ctx, cfg)
 }

@@ -130,6 +130,9 @@ func ParseTime(s string) (time.Time, error) {
 // that can be posted to.
 func (m Message) Check(channels bool) error {
 	if channels {
+		if m.Channel == "" {
+			return errorf("no channel: this server has channels, so every post names one")
+		}
 		if err := CheckPostChannel(m.Channel); err != nil {
 			return err
 		}

@@ -124,7 +124,7 @@ func TestDecodePostRejects(t *testing.T) {
 		{"empty user", post("", "", tm, "hi"), false, "username is empty"},
 		{"bad user", post("", "a b", tm, "hi"), false, "username"},
 		{"channel on single-room server", post("dev", "ann", tm, "hi"), false, "no channels"},
-		{"no channel on multi-channel server", post("", "ann", tm, "hi"), true, "channel is empty"},
+		{"no channel on multi-channel server", post("", "ann", tm, "hi"), true, "no channel"},
 		{"bad channel", post("d/v", "ann", tm, "hi"), true, "channel"},
 		{"bad utf8 channel", post("\xc0", "ann", tm, "hi"), true, "UTF-8"},
 		{"post to ALL", post("ALL", "ann", tm, "hi"), true, "read-only"},
