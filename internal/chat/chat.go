@@ -57,9 +57,11 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() {
 		defer wg.Done()
 		sub := client.Subscription{Channel: cfg.Channel, All: readOnly || !cfg.Channels}
-		subDone <- client.Subscribe(ctx, cfg.Pub, sub,
-			func(m msg.Message) { con.Show(display.Line(m, readOnly)) },
-			func(err error) { con.Warn(err.Error()) })
+		subDone <- client.Subscribe(ctx, cfg.Pub, sub, client.Handlers{
+			Deliver:    func(m msg.Message) { con.Show(display.Line(m, readOnly)) },
+			Malformed:  func(err error) { con.Warn(err.Error()) },
+			Connection: client.ReportConnection(cfg.Pub, con.Warn),
+		})
 	}()
 
 	posts := make(chan msg.Message, queued)

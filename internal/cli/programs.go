@@ -137,9 +137,12 @@ func PubClient(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	fmt.Fprintf(env.Stderr, "pub_client: listening to %s; Ctrl-C stops\n", ep)
-	return client.Subscribe(ctx, ep, client.Subscription{All: true},
-		func(m msg.Message) { fmt.Fprintln(env.Stdout, display.Line(m, false)) },
-		func(err error) { fmt.Fprintln(env.Stderr, "pub_client:", err) })
+	warn := func(s string) { fmt.Fprintln(env.Stderr, "pub_client:", s) }
+	return client.Subscribe(ctx, ep, client.Subscription{All: true}, client.Handlers{
+		Deliver:    func(m msg.Message) { fmt.Fprintln(env.Stdout, display.Line(m, false)) },
+		Malformed:  func(err error) { warn(err.Error()) },
+		Connection: client.ReportConnection(ep, warn),
+	})
 }
 
 // Chat runs interactive_client (channels false) or mc_client (channels true).

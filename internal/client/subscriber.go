@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
+	"syscall"
 
 	zmq "github.com/pebbe/zmq4"
 
@@ -19,12 +21,25 @@ type Subscription struct {
 	All bool
 }
 
-// Subscribe connects to a server's publish endpoint and delivers each
-// matching publication to deliver, and each malformed one to bad, until ctx
-// is done or the socket fails. The socket is made, used and closed in the
-// calling goroutine. A server that goes away is reconnected to by libzmq;
-// heartbeats make a silently dead connection noticed.
-func Subscribe(ctx context.Context, ep transport.Endpoint, sub Subscription, deliver func(msg.Message), bad func(error)) error {
+// Handlers receive what a subscription brings. Only Deliver is required.
+// They are called from the subscribing goroutine, one at a time.
+type Handlers struct {
+	// Deliver gets each matching publication.
+	Deliver func(msg.Message)
+	// Malformed gets an error for each publication that could not be decoded.
+	Malformed func(error)
+	// Connection is told when the connection to the server comes up and
+	// when it is lost (libzmq then reconnects by itself).
+	Connection func(up bool)
+}
+
+var monitors atomic.Int64
+
+// Subscribe connects to a server's publish endpoint and hands what arrives
+// to h until ctx is done or a socket fails. Its sockets are made, used and
+// closed in the calling goroutine. A server that goes away is reconnected
+// to by libzmq, and heartbeats make a silently dead connection noticed.
+func Subscribe(ctx context.Context, ep transport.Endpoint, sub Subscription, h Handlers) error {
 	topic := sub.Channel
 	if sub.All {
 		topic = ""
@@ -36,17 +51,51 @@ func Subscribe(ctx context.Context, ep transport.Endpoint, sub Subscription, del
 	defer sock.Close()
 	poller := zmq.NewPoller()
 	poller.Add(sock, zmq.POLLIN)
+
+	var mon *zmq.Socket
+	if h.Connection != nil {
+		if mon, err = monitor(sock); err != nil {
+			return err
+		}
+		defer func() {
+			sock.Monitor("", 0) // stop sending events before the receiver goes
+			mon.Close()
+		}()
+		poller.Add(mon, zmq.POLLIN)
+	}
+
 	for ctx.Err() == nil {
 		polled, err := poller.Poll(pollSlice)
 		if err != nil {
+			if zmq.AsErrno(err) == zmq.Errno(syscall.EINTR) {
+				continue
+			}
 			return fmt.Errorf("poll %s: %w", ep, err)
 		}
-		if len(polled) == 0 {
-			continue
+		for _, p := range polled {
+			if p.Socket == mon {
+				if err := connectionEvent(mon, h.Connection); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := receive(sock, sub, h); err != nil {
+				return fmt.Errorf("receive from %s: %w", ep, err)
+			}
 		}
-		frames, err := sock.RecvMessageBytes(0)
+	}
+	return nil
+}
+
+// receive hands over every publication waiting on sock.
+func receive(sock *zmq.Socket, sub Subscription, h Handlers) error {
+	for {
+		frames, err := sock.RecvMessageBytes(zmq.DONTWAIT)
 		if err != nil {
-			return fmt.Errorf("receive from %s: %w", ep, err)
+			if e := zmq.AsErrno(err); e == zmq.Errno(syscall.EAGAIN) || e == zmq.Errno(syscall.EINTR) {
+				return nil
+			}
+			return err
 		}
 		// Subscriptions match a prefix: "dev" also brings "devops".
 		if !sub.All && string(frames[0]) != sub.Channel {
@@ -54,12 +103,59 @@ func Subscribe(ctx context.Context, ep transport.Endpoint, sub Subscription, del
 		}
 		m, err := msg.DecodePub(frames)
 		if err != nil {
-			if bad != nil {
-				bad(fmt.Errorf("dropped a malformed publication from %s: %w", ep, err))
+			if h.Malformed != nil {
+				h.Malformed(fmt.Errorf("dropped a malformed publication: %w", err))
 			}
 			continue
 		}
-		deliver(m)
+		h.Deliver(m)
+	}
+}
+
+// monitor returns a socket on which sock's connection events arrive.
+func monitor(sock *zmq.Socket) (*zmq.Socket, error) {
+	addr := fmt.Sprintf("inproc://zmqchat-monitor-%d", monitors.Add(1))
+	if err := sock.Monitor(addr, zmq.EVENT_CONNECTED|zmq.EVENT_DISCONNECTED); err != nil {
+		return nil, fmt.Errorf("monitor: %w", err)
+	}
+	mon, err := zmq.NewSocket(zmq.PAIR)
+	if err != nil {
+		return nil, fmt.Errorf("monitor: %w", err)
+	}
+	mon.SetLinger(0)
+	if err := mon.Connect(addr); err != nil {
+		mon.Close()
+		return nil, fmt.Errorf("monitor: %w", err)
+	}
+	return mon, nil
+}
+
+func connectionEvent(mon *zmq.Socket, report func(up bool)) error {
+	ev, _, _, err := mon.RecvEvent(0)
+	if err != nil {
+		return fmt.Errorf("monitor: %w", err)
+	}
+	switch ev {
+	case zmq.EVENT_CONNECTED:
+		report(true)
+	case zmq.EVENT_DISCONNECTED:
+		report(false)
 	}
 	return nil
+}
+
+// ReportConnection returns a Handlers.Connection that tells a person, by
+// say, that the subscription to ep is connected, lost, or back.
+func ReportConnection(ep transport.Endpoint, say func(string)) func(up bool) {
+	wasUp := false
+	return func(up bool) {
+		switch {
+		case up && wasUp:
+		case up && !wasUp:
+			say("connected to " + ep.String())
+		case !up && wasUp:
+			say("lost the connection to " + ep.String() + "; waiting for the server to come back")
+		}
+		wasUp = up
+	}
 }

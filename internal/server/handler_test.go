@@ -1,0 +1,129 @@
+package server
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zmqchat/zmqchat/internal/msg"
+	"github.com/zmqchat/zmqchat/internal/store"
+)
+
+func newHandler(channels bool) (*Handler, *[]msg.Message) {
+	var published []msg.Message
+	h := &Handler{Store: store.New(store.DefaultWindow), Channels: channels}
+	h.Stored = func(m msg.Message) { published = append(published, m) }
+	return h, &published
+}
+
+func frames(parts ...string) [][]byte {
+	var f [][]byte
+	for _, p := range parts {
+		f = append(f, []byte(p))
+	}
+	return f
+}
+
+const tm = "2026-11-25T07:30:00.5Z"
+
+func TestHandleRejectsMalformedRequests(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		req      [][]byte
+		channels bool
+		want     string
+	}{
+		{"no frames", nil, false, "empty request"},
+		{"unknown command", frames("DELETE", "", "ann"), false, "unknown command"},
+		{"command in another case", frames("post", "", "ann", tm, "hi"), false, "unknown command"},
+		{"too few frames", frames("POST", "", "ann", tm), false, "5 frames"},
+		{"too many frames", frames("POST", "", "ann", tm, "hi", "extra"), false, "5 frames"},
+		{"invalid UTF-8 in command", frames("\xffPOST", "", "ann", tm, "hi"), false, "unknown command"},
+		{"invalid UTF-8 in channel", frames("POST", "\xff", "ann", tm, "hi"), true, "UTF-8"},
+		{"invalid UTF-8 in username", frames("POST", "", "\xff", tm, "hi"), false, "UTF-8"},
+		{"invalid UTF-8 in time", frames("POST", "", "ann", "\xff", "hi"), false, "RFC 3339"},
+		{"invalid UTF-8 in body", frames("POST", "", "ann", tm, "\xff"), false, "UTF-8"},
+		{"bad time", frames("POST", "", "ann", "25/11/2026", "hi"), false, "RFC 3339"},
+		{"empty body", frames("POST", "", "ann", tm, ""), false, "empty"},
+		{"over-long body", frames("POST", "", "ann", tm, strings.Repeat("x", 16*1024+1)), false, "16384"},
+		{"control characters", frames("POST", "", "ann", tm, "a\x1b[31mb"), false, "control"},
+		{"invalid username", frames("POST", "", "ann!", tm, "hi"), false, "username"},
+		{"long username", frames("POST", "", strings.Repeat("a", 33), tm, "hi"), false, "username"},
+		{"invalid channel", frames("POST", "dev ops", "ann", tm, "hi"), true, "channel"},
+		{"post to ALL", frames("POST", "ALL", "ann", tm, "hi"), true, "read-only"},
+		{"channel on part 1-3 server", frames("POST", "dev", "ann", tm, "hi"), false, "no channels"},
+	} {
+		h, published := newHandler(tt.channels)
+		reply := h.Handle(tt.req)
+		if len(reply) != 2 || string(reply[0]) != "ERR" || !strings.Contains(string(reply[1]), tt.want) {
+			t.Errorf("%s: reply %q, want ERR containing %q", tt.name, reply, tt.want)
+		}
+		if h.Store.Len() != 0 || len(*published) != 0 {
+			t.Errorf("%s: a rejected request was stored or published", tt.name)
+		}
+	}
+}
+
+func TestHandleStoresPublishesAndAcknowledgesResends(t *testing.T) {
+	h, published := newHandler(true)
+	req := frames("POST", "dev", "ann", tm, "hello")
+	for i := 0; i < 3; i++ {
+		if reply := h.Handle(req); len(reply) != 1 || string(reply[0]) != "OK" {
+			t.Fatalf("attempt %d: reply %q, want OK", i, reply)
+		}
+	}
+	if h.Store.Len() != 1 || len(*published) != 1 {
+		t.Fatalf("a post sent 3 times was stored %d and published %d times, want once", h.Store.Len(), len(*published))
+	}
+	want := time.Date(2026, 11, 25, 7, 30, 0, 5e8, time.UTC)
+	if m := (*published)[0]; m.Channel != "dev" || m.Username != "ann" || m.Body != "hello" || !m.Time.Equal(want) {
+		t.Errorf("published %+v", m)
+	}
+}
+
+// FuzzHandle drives the server's request handling with arbitrary frames:
+// it always replies OK or ERR with a reason, and stores and publishes only
+// valid messages, each once.
+func FuzzHandle(f *testing.F) {
+	sep := []byte{0}
+	for _, seed := range [][][]byte{
+		frames("POST", "", "ann", tm, "hello"),
+		frames("POST", "dev", "ann", tm, "hello"),
+		frames("POST", "ALL", "ann", tm, "hello"),
+		frames("POST", "", "ann", tm),
+		frames("HISTORY", "dev", "10"),
+		frames("POST", "", "a\xffb", "now", "\x1b[2J"),
+		{},
+	} {
+		f.Add(bytes.Join(seed, sep), false)
+		f.Add(bytes.Join(seed, sep), true)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, channels bool) {
+		req := bytes.Split(data, sep) // NUL splits the input into frames
+		h, published := newHandler(channels)
+		for round := 0; round < 2; round++ { // the second is a resend
+			reply := h.Handle(req)
+			switch {
+			case len(reply) == 1 && string(reply[0]) == "OK":
+				if _, err := msg.DecodePost(req, channels); err != nil {
+					t.Fatalf("OK for an invalid request (%v): %q", err, req)
+				}
+			case len(reply) == 2 && string(reply[0]) == "ERR" && len(reply[1]) > 0:
+				if h.Store.Len() != 0 {
+					t.Fatalf("ERR after storing %q", req)
+				}
+			default:
+				t.Fatalf("reply %q is neither OK nor ERR with a reason", reply)
+			}
+		}
+		if h.Store.Len() > 1 || len(*published) != h.Store.Len() {
+			t.Fatalf("stored %d, published %d: a resend was stored twice or not published", h.Store.Len(), len(*published))
+		}
+		for _, m := range h.Store.Messages() {
+			if err := m.Check(channels); err != nil {
+				t.Fatalf("stored an invalid message: %v", err)
+			}
+		}
+	})
+}
