@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -33,6 +34,9 @@ var binDir string
 
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
+		if os.Getenv("ZMQCHAT_HUGE_SUBSCRIBE") != "" {
+			return m.Run() // a child that needs no programs
+		}
 		dir, err := os.MkdirTemp("", "zmqchat-bin-")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -83,7 +87,9 @@ func startEnv(t testing.TB, env []string, name string, args ...string) *proc {
 	p.cmd = exec.Command(filepath.Join(binDir, name), args...)
 	// A race-enabled program otherwise sleeps a second at exit.
 	p.cmd.Env = append(append(os.Environ(), "GORACE=atexit_sleep_ms=0 halt_on_error=1"), env...)
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, killed whole at cleanup; and killed with this
+	// process should it die before cleanup runs.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var err error
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
@@ -392,29 +398,38 @@ func (s *server) stop(t testing.TB) {
 // the reply: a real ZeroMQ peer that does not go through zmqchat's client.
 func rawPost(t testing.TB, host, port string, frames ...string) []string {
 	t.Helper()
+	reply, err := rawRequest(host, port, wait, frames...)
+	if err != nil {
+		t.Fatalf("request %.60q: %v", frames, err)
+	}
+	return reply
+}
+
+// rawRequest sends frames on a new REQ socket and waits up to timeout for
+// the reply.
+func rawRequest(host, port string, timeout time.Duration, frames ...string) ([]string, error) {
 	req, err := zmq.NewSocket(zmq.REQ)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	defer req.Close()
 	req.SetLinger(0)
 	if err := req.Connect("tcp://" + net.JoinHostPort(host, port)); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if _, err := req.SendMessage(frames); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	poller := zmq.NewPoller()
 	poller.Add(req, zmq.POLLIN)
-	polled, err := poller.Poll(wait)
-	if err != nil || len(polled) == 0 {
-		t.Fatalf("no reply to %q within %s (%v)", frames, wait, err)
-	}
-	reply, err := req.RecvMessage(0)
+	polled, err := poller.Poll(timeout)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return reply
+	if len(polled) == 0 {
+		return nil, fmt.Errorf("no reply within %s", timeout)
+	}
+	return req.RecvMessage(0)
 }
 
 // post is a valid post request's frames.
@@ -445,15 +460,15 @@ func mustERR(t testing.TB, s *server, want string, frames ...string) {
 // published before that is not delivered (the "slow joiner"). It posts
 // probes until every subscriber has printed one, and returns how many
 // probes it posted.
-func subscribed(t testing.TB, s *server, channel string, subs ...*proc) int {
+func subscribed(t testing.TB, s *server, channel string, subs ...output) int {
 	t.Helper()
 	deadline := time.Now().Add(wait)
+	tag := fmt.Sprintf("probe-%s-%d-", channel, probes.Add(1))
 	for n := 1; ; n++ {
-		probe := fmt.Sprintf("probe-%s-%d-%d", channel, time.Now().UnixNano(), n)
-		mustOK(t, s, channel, "probe", probe)
+		mustOK(t, s, channel, "probe", fmt.Sprint(tag, n))
 		ready := 0
 		for _, p := range subs {
-			if p.out.count("probe-") > 0 {
+			if p.stdout().count(tag) > 0 {
 				ready++
 			}
 		}
@@ -466,13 +481,22 @@ func subscribed(t testing.TB, s *server, channel string, subs ...*proc) int {
 		// Give the subscribers a chance before the next probe, by waiting on
 		// the first one that has not seen any (bounded, not a fixed sleep).
 		for _, p := range subs {
-			if p.out.count("probe-") == 0 {
-				waitChange(p.out, 50*time.Millisecond)
+			if p.stdout().count(tag) == 0 {
+				waitChange(p.stdout(), 50*time.Millisecond)
 				break
 			}
 		}
 	}
 }
+
+var probes atomic.Int64
+
+// output is what shows a subscriber's messages: a program, or an in-test
+// subscriber's lines.
+type output interface{ stdout() *lines }
+
+func (p *proc) stdout() *lines  { return p.out }
+func (l *lines) stdout() *lines { return l }
 
 // waitChange waits until l changes or d passes.
 func waitChange(l *lines, d time.Duration) {
@@ -486,3 +510,24 @@ func waitChange(l *lines, d time.Duration) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// peakRSS returns the peak resident memory of process pid, in bytes
+// (VmHWM): what a burst of allocation leaves behind even once freed.
+func peakRSS(t testing.TB, pid int) int64 {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatalf("no VmHWM for process %d", pid)
+	return 0
+}

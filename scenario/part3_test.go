@@ -19,10 +19,13 @@ func TestPart3ThreeClientsSeeEveryLine(t *testing.T) {
 	s := startServer(t, "interactive_server", "127.0.0.1")
 	names := []string{"ann", "bob", "cy"}
 	var clients []*proc
+	var outs []output
 	for _, n := range names {
-		clients = append(clients, chatter(t, s, n))
+		c := chatter(t, s, n)
+		clients = append(clients, c)
+		outs = append(outs, c)
 	}
-	subscribed(t, s, "", clients...)
+	subscribed(t, s, "", outs...)
 
 	for i, c := range clients {
 		c.typeLine("hi, I am " + names[i])

@@ -16,10 +16,17 @@ const (
 	// gets a clear ERR, while an absurd frame is dropped by libzmq (with the
 	// connection) before it is ever allocated in full.
 	MaxMsgSize = 1 << 20
-	// HWM bounds the messages queued for one peer. A subscriber that stops
-	// reading loses messages past it instead of slowing the server or
-	// growing its memory.
-	HWM = 5000
+	// MaxSubscriptionSize caps what a PUB socket takes in: subscriptions,
+	// whose topic is a channel name (at most 32 characters). libzmq keeps
+	// each subscription in a trie with a node per byte, so an unbounded one
+	// would cost the server memory in proportion (and libzmq's own SUB
+	// crashes tearing down a topic of megabytes).
+	MaxSubscriptionSize = 1 << 10
+	// HWM bounds the messages queued for one peer (libzmq's default, made
+	// explicit). A subscriber that stops reading loses messages past it
+	// instead of slowing the server or growing its memory: at most HWM
+	// messages of at most 16 KiB each, 16 MiB, per frozen subscriber.
+	HWM = 1000
 	// Linger lets a server's last reply leave before the process exits,
 	// without letting a dead peer hold the exit up.
 	Linger = 200 * time.Millisecond
@@ -80,6 +87,10 @@ func ListenPublish(ep Endpoint) (*zmq.Socket, error) {
 }
 
 func listen(t zmq.Type, ep Endpoint) (*zmq.Socket, error) {
+	maxIn := int64(MaxMsgSize)
+	if t == zmq.PUB {
+		maxIn = MaxSubscriptionSize
+	}
 	if err := StartAuth(); err != nil {
 		return nil, fmt.Errorf("start ZAP handler: %w", err)
 	}
@@ -89,7 +100,7 @@ func listen(t zmq.Type, ep Endpoint) (*zmq.Socket, error) {
 	}
 	err = setAll(
 		s.SetLinger(Linger),
-		s.SetMaxmsgsize(MaxMsgSize),
+		s.SetMaxmsgsize(maxIn),
 		s.SetSndhwm(HWM),
 		s.SetRcvhwm(HWM),
 		s.SetIpv6(ep.IPv6),
