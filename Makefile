@@ -9,12 +9,13 @@ HOST      ?= 127.0.0.1
 POST_PORT ?= 5555
 PUB_PORT  ?= 5556
 
-.PHONY: all help deps build run test fuzz vet fmt clean
+.PHONY: all help deps build run demo test fuzz vet fmt clean
 
 all: build
 
 help:
 	@echo "make run     build and run the part-4 server (mc_server) on $(HOST) $(POST_PORT) $(PUB_PORT)"
+	@echo "make demo    the part-4 server and four clients in one tmux session, a pane each"
 	@echo "make test    go vet, then every test under the race detector (unit, fuzz seeds, scenarios)"
 	@echo "make build   build the eight programs into $(BIN)/"
 	@echo "make fuzz    fuzz the codec for FUZZTIME (default 30s)"
@@ -29,6 +30,10 @@ build: deps
 
 run: build
 	@exec $(BIN)/mc_server $(HOST) $(POST_PORT) $(PUB_PORT)
+
+demo: build
+	@scripts/deps.sh tmux
+	@scripts/demo.sh
 
 vet: deps
 	$(GO) vet ./...

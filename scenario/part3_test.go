@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -84,6 +85,13 @@ func TestPart3BurstArrivesCompleteAndInOrder(t *testing.T) {
 	for i, g := range got {
 		if want := fmt.Sprintf("burst line %02d", i+1); g != want {
 			t.Fatalf("burst line %d is %q, want %q: order lost\n%s", i+1, g, want, idle.out)
+		}
+	}
+	// Not a terminal: plain lines, no prompt, no colour, nothing else.
+	plain := regexp.MustCompile(`^[^\x1b]+: [^\x1b]+ \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)$`)
+	for _, line := range strings.Split(strings.TrimSuffix(idle.out.String(), "\n"), "\n") {
+		if !plain.MatchString(line) {
+			t.Errorf("piped client printed %q, not a plain chat line", line)
 		}
 	}
 	idle.signal(syscall.SIGINT)

@@ -32,6 +32,8 @@ type Config struct {
 	In      io.Reader
 	Out     io.Writer // chat lines
 	Err     io.Writer // diagnostics
+	// NoColor turns colours off on a terminal (the NO_COLOR convention).
+	NoColor bool
 }
 
 // queued is how many typed lines may wait for the poster; typing never
@@ -39,17 +41,34 @@ type Config struct {
 const queued = 256
 
 // Run runs the client until its input ends (every line read by then is
-// posted first), ctx is done, or its subscription fails.
+// posted first), ctx is done, or its subscription fails. When both In and
+// Out are a terminal it offers a prompt, line editing, colours and
+// commands; otherwise it reads and writes plain lines.
 func Run(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	con := newPlainConsole(cfg.In, cfg.Out, cfg.Err)
+	readOnly := cfg.Channels && cfg.Channel == msg.AllChannel
+	style := display.Style{Channel: readOnly}
+	var con console
+	interactive := false
+	if in, out, ok := isTerminal(cfg.In, cfg.Out); ok {
+		tc, err := newTermConsole(in, out, prompt(cfg))
+		if err != nil {
+			return err
+		}
+		defer tc.Close()
+		con, interactive = tc, true
+		style.Color = !cfg.NoColor
+		style.Self = cfg.Name
+	} else {
+		con = newPlainConsole(cfg.In, cfg.Out, cfg.Err)
+	}
+
 	poster, err := client.NewPoster(cfg.Post, cfg.Timeout, cfg.Retries)
 	if err != nil {
 		return err
 	}
-	readOnly := cfg.Channels && cfg.Channel == msg.AllChannel
 
 	var wg sync.WaitGroup
 	subDone := make(chan error, 1)
@@ -58,7 +77,7 @@ func Run(ctx context.Context, cfg Config) error {
 		defer wg.Done()
 		sub := client.Subscription{Channel: cfg.Channel, All: readOnly || !cfg.Channels}
 		subDone <- client.Subscribe(ctx, cfg.Pub, sub, client.Handlers{
-			Deliver:    func(m msg.Message) { con.Show(display.Line(m, readOnly)) },
+			Deliver:    func(m msg.Message) { con.Show(display.Render(m, style)) },
 			Malformed:  func(err error) { con.Warn(err.Error()) },
 			Connection: client.ReportConnection(cfg.Pub, con.Warn),
 		})
@@ -111,6 +130,12 @@ func Run(ctx context.Context, cfg Config) error {
 				}
 				return
 			}
+			if interactive && strings.HasPrefix(line, "/") {
+				var quit bool
+				if line, quit = command(line, con); quit {
+					return
+				}
+			}
 			if m, ok := compose(cfg, readOnly, line, con); ok {
 				select {
 				case posts <- m:
@@ -129,6 +154,37 @@ func Run(ctx context.Context, cfg Config) error {
 	cancel()
 	wg.Wait()
 	return err
+}
+
+// prompt is what a person at a terminal types after: "ann@dev> ".
+func prompt(cfg Config) string {
+	if cfg.Channels {
+		return cfg.Name + "@" + cfg.Channel + "> "
+	}
+	return cfg.Name + "> "
+}
+
+const help = `commands:
+  /help     this help
+  /quit     leave (as do Ctrl-D and Ctrl-C)
+  //text    post "/text": a line that starts with / is a command, // escapes it
+anything else is posted; Up and Down recall earlier lines`
+
+// command carries out a line that starts with "/". It returns the line to
+// post, if any ("//x" posts "/x"), and whether to quit.
+func command(line string, con console) (post string, quit bool) {
+	if strings.HasPrefix(line, "//") {
+		return line[1:], false
+	}
+	switch name, _, _ := strings.Cut(strings.TrimSpace(line), " "); name {
+	case "/help":
+		con.Warn(help)
+	case "/quit":
+		return "", true
+	default:
+		con.Warn("unknown command " + display.Escape(name) + ": not posted; /help lists the commands, and //text posts \"/text\"")
+	}
+	return "", false
 }
 
 // compose turns a typed line into a message, or says why it cannot be

@@ -162,7 +162,7 @@ func Chat(ctx context.Context, args []string, env Env, name string, channels boo
 		return err
 	}
 	cfg := chat.Config{Channels: channels, Name: a[len(a)-1], Timeout: *timeout, Retries: *retries,
-		In: env.Stdin, Out: env.Stdout, Err: env.Stderr}
+		In: env.Stdin, Out: env.Stdout, Err: env.Stderr, NoColor: os.Getenv("NO_COLOR") != ""}
 	if cfg.Post, err = cmd.ConnectEndpoint(a[0], a[1]); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ package display
 
 import (
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"unicode/utf8"
 
@@ -14,22 +15,73 @@ import (
 const TimeLayout = "2006-01-02 15:04:05"
 
 // Line formats m as "username: message (time)", or with the channel in
-// front, "[channel] username: message (time)", every field escaped.
+// front, "[channel] username: message (time)", every field escaped. It is
+// the plain format, for pipes and scripts.
 func Line(m msg.Message, withChannel bool) string {
+	return Render(m, Style{Channel: withChannel})
+}
+
+// Style says how Render shows a message.
+type Style struct {
+	Channel bool   // show "[channel] " in front
+	Color   bool   // colour usernames and channels, dim the time (ANSI SGR)
+	Self    string // the viewer's own username: their messages are marked "(you)"
+}
+
+// SGR sequences used by Render.
+const (
+	sgrReset = "\x1b[0m"
+	sgrDim   = "\x1b[2m"
+)
+
+// palette holds the foreground colours names are given: the six ANSI
+// colours that read on dark and light backgrounds, plain and bright.
+var palette = [...]string{"31", "32", "33", "34", "35", "36", "91", "92", "93", "94", "95", "96"}
+
+// ColorOf returns the SGR sequence for name: the same for the same name in
+// every client and every run, and spread over the palette.
+func ColorOf(name string) string {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return "\x1b[1;" + palette[h.Sum32()%uint32(len(palette))] + "m"
+}
+
+// Render formats m as Line does, styled; with a zero Style it is Line.
+func Render(m msg.Message, st Style) string {
 	var b strings.Builder
-	b.Grow(len(m.Channel) + len(m.Username) + len(m.Body) + len(TimeLayout) + 8)
-	if withChannel {
+	b.Grow(len(m.Channel) + len(m.Username) + len(m.Body) + len(TimeLayout) + 40)
+	if st.Channel {
 		b.WriteByte('[')
-		writeEscaped(&b, m.Channel)
+		colored(&b, st.Color, m.Channel)
 		b.WriteString("] ")
 	}
-	writeEscaped(&b, m.Username)
+	colored(&b, st.Color, m.Username)
+	if st.Self != "" && m.Username == st.Self {
+		b.WriteString(" (you)")
+	}
 	b.WriteString(": ")
 	writeEscaped(&b, m.Body)
-	b.WriteString(" (")
+	b.WriteByte(' ')
+	if st.Color {
+		b.WriteString(sgrDim)
+	}
+	b.WriteByte('(')
 	b.WriteString(m.Time.Local().Format(TimeLayout))
 	b.WriteByte(')')
+	if st.Color {
+		b.WriteString(sgrReset)
+	}
 	return b.String()
+}
+
+func colored(b *strings.Builder, color bool, name string) {
+	if !color {
+		writeEscaped(b, name)
+		return
+	}
+	b.WriteString(ColorOf(name))
+	writeEscaped(b, name)
+	b.WriteString(sgrReset)
 }
 
 // Escape returns s with everything a terminal could act on made visible:

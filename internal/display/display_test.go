@@ -55,3 +55,39 @@ func TestLine(t *testing.T) {
 		t.Errorf("Line with channel = %q, want %q", got, want)
 	}
 }
+
+func TestRenderStyles(t *testing.T) {
+	when := time.Date(2026, 11, 25, 7, 30, 5, 0, time.UTC)
+	local := when.Local().Format(TimeLayout)
+	m := msg.Message{Channel: "dev", Username: "ann", Time: when, Body: "hi"}
+	if got := Render(m, Style{}); got != Line(m, false) {
+		t.Errorf("Render with no style = %q, want Line's %q", got, Line(m, false))
+	}
+	if got, want := Render(m, Style{Self: "ann"}), "ann (you): hi ("+local+")"; got != want {
+		t.Errorf("own message = %q, want %q", got, want)
+	}
+	if got := Render(m, Style{Self: "bob"}); strings.Contains(got, "(you)") {
+		t.Errorf("someone else's message marked as own: %q", got)
+	}
+	got := Render(m, Style{Channel: true, Color: true})
+	want := "[" + ColorOf("dev") + "dev\x1b[0m] " + ColorOf("ann") + "ann\x1b[0m: hi \x1b[2m(" + local + ")\x1b[0m"
+	if got != want {
+		t.Errorf("coloured = %q, want %q", got, want)
+	}
+	// Colours are stable and spread: a handful of names use several colours.
+	seen := map[string]bool{}
+	for _, n := range []string{"ann", "bob", "cy", "dan", "eve", "fay", "gus", "hal"} {
+		if ColorOf(n) != ColorOf(n) {
+			t.Fatalf("ColorOf(%q) is not stable", n)
+		}
+		seen[ColorOf(n)] = true
+	}
+	if len(seen) < 4 {
+		t.Errorf("8 names got only %d colours", len(seen))
+	}
+	// A name's escapes stay escaped inside the colour.
+	m.Username = "x\x1b[2J"
+	if got := Render(m, Style{Color: true}); !strings.Contains(got, `x\x1b[2J`) {
+		t.Errorf("escape in a coloured name not made visible: %q", got)
+	}
+}

@@ -1,0 +1,88 @@
+package chat
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/term"
+)
+
+// termConsole is the console for a person at a terminal: a prompt with
+// line editing (x/term), and output that appears above the line being
+// typed, which stays intact. Diagnostics go through the same terminal so
+// they do not tear the prompt.
+type termConsole struct {
+	t       *term.Terminal
+	fd      int
+	out     *os.File
+	state   *term.State
+	winch   chan os.Signal
+	stopped chan struct{}
+}
+
+// newTermConsole puts the terminal in raw mode; Close restores it.
+func newTermConsole(in, out *os.File, prompt string) (*termConsole, error) {
+	fd := int(in.Fd())
+	state, err := term.MakeRaw(fd)
+	if err != nil {
+		return nil, fmt.Errorf("terminal: %w", err)
+	}
+	c := &termConsole{
+		t: term.NewTerminal(struct {
+			io.Reader
+			io.Writer
+		}{in, out}, prompt),
+		fd:      fd,
+		out:     out,
+		state:   state,
+		winch:   make(chan os.Signal, 1),
+		stopped: make(chan struct{}),
+	}
+	c.resize(int(out.Fd()))
+	signal.Notify(c.winch, syscall.SIGWINCH)
+	go func() {
+		for {
+			select {
+			case <-c.winch:
+				c.resize(int(out.Fd()))
+			case <-c.stopped:
+				return
+			}
+		}
+	}()
+	return c, nil
+}
+
+func (c *termConsole) resize(fd int) {
+	if w, h, err := term.GetSize(fd); err == nil {
+		c.t.SetSize(w, h)
+	}
+}
+
+// ReadLine reads an edited line; Ctrl-D on an empty line and Ctrl-C end
+// input (io.EOF), as they would in a shell.
+func (c *termConsole) ReadLine() (string, error) { return c.t.ReadLine() }
+
+func (c *termConsole) Show(line string) { c.t.Write([]byte(line + "\n")) }
+func (c *termConsole) Warn(line string) { c.t.Write([]byte(line + "\n")) }
+
+// Close restores the terminal and ends the line with the prompt on it.
+func (c *termConsole) Close() {
+	signal.Stop(c.winch)
+	close(c.stopped)
+	term.Restore(c.fd, c.state)
+	fmt.Fprint(c.out, "\r\n")
+}
+
+// isTerminal reports whether r and w are both a terminal.
+func isTerminal(r io.Reader, w io.Writer) (in, out *os.File, ok bool) {
+	in, ok1 := r.(*os.File)
+	out, ok2 := w.(*os.File)
+	if !ok1 || !ok2 || !term.IsTerminal(int(in.Fd())) || !term.IsTerminal(int(out.Fd())) {
+		return nil, nil, false
+	}
+	return in, out, true
+}

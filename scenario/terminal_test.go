@@ -1,0 +1,218 @@
+package scenario
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// tty is a program running on a pseudo-terminal, as in a terminal window.
+type tty struct {
+	t    *testing.T
+	name string
+	cmd  *exec.Cmd
+	pt   *os.File // the terminal's master side: what the person types and sees
+	out  *lines   // what it printed, by line, for subscribed()
+	mu   sync.Mutex
+	raw  []byte        // everything it printed, escapes and all
+	more chan struct{} // closed and replaced when raw grows
+	done chan struct{}
+	code int
+}
+
+func (p *tty) stdout() *lines { return p.out }
+
+// startTTY starts program name on a new pseudo-terminal. env replaces
+// NO_COLOR and TERM from this process's environment.
+func startTTY(t *testing.T, env []string, name string, args ...string) *tty {
+	t.Helper()
+	p := &tty{t: t, name: name, out: newLines(), more: make(chan struct{}), done: make(chan struct{})}
+	p.cmd = exec.Command(filepath.Join(binDir, name), args...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "NO_COLOR=") && !strings.HasPrefix(kv, "TERM=") {
+			p.cmd.Env = append(p.cmd.Env, kv)
+		}
+	}
+	p.cmd.Env = append(p.cmd.Env, append([]string{"TERM=xterm", "GORACE=atexit_sleep_ms=0 halt_on_error=1"}, env...)...)
+	var err error
+	if p.pt, err = pty.StartWithAttrs(p.cmd, &pty.Winsize{Rows: 40, Cols: 160}, &syscall.SysProcAttr{
+		Setsid: true, Setctty: true, Pdeathsig: syscall.SIGKILL,
+	}); err != nil {
+		t.Fatalf("start %s on a pty: %v", name, err)
+	}
+	pr, pw := io.Pipe()
+	go p.out.readFrom(pr)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := p.pt.Read(buf)
+			if n > 0 {
+				pw.Write(bytes.ReplaceAll(buf[:n], []byte("\r"), nil))
+				p.mu.Lock()
+				p.raw = append(p.raw, buf[:n]...)
+				close(p.more)
+				p.more = make(chan struct{})
+				p.mu.Unlock()
+			}
+			if err != nil { // EIO once the program has exited
+				pw.Close()
+				return
+			}
+		}
+	}()
+	go func() {
+		p.cmd.Wait()
+		p.code = p.cmd.ProcessState.ExitCode()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+		p.pt.Close()
+		if t.Failed() {
+			t.Logf("%s %s on a pty printed:\n%q", name, strings.Join(args, " "), p.screen())
+		}
+	})
+	return p
+}
+
+func (p *tty) screen() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return string(p.raw)
+}
+
+// typeKeys types s as a person would (no newline unless s has "\r").
+func (p *tty) typeKeys(s string) {
+	p.t.Helper()
+	if _, err := p.pt.Write([]byte(s)); err != nil {
+		p.t.Fatalf("type into %s: %v", p.name, err)
+	}
+}
+
+// waitScreen waits until what the program printed since offset from
+// contains s, and returns the offset just past it.
+func (p *tty) waitScreen(from int, s string) int {
+	p.t.Helper()
+	deadline := time.After(wait)
+	for {
+		p.mu.Lock()
+		raw, more := p.raw, p.more
+		p.mu.Unlock()
+		if from <= len(raw) {
+			if i := bytes.Index(raw[from:], []byte(s)); i >= 0 {
+				return from + i + len(s)
+			}
+		}
+		select {
+		case <-more:
+		case <-p.done:
+			if !strings.Contains(p.screen()[from:], s) {
+				p.t.Fatalf("%s exited without printing %q", p.name, s)
+			}
+		case <-deadline:
+			p.t.Fatalf("%s did not print %q within %s", p.name, s, wait)
+		}
+	}
+}
+
+func (p *tty) wait() int {
+	p.t.Helper()
+	select {
+	case <-p.done:
+		return p.code
+	case <-time.After(wait):
+		p.t.Fatalf("%s did not exit within %s", p.name, wait)
+		return -1
+	}
+}
+
+var sgr = regexp.MustCompile(`\x1b\[[0-9;]*m`)
+
+func TestTerminalPartlyTypedLineSurvivesAnIncomingMessage(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "mc_server", "127.0.0.1")
+	ann := startTTY(t, nil, "mc_client", s.args("dev", "ann")...)
+	at := ann.waitScreen(0, "ann@dev> ")
+	subscribed(t, s, "dev", ann)
+
+	ann.typeKeys("hel")
+	at = ann.waitScreen(at, "hel")
+	mustOK(t, s, "dev", "bob", "interrupting you")
+	at = ann.waitScreen(at, "interrupting you")
+	// Printed above the prompt, which comes back with the partial line on it.
+	at = ann.waitScreen(at, "ann@dev> hel")
+	ann.typeKeys("lo\r")
+	s.out.waitFor(t, "mc_server", "[dev] ann: hello (")
+	ann.waitScreen(at, " (you): hello ")
+
+	ann.typeKeys("\x04") // Ctrl-D on an empty line
+	if code := ann.wait(); code != 0 {
+		t.Errorf("mc_client exited %d on Ctrl-D, want 0", code)
+	}
+}
+
+func TestTerminalColours(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "mc_server", "127.0.0.1")
+	colour := startTTY(t, nil, "mc_client", s.args("ALL", "eve")...)
+	plain := startTTY(t, []string{"NO_COLOR=1"}, "mc_client", s.args("ALL", "fay")...)
+	subscribed(t, s, "dev", colour, plain)
+
+	mustOK(t, s, "dev", "bob", "colour me")
+	mustOK(t, s, "dev", "cy", "and me")
+	colour.waitScreen(0, "and me")
+	plain.waitScreen(0, "and me")
+
+	screen := colour.screen()
+	bob := regexp.MustCompile(`\x1b\[1;(\d+)mbob\x1b\[0m: colour me`).FindStringSubmatch(screen)
+	cy := regexp.MustCompile(`\x1b\[1;(\d+)mcy\x1b\[0m: and me`).FindStringSubmatch(screen)
+	if bob == nil || cy == nil {
+		t.Fatalf("usernames not coloured on a terminal:\n%q", screen)
+	}
+	if !strings.Contains(screen, "[\x1b[1;") {
+		t.Errorf("the channel is not coloured on ALL:\n%q", screen)
+	}
+	if got := plain.screen(); sgr.MatchString(got) {
+		t.Errorf("colours with NO_COLOR set: %q", sgr.FindString(got))
+	} else if !strings.Contains(got, "[dev] bob: colour me (") {
+		t.Errorf("NO_COLOR client did not show the plain line:\n%q", got)
+	}
+	colour.typeKeys("\x03") // Ctrl-C
+	if code := colour.wait(); code != 0 {
+		t.Errorf("mc_client exited %d on Ctrl-C, want 0", code)
+	}
+}
+
+func TestTerminalCommands(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "mc_server", "127.0.0.1")
+	ann := startTTY(t, nil, "mc_client", s.args("dev", "ann")...)
+	at := ann.waitScreen(0, "ann@dev> ")
+	subscribed(t, s, "dev", ann)
+
+	ann.typeKeys("/help\r")
+	at = ann.waitScreen(at, "/quit")
+	ann.typeKeys("/nope and more\r")
+	at = ann.waitScreen(at, "unknown command /nope: not posted")
+	ann.typeKeys("//slash\r")
+	s.out.waitFor(t, "mc_server", "[dev] ann: /slash (")
+	at = ann.waitScreen(at, "(you): /slash ")
+	ann.typeKeys("/quit\r")
+	if code := ann.wait(); code != 0 {
+		t.Errorf("mc_client exited %d on /quit, want 0", code)
+	}
+	if strings.Contains(s.out.String(), "help") || strings.Contains(s.out.String(), "nope") {
+		t.Errorf("a command was posted:\n%s", s.out)
+	}
+}
