@@ -9,7 +9,7 @@ HOST      ?= 127.0.0.1
 POST_PORT ?= 5555
 PUB_PORT  ?= 5556
 
-.PHONY: all help deps build run demo test fuzz vet fmt clean
+.PHONY: all help deps build run demo test bench fuzz vet fmt clean
 
 all: build
 
@@ -18,6 +18,7 @@ help:
 	@echo "make demo    the part-4 server and four clients in one tmux session, a pane each"
 	@echo "make test    go vet, then every test under the race detector (unit, fuzz seeds, scenarios)"
 	@echo "make build   build the eight programs into $(BIN)/"
+	@echo "make bench   zmqchat against raw libzmq, medians of BENCH_ROUNDS rounds of BENCH_TIME each, as ratios"
 	@echo "make fuzz    fuzz the codec for FUZZTIME (default 30s)"
 	@echo "make clean   remove $(BIN)/"
 
@@ -41,6 +42,24 @@ vet: deps
 
 test: vet
 	$(GO) test -race -count=1 ./...
+
+# Benchmarks: each workload against mc_server and against a raw libzmq loop,
+# alternating over rounds; bench/report prints medians and ratios. The raw
+# results stay in $(BIN)/bench.txt for benchstat.
+BENCH_TIME   ?= 0.4s
+BENCH_ROUNDS ?= 3
+bench: deps
+	@mkdir -p $(BIN)
+	$(GO) test -c -o $(BIN)/bench.test ./bench
+	$(GO) build -o $(BIN)/bench-report ./bench/report
+	@rm -f $(BIN)/bench.txt
+	@for r in $$(seq 1 $(BENCH_ROUNDS)); do \
+	  echo "round $$r of $(BENCH_ROUNDS)" >&2; \
+	  BENCH_ROUND=$$r $(BIN)/bench.test -test.run '^$$' -test.bench 'Post|Fanout|Latency' \
+	    -test.benchtime $(BENCH_TIME) >> $(BIN)/bench.txt || exit 1; \
+	done
+	@$(BIN)/bench.test -test.run '^$$' -test.bench Memory -test.benchtime 1000000x >> $(BIN)/bench.txt
+	@$(BIN)/bench-report < $(BIN)/bench.txt
 
 FUZZTIME ?= 30s
 fuzz: deps

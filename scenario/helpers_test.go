@@ -23,6 +23,8 @@ import (
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
+
+	"github.com/zmqchat/zmqchat/internal/proctest"
 )
 
 // wait is the deadline for anything a test waits on. It is generous: a
@@ -43,15 +45,8 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		args := []string{"build", "-o", dir}
-		if raceEnabled {
-			args = append(args, "-race") // the programs' own goroutines are checked too
-		}
-		args = append(args, "./part1/...", "./part2/...", "./part3/...", "./part4/...")
-		build := exec.Command("go", args...)
-		build.Dir = ".."
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
+		// With -race the programs' own goroutines are checked too.
+		if err := proctest.Build(dir, raceEnabled, "./part1/...", "./part2/...", "./part3/...", "./part4/..."); err != nil {
 			fmt.Fprintln(os.Stderr, "building the programs:", err)
 			return 1
 		}
@@ -304,30 +299,15 @@ func (l *lines) waitCount(t testing.TB, what, s string, n int) {
 
 // ---- servers and ports ----
 
-var (
-	portsMu sync.Mutex
-	given   = map[int]bool{}
-)
-
 // freePort returns a loopback TCP port that was free a moment ago and that
 // no other test in this process was given.
 func freePort(t testing.TB) int {
 	t.Helper()
-	for {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		portsMu.Lock()
-		fresh := !given[port]
-		given[port] = true
-		portsMu.Unlock()
-		if fresh {
-			return port
-		}
+	port, err := proctest.FreePort()
+	if err != nil {
+		t.Fatal(err)
 	}
+	return port
 }
 
 // server is a running zmqchat server and its ports.

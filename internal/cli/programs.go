@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -40,9 +41,21 @@ func Server(ctx context.Context, args []string, env Env, spec ServerSpec) error 
 		summary += "\nPosts name a channel; channel ALL is read-only and shows every channel."
 	}
 	cmd := NewCommand(spec.Name, summary+"\n<ip> is an address, a host name, or * for every interface.", pos...)
+	cpuprofile := cmd.String("cpuprofile", "", "write a CPU profile (pprof) to `file` until the server stops")
 	a, err := cmd.Parse(args)
 	if err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	cfg := server.Config{Channels: spec.Channels, Log: env.Stdout}
 	if cfg.Post, err = cmd.BindEndpoint(a[0], a[1]); err != nil {

@@ -99,7 +99,8 @@ func (p *Poster) await(ctx context.Context) ([][]byte, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		polled, err := poller.Poll(min(left, pollSlice))
+		// zmq_poll counts whole milliseconds: less than one would spin.
+		polled, err := poller.Poll(min(max(left, time.Millisecond), pollSlice))
 		if err != nil {
 			return nil, fmt.Errorf("poll %s: %w", p.ep, err)
 		}

@@ -5,7 +5,6 @@ package display
 import (
 	"fmt"
 	"hash/fnv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/zmqchat/zmqchat/internal/msg"
@@ -48,40 +47,43 @@ func ColorOf(name string) string {
 
 // Render formats m as Line does, styled; with a zero Style it is Line.
 func Render(m msg.Message, st Style) string {
-	var b strings.Builder
-	b.Grow(len(m.Channel) + len(m.Username) + len(m.Body) + len(TimeLayout) + 40)
-	if st.Channel {
-		b.WriteByte('[')
-		colored(&b, st.Color, m.Channel)
-		b.WriteString("] ")
-	}
-	colored(&b, st.Color, m.Username)
-	if st.Self != "" && m.Username == st.Self {
-		b.WriteString(" (you)")
-	}
-	b.WriteString(": ")
-	writeEscaped(&b, m.Body)
-	b.WriteByte(' ')
-	if st.Color {
-		b.WriteString(sgrDim)
-	}
-	b.WriteByte('(')
-	b.WriteString(m.Time.Local().Format(TimeLayout))
-	b.WriteByte(')')
-	if st.Color {
-		b.WriteString(sgrReset)
-	}
-	return b.String()
+	return string(Append(make([]byte, 0, len(m.Channel)+len(m.Username)+len(m.Body)+len(TimeLayout)+40), m, st))
 }
 
-func colored(b *strings.Builder, color bool, name string) {
-	if !color {
-		writeEscaped(b, name)
-		return
+// Append appends Render's text to dst and returns the extended slice; a
+// caller that formats many messages reuses one buffer.
+func Append(dst []byte, m msg.Message, st Style) []byte {
+	if st.Channel {
+		dst = append(dst, '[')
+		dst = appendColored(dst, st.Color, m.Channel)
+		dst = append(dst, "] "...)
 	}
-	b.WriteString(ColorOf(name))
-	writeEscaped(b, name)
-	b.WriteString(sgrReset)
+	dst = appendColored(dst, st.Color, m.Username)
+	if st.Self != "" && m.Username == st.Self {
+		dst = append(dst, " (you)"...)
+	}
+	dst = append(dst, ": "...)
+	dst = appendEscaped(dst, m.Body)
+	dst = append(dst, ' ')
+	if st.Color {
+		dst = append(dst, sgrDim...)
+	}
+	dst = append(dst, '(')
+	dst = m.Time.Local().AppendFormat(dst, TimeLayout)
+	dst = append(dst, ')')
+	if st.Color {
+		dst = append(dst, sgrReset...)
+	}
+	return dst
+}
+
+func appendColored(dst []byte, color bool, name string) []byte {
+	if !color {
+		return appendEscaped(dst, name)
+	}
+	dst = append(dst, ColorOf(name)...)
+	dst = appendEscaped(dst, name)
+	return append(dst, sgrReset...)
 }
 
 // Escape returns s with everything a terminal could act on made visible:
@@ -93,9 +95,7 @@ func Escape(s string) string {
 	if isSafe(s) {
 		return s
 	}
-	var b strings.Builder
-	writeEscaped(&b, s)
-	return b.String()
+	return string(appendEscaped(nil, s))
 }
 
 func isSafe(s string) bool {
@@ -107,25 +107,25 @@ func isSafe(s string) bool {
 	return true
 }
 
-func writeEscaped(b *strings.Builder, s string) {
+func appendEscaped(dst []byte, s string) []byte {
 	if isSafe(s) {
-		b.WriteString(s)
-		return
+		return append(dst, s...)
 	}
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size <= 1:
-			fmt.Fprintf(b, `\x%02x`, s[i])
+			dst = fmt.Appendf(dst, `\x%02x`, s[i])
 		case r < 0x20 && r != '\t', r >= 0x7f && r < 0xa0:
-			fmt.Fprintf(b, `\x%02x`, r)
+			dst = fmt.Appendf(dst, `\x%02x`, r)
 		case isBidiControl(r):
-			fmt.Fprintf(b, `\u%04x`, r)
+			dst = fmt.Appendf(dst, `\u%04x`, r)
 		default:
-			b.WriteString(s[i : i+size])
+			dst = append(dst, s[i:i+size]...)
 		}
 		i += size
 	}
+	return dst
 }
 
 // isBidiControl reports the invisible bidirectional formatting characters

@@ -192,6 +192,12 @@ func EncodePub(m Message) [][]byte {
 	}
 }
 
+// PubFrames returns the publication of a POST request that DecodePost
+// accepted: its last four frames as received, which are the publication's
+// fields in its order. Unlike EncodePub it neither copies nor formats, so a
+// server publishes the time exactly as the client wrote it.
+func PubFrames(post [][]byte) [][]byte { return post[1:5] }
+
 // DecodePub decodes a publication. It checks only the shape (frame count and
 // time), not the content rules: a subscriber shows whatever arrives, made
 // safe for the terminal, since a rogue publisher need not follow the rules.

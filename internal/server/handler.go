@@ -16,10 +16,11 @@ type Handler struct {
 	// Channels selects part 4's rules: every post names a channel other
 	// than ALL. Without it, the channel must be empty.
 	Channels bool
-	// Stored, if set, is called with each newly stored message, after it is
-	// stored: the server publishes and logs it there. A resend that the
-	// store recognizes is acknowledged without a second call.
-	Stored func(msg.Message)
+	// Stored, if set, is called with each newly stored message and its
+	// publication frames, after it is stored: the server publishes and logs
+	// it there. A resend that the store recognizes is acknowledged without
+	// a second call.
+	Stored func(m msg.Message, pub [][]byte)
 }
 
 // Handle answers one request: OK once the message is stored (or was
@@ -31,7 +32,7 @@ func (h *Handler) Handle(frames [][]byte) [][]byte {
 		return msg.ErrReply(err)
 	}
 	if h.Store.Add(m) && h.Stored != nil {
-		h.Stored(m)
+		h.Stored(m, msg.PubFrames(frames))
 	}
 	return msg.OKReply()
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,12 @@ import (
 func newHandler(channels bool) (*Handler, *[]msg.Message) {
 	var published []msg.Message
 	h := &Handler{Store: store.New(store.DefaultWindow), Channels: channels}
-	h.Stored = func(m msg.Message) { published = append(published, m) }
+	h.Stored = func(m msg.Message, pub [][]byte) {
+		if got, err := msg.DecodePub(pub); err != nil || got.Body != m.Body || got.Channel != m.Channel || !got.Time.Equal(m.Time) {
+			panic(fmt.Sprintf("publication %q does not carry %+v (%v)", pub, m, err))
+		}
+		published = append(published, m)
+	}
 	return h, &published
 }
 

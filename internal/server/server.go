@@ -20,6 +20,11 @@ import (
 // looks at its context again, and so how long a stop takes.
 const PollInterval = 100 * time.Millisecond
 
+// FlushInterval bounds how long a logged line may wait in the buffer. The
+// log is flushed when that much time has passed, not after every message,
+// so that writing it never limits how fast posts are taken.
+const FlushInterval = 20 * time.Millisecond
+
 // Config says what a server listens on and how it behaves.
 type Config struct {
 	// Post is where posts are taken (REP).
@@ -42,6 +47,8 @@ type Server struct {
 	post    *zmq.Socket
 	pub     *zmq.Socket
 	log     *bufio.Writer
+	line    []byte    // the log line being formatted, reused
+	flushed time.Time // when the log was last flushed
 	pubErr  error
 }
 
@@ -98,10 +105,11 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 			if e := zmq.AsErrno(err); e != zmq.Errno(syscall.EAGAIN) && e != zmq.Errno(syscall.EINTR) {
 				return fmt.Errorf("receive post: %w", err)
 			}
-			if err := s.idle(); err != nil {
+			wait, err := s.idle()
+			if err != nil {
 				return err
 			}
-			if _, err := poller.Poll(PollInterval); err != nil && zmq.AsErrno(err) != zmq.Errno(syscall.EINTR) {
+			if _, err := poller.Poll(wait); err != nil && zmq.AsErrno(err) != zmq.Errno(syscall.EINTR) {
 				return fmt.Errorf("poll: %w", err)
 			}
 			continue
@@ -116,25 +124,33 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 	return nil
 }
 
-func (s *Server) stored(m msg.Message) {
+func (s *Server) stored(m msg.Message, pub [][]byte) {
 	if s.pub != nil {
-		if _, err := s.pub.SendMessage(msg.EncodePub(m)); err != nil {
+		if _, err := s.pub.SendMessage(pub); err != nil {
 			// PUB drops rather than blocks, so this is a broken socket.
 			s.pubErr = fmt.Errorf("publish: %w", err)
 		}
 	}
 	if s.log != nil {
-		s.log.WriteString(display.Line(m, m.Channel != ""))
-		s.log.WriteByte('\n')
+		s.line = append(display.Append(s.line[:0], m, display.Style{Channel: m.Channel != ""}), '\n')
+		s.log.Write(s.line)
 	}
 }
 
-func (s *Server) idle() error {
-	if s.log == nil {
-		return nil
+// idle is called when no request is waiting: it flushes the log if its
+// oldest line has waited FlushInterval, and returns how long to wait for a
+// request before calling again.
+func (s *Server) idle() (time.Duration, error) {
+	if s.log == nil || s.log.Buffered() == 0 {
+		return PollInterval, nil
 	}
+	if since := time.Since(s.flushed); since < FlushInterval {
+		// zmq_poll counts whole milliseconds: less would be a busy loop.
+		return max(FlushInterval-since, time.Millisecond), nil
+	}
+	s.flushed = time.Now()
 	if err := s.log.Flush(); err != nil {
-		return fmt.Errorf("write log: %w", err)
+		return 0, fmt.Errorf("write log: %w", err)
 	}
-	return nil
+	return PollInterval, nil
 }

@@ -13,13 +13,24 @@ import (
 // A client resends within seconds, so this is generous.
 const DefaultWindow = 1 << 16
 
+// chunk is how many messages one block of the log holds. The log grows a
+// block at a time, so no append ever copies what is stored, and no more
+// than one block is ever spare.
+const chunk = 4096
+
+// maxInterned bounds the table of distinct channel and user names shared
+// between messages; past it, names are simply stored with each message.
+const maxInterned = 1 << 16
+
 // Store is an in-memory, append-only message log. It is safe for concurrent
 // use, though a server has one goroutine add to it.
 type Store struct {
 	mu     sync.RWMutex
-	msgs   []msg.Message
+	blocks [][]msg.Message
+	n      int
+	names  map[string]string // interned channel and user names
 	seed   maphash.Seed
-	recent map[uint64]int // hash of a recent message -> its index in msgs
+	recent map[uint64]int // hash of a recent message -> its index
 	ring   []uint64       // hashes of the last len(ring) messages, oldest at next
 	next   int
 }
@@ -31,6 +42,7 @@ func New(window int) *Store {
 		window = 1
 	}
 	return &Store{
+		names:  make(map[string]string),
 		seed:   maphash.MakeSeed(),
 		recent: make(map[uint64]int, window),
 		ring:   make([]uint64, 0, window),
@@ -43,11 +55,17 @@ func (s *Store) Add(m msg.Message) bool {
 	h := s.hash(m)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i, ok := s.recent[h]; ok && same(s.msgs[i], m) {
+	if i, ok := s.recent[h]; ok && same(s.at(i), m) {
 		return false
 	}
-	idx := len(s.msgs)
-	s.msgs = append(s.msgs, m)
+	idx := s.n
+	m.Channel, m.Username = s.intern(m.Channel), s.intern(m.Username)
+	if idx%chunk == 0 {
+		s.blocks = append(s.blocks, make([]msg.Message, 0, chunk))
+	}
+	last := len(s.blocks) - 1
+	s.blocks[last] = append(s.blocks[last], m)
+	s.n++
 	if len(s.ring) < cap(s.ring) {
 		s.ring = append(s.ring, h)
 	} else {
@@ -62,18 +80,36 @@ func (s *Store) Add(m msg.Message) bool {
 	return true
 }
 
+func (s *Store) at(i int) msg.Message { return s.blocks[i/chunk][i%chunk] }
+
+// intern returns the stored copy of name, so that the many messages of one
+// user or channel share one string.
+func (s *Store) intern(name string) string {
+	if v, ok := s.names[name]; ok {
+		return v
+	}
+	if len(s.names) < maxInterned {
+		s.names[name] = name
+	}
+	return name
+}
+
 // Len returns the number of stored messages.
 func (s *Store) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.msgs)
+	return s.n
 }
 
 // Messages returns a copy of the stored messages, oldest first.
 func (s *Store) Messages() []msg.Message {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return append([]msg.Message(nil), s.msgs...)
+	all := make([]msg.Message, 0, s.n)
+	for _, b := range s.blocks {
+		all = append(all, b...)
+	}
+	return all
 }
 
 func (s *Store) hash(m msg.Message) uint64 {

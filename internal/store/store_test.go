@@ -72,3 +72,25 @@ func TestWindowForgetsOldMessages(t *testing.T) {
 		t.Errorf("the message just stored was stored twice")
 	}
 }
+
+func TestManyMessagesAcrossBlocks(t *testing.T) {
+	s := New(16)
+	const n = 3*chunk + 7
+	for i := 0; i < n; i++ {
+		m := message(i)
+		m.Username = fmt.Sprint("user", i%5)
+		s.Add(m)
+	}
+	got := s.Messages()
+	if len(got) != n || s.Len() != n {
+		t.Fatalf("stored %d (Len %d), want %d", len(got), s.Len(), n)
+	}
+	for i, m := range got {
+		if m.Body != fmt.Sprint("m", i) || m.Username != fmt.Sprint("user", i%5) {
+			t.Fatalf("message %d is %+v", i, m)
+		}
+	}
+	if s.Add(got[n-1]) {
+		t.Fatalf("the last message, in the last block, was stored twice")
+	}
+}

@@ -1,0 +1,422 @@
+// Package bench measures zmqchat against raw libzmq doing the same socket
+// work, in the same run. Each workload runs against two servers, each its
+// own process on loopback: the real mc_server binary, and rawserver, a bare
+// loop over the same sockets (REP receives, PUB publishes, REP answers OK).
+// The load generator is this process. Run by make bench, which alternates
+// the two over several rounds and prints medians and ratios (bench/report);
+// the output is also benchstat's input. No benchmark runs in make test.
+package bench
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+
+	"github.com/zmqchat/zmqchat/internal/msg"
+	"github.com/zmqchat/zmqchat/internal/proctest"
+	"github.com/zmqchat/zmqchat/internal/server"
+	"github.com/zmqchat/zmqchat/internal/store"
+)
+
+const channel = "bench"
+
+var (
+	binOnce sync.Once
+	binDir  string
+	binErr  error
+)
+
+func programs(b *testing.B) string {
+	b.Helper()
+	binOnce.Do(func() {
+		binDir, binErr = os.MkdirTemp("", "zmqchat-bench-")
+		if binErr == nil {
+			binErr = proctest.Build(binDir, false, "./part4/mc_server", "./bench/rawserver")
+		}
+	})
+	if binErr != nil {
+		b.Fatal(binErr)
+	}
+	return binDir
+}
+
+// target is a server under test, running as its own process.
+type target struct {
+	cmd       *exec.Cmd
+	post, pub string // endpoints
+}
+
+// servers returns the two servers in this round's order: the order flips
+// with BENCH_ROUND so neither always runs first.
+func servers() []string {
+	round, _ := strconv.Atoi(os.Getenv("BENCH_ROUND"))
+	if round%2 == 1 {
+		return []string{"raw", "zmqchat"}
+	}
+	return []string{"zmqchat", "raw"}
+}
+
+func startTarget(b *testing.B, kind string) *target {
+	b.Helper()
+	dir := programs(b)
+	pp, err1 := proctest.FreePort()
+	sp, err2 := proctest.FreePort()
+	if err1 != nil || err2 != nil {
+		b.Fatal(err1, err2)
+	}
+	t := &target{post: fmt.Sprint("tcp://127.0.0.1:", pp), pub: fmt.Sprint("tcp://127.0.0.1:", sp)}
+	if kind == "raw" {
+		t.cmd = exec.Command(filepath.Join(dir, "rawserver"), t.post, t.pub)
+	} else {
+		args := []string{"127.0.0.1", strconv.Itoa(pp), strconv.Itoa(sp)}
+		if prof := os.Getenv("BENCH_CPUPROFILE"); prof != "" {
+			args = append([]string{"-cpuprofile", fmt.Sprintf("%s.%d", prof, pp)}, args...)
+		}
+		t.cmd = exec.Command(filepath.Join(dir, "mc_server"), args...)
+	}
+	// The server's per-message log goes to a pipe that is read and
+	// discarded, as a terminal would take it.
+	out, err := t.cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	t.cmd.Stderr = os.Stderr
+	if err := t.cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	ready := make(chan bool)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.Contains(sc.Text(), "taking posts") {
+				ready <- true
+			}
+		}
+		close(ready)
+	}()
+	select {
+	case ok := <-ready:
+		if !ok {
+			b.Fatalf("%s exited at start", kind)
+		}
+	case <-time.After(10 * time.Second):
+		b.Fatalf("%s did not start", kind)
+	}
+	b.Cleanup(func() {
+		t.cmd.Process.Signal(os.Interrupt) // a clean stop, so a profile is written
+		done := make(chan struct{})
+		go func() { t.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.cmd.Process.Kill()
+			<-done
+		}
+	})
+	return t
+}
+
+// poster is one REQ client.
+type poster struct {
+	sock *zmq.Socket
+	name string
+}
+
+func newPoster(b *testing.B, t *target, name string) *poster {
+	b.Helper()
+	s, err := zmq.NewSocket(zmq.REQ)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.SetLinger(0)
+	if err := s.Connect(t.post); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return &poster{sock: s, name: name}
+}
+
+// post sends one valid post with body and waits for OK.
+func (p *poster) post(body string) error {
+	_, err := p.sock.SendMessage(msg.CmdPost, channel, p.name, time.Now().Format(msg.TimeLayout), body)
+	if err != nil {
+		return err
+	}
+	reply, err := p.sock.RecvMessageBytes(0)
+	if err != nil {
+		return err
+	}
+	if len(reply) != 1 || string(reply[0]) != msg.ReplyOK {
+		return fmt.Errorf("reply %q", reply)
+	}
+	return nil
+}
+
+// postAll has clients posters post n messages between them, as fast as
+// each gets its replies.
+func postAll(b *testing.B, t *target, clients, n int, body func(c, i int) string) {
+	b.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for c := 0; c < clients; c++ {
+		p := newPoster(b, t, fmt.Sprint("c", c))
+		share := n / clients
+		if c < n%clients {
+			share++
+		}
+		wg.Add(1)
+		go func(c, share int) {
+			defer wg.Done()
+			for i := 0; i < share; i++ {
+				if err := p.post(body(c, i)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(c, share)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+}
+
+// subscriber counts what one SUB socket receives, in its own goroutine.
+type subscriber struct {
+	got     atomic.Int64 // messages, probes not counted
+	probes  atomic.Int64
+	last    atomic.Int64 // unix nanos of the last delivery
+	latency []time.Duration
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+func newSubscriber(b *testing.B, t *target, measure bool) *subscriber {
+	b.Helper()
+	s, err := zmq.NewSocket(zmq.SUB)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.SetLinger(0)
+	s.SetSubscribe(channel)
+	if err := s.Connect(t.pub); err != nil {
+		b.Fatal(err)
+	}
+	sub := &subscriber{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(sub.done)
+		defer s.Close()
+		poller := zmq.NewPoller()
+		poller.Add(s, zmq.POLLIN)
+		for {
+			select {
+			case <-sub.stop:
+				return
+			default:
+			}
+			if polled, _ := poller.Poll(20 * time.Millisecond); len(polled) == 0 {
+				continue
+			}
+			for {
+				frames, err := s.RecvMessageBytes(zmq.DONTWAIT)
+				if err != nil {
+					break
+				}
+				now := time.Now().UnixNano()
+				body := string(frames[len(frames)-1])
+				if sent, ok := strings.CutPrefix(body, "t="); ok && measure {
+					if ns, err := strconv.ParseInt(sent, 10, 64); err == nil {
+						sub.latency = append(sub.latency, time.Duration(now-ns))
+					}
+				}
+				if strings.HasPrefix(body, "probe") {
+					sub.probes.Add(1)
+				} else {
+					sub.got.Add(1)
+					sub.last.Store(now)
+				}
+			}
+		}
+	}()
+	b.Cleanup(sub.close)
+	return sub
+}
+
+func (s *subscriber) close() {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	<-s.done
+}
+
+// await waits until every subscriber has want messages, or none has had
+// one for a second (the rest are lost).
+func await(subs []*subscriber, want int64) {
+	idle := time.Now()
+	var seen int64
+	for time.Since(idle) < time.Second {
+		total := int64(0)
+		done := true
+		for _, s := range subs {
+			got := s.got.Load()
+			total += got
+			done = done && got >= want
+		}
+		if done {
+			return
+		}
+		if total != seen {
+			seen, idle = total, time.Now()
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// connected posts probes until every subscriber's subscription has reached
+// the server (a subscriber misses what is published before that).
+func connected(b *testing.B, t *target, subs []*subscriber) {
+	b.Helper()
+	p := newPoster(b, t, "probe")
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; ; i++ {
+		if err := p.post(fmt.Sprint("probe ", i)); err != nil {
+			b.Fatal(err)
+		}
+		all := true
+		for _, s := range subs {
+			all = all && s.probes.Load() > 0
+		}
+		if all {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatal("subscribers never connected")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func runBoth(b *testing.B, name string, f func(b *testing.B, t *target)) {
+	for _, kind := range servers() {
+		b.Run(name+"/server="+kind, func(b *testing.B) {
+			f(b, startTarget(b, kind))
+		})
+	}
+}
+
+// BenchmarkPost: acknowledged posts per second from 1 and from 8
+// concurrent clients.
+func BenchmarkPost(b *testing.B) {
+	for _, clients := range []int{1, 8} {
+		runBoth(b, fmt.Sprintf("clients=%d", clients), func(b *testing.B, t *target) {
+			postAll(b, t, clients, 100, func(c, i int) string { return fmt.Sprint("warm ", c, " ", i) })
+			b.ResetTimer()
+			start := time.Now()
+			postAll(b, t, clients, b.N, func(c, i int) string { return "post " + strconv.Itoa(c) + " " + strconv.Itoa(i) })
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "posts/s")
+		})
+	}
+}
+
+// BenchmarkFanout: deliveries per second to 1 and to 10 subscribers while
+// 4 clients post, and how many were lost to subscribers that keep up.
+func BenchmarkFanout(b *testing.B) {
+	for _, n := range []int{1, 10} {
+		runBoth(b, fmt.Sprintf("subscribers=%d", n), func(b *testing.B, t *target) {
+			subs := make([]*subscriber, n)
+			for i := range subs {
+				subs[i] = newSubscriber(b, t, false)
+			}
+			connected(b, t, subs)
+			for _, s := range subs {
+				s.got.Store(0)
+			}
+			b.ResetTimer()
+			start := time.Now()
+			postAll(b, t, 4, b.N, func(c, i int) string { return "fan " + strconv.Itoa(c) + " " + strconv.Itoa(i) })
+			await(subs, int64(b.N))
+			var got, last int64
+			for _, s := range subs {
+				got += s.got.Load()
+				last = max(last, s.last.Load())
+			}
+			elapsed := time.Unix(0, last).Sub(start)
+			b.ReportMetric(float64(got)/elapsed.Seconds(), "deliveries/s")
+			b.ReportMetric(float64(int64(n*b.N)-got), "lost")
+		})
+	}
+}
+
+// BenchmarkLatency: post-to-delivery latency at a moderate fixed rate.
+func BenchmarkLatency(b *testing.B) {
+	const rate = 2000 // posts per second
+	runBoth(b, fmt.Sprintf("rate=%d", rate), func(b *testing.B, t *target) {
+		sub := newSubscriber(b, t, true)
+		connected(b, t, []*subscriber{sub})
+		p := newPoster(b, t, "lat")
+		b.ResetTimer()
+		start := time.Now()
+		for i := 0; i < b.N; i++ {
+			if wait := time.Until(start.Add(time.Duration(i) * time.Second / rate)); wait > 0 {
+				time.Sleep(wait)
+			}
+			if err := p.post("t=" + strconv.FormatInt(time.Now().UnixNano(), 10)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		await([]*subscriber{sub}, int64(b.N))
+		sub.close()
+		lat := sub.latency
+		if len(lat) == 0 {
+			b.Fatal("no deliveries")
+		}
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	})
+}
+
+// BenchmarkMemory: the server's memory per stored message, through the
+// real request handling and store (in-process), against the payload bytes
+// (channel, username, time and body as sent). Run with -benchtime=1000000x.
+func BenchmarkMemory(b *testing.B) {
+	body := strings.Repeat("m", 60) // a typical chat line
+	base := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+	users := []string{"ann", "bob", "cy", "dan", "eve", "fay", "gus", "hal"}
+	h := &server.Handler{Store: store.New(store.DefaultWindow), Channels: true}
+	var payload int64
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		tm := base.Add(time.Duration(i) * time.Microsecond).Format(msg.TimeLayout)
+		user := users[i%len(users)]
+		req := [][]byte{[]byte(msg.CmdPost), []byte(channel), []byte(user), []byte(tm), []byte(body)}
+		if r := h.Handle(req); string(r[0]) != msg.ReplyOK {
+			b.Fatalf("reply %q", r)
+		}
+		payload += int64(len(channel) + len(user) + len(tm) + len(body))
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(h)
+	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(b.N), "B/msg")
+	b.ReportMetric(float64(payload)/float64(b.N), "payload-B/msg")
+}

@@ -1,0 +1,144 @@
+// Command report turns make bench's benchmark output (go test -bench, over
+// several rounds) into a table: for each workload zmqchat's median, raw
+// libzmq's median, their ratio and the target. It reads the output on
+// standard input; the same output is benchstat's input.
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// key names one series: a workload, a server and a unit.
+type key struct{ workload, server, unit string }
+
+var line = regexp.MustCompile(`^Benchmark(\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
+
+func main() {
+	if err := run(os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "report:", err)
+		os.Exit(1)
+	}
+}
+
+func run(in io.Reader, out io.Writer) error {
+	values := map[key][]float64{}
+	var cpu string
+	rounds := 0
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		text := sc.Text()
+		if c, ok := strings.CutPrefix(text, "cpu: "); ok {
+			cpu = c
+		}
+		m := line.FindStringSubmatch(text)
+		if m == nil {
+			continue
+		}
+		workload, server := m[1], "zmqchat"
+		if i := strings.Index(workload, "/server="); i >= 0 {
+			workload, server = workload[:i], workload[i+len("/server="):]
+		}
+		fields := strings.Fields(m[2])
+		for i := 0; i+1 < len(fields); i += 2 {
+			v, err := strconv.ParseFloat(fields[i], 64)
+			if err != nil {
+				continue
+			}
+			k := key{workload, server, fields[i+1]}
+			values[k] = append(values[k], v)
+			if k.workload == "Post/clients=1" && k.unit == "posts/s" && server == "raw" {
+				rounds++
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	if len(values) == 0 {
+		return fmt.Errorf("no benchmark results on standard input")
+	}
+	med := func(w, s, u string) (float64, bool) {
+		v := values[key{w, s, u}]
+		if len(v) == 0 {
+			return 0, false
+		}
+		sort.Float64s(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2], true
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2, true
+	}
+
+	fmt.Fprintf(out, "zmqchat against raw libzmq: medians of %d rounds, each server its own process, load from one process; %s\n\n", rounds, cpu)
+	fmt.Fprintln(out, "| workload | zmqchat | raw libzmq | ratio | target | met |")
+	fmt.Fprintln(out, "|---|---:|---:|---:|---|---|")
+	missed := 0
+	row := func(label, w, unit string, higherBetter bool, target float64, targetText string) {
+		z, ok1 := med(w, "zmqchat", unit)
+		r, ok2 := med(w, "raw", unit)
+		if !ok1 || !ok2 {
+			return
+		}
+		ratio := z / r
+		met := ratio >= target
+		if !higherBetter {
+			met = ratio <= target
+		}
+		fmt.Fprintf(out, "| %s | %s | %s | %.2f | %s | %s |\n", label, num(z), num(r), ratio, targetText, yes(met, targetText, &missed))
+	}
+	row("post throughput, 1 client (posts/s)", "Post/clients=1", "posts/s", true, 0.9, "≥ 0.90")
+	row("post throughput, 8 clients (posts/s)", "Post/clients=8", "posts/s", true, 0.9, "≥ 0.90")
+	for _, n := range []string{"1", "10"} {
+		w := "Fanout/subscribers=" + n
+		row("fan-out to "+n+" subscriber(s) (deliveries/s)", w, "deliveries/s", true, 0.9, "≥ 0.90")
+		zl, _ := med(w, "zmqchat", "lost")
+		rl, ok := med(w, "raw", "lost")
+		if ok {
+			fmt.Fprintf(out, "| fan-out to %s: messages lost | %s | %s | | 0 | %s |\n", n, num(zl), num(rl), yes(zl == 0, "0", &missed))
+		}
+	}
+	row("latency post→delivery p50 at 2,000/s (µs)", "Latency/rate=2000", "p50-µs", false, 1e9, "")
+	row("latency post→delivery p99 at 2,000/s (µs)", "Latency/rate=2000", "p99-µs", false, 1.5, "≤ 1.50")
+	if b, ok := med("Memory", "zmqchat", "B/msg"); ok {
+		p, _ := med("Memory", "zmqchat", "payload-B/msg")
+		limit := 2*p + 64
+		fmt.Fprintf(out, "| server memory per stored message, 1M messages (B) | %.0f | %.0f (payload) | %.2f | ≤ 2×payload+64 = %.0f | %s |\n",
+			b, p, b/p, limit, yes(b <= limit, "x", &missed))
+	}
+	fmt.Fprintf(out, "\n%d target(s) missed\n", missed)
+	return nil
+}
+
+func yes(met bool, target string, missed *int) string {
+	switch {
+	case target == "":
+		return ""
+	case met:
+		return "yes"
+	default:
+		*missed++
+		return "**no**"
+	}
+}
+
+func num(v float64) string {
+	if v >= 1000 {
+		s := strconv.FormatFloat(v, 'f', 0, 64)
+		var b strings.Builder
+		for i, c := range s {
+			if i > 0 && (len(s)-i)%3 == 0 {
+				b.WriteByte(',')
+			}
+			b.WriteRune(c)
+		}
+		return b.String()
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}

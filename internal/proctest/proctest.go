@@ -1,0 +1,60 @@
+// Package proctest is what the tests and benchmarks that run zmqchat's
+// programs as processes share: building them and finding free ports.
+package proctest
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+)
+
+// Build builds the main packages pkgs (patterns relative to the module
+// root, such as "./part4/...") into dir, with the race detector if race.
+func Build(dir string, race bool, pkgs ...string) error {
+	args := []string{"build", "-o", dir}
+	if race {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, pkgs...)...)
+	cmd.Dir = ModuleRoot()
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go %v: %w", args, err)
+	}
+	return nil
+}
+
+// ModuleRoot returns the directory of the module's go.mod.
+func ModuleRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+var (
+	mu    sync.Mutex
+	given = map[int]bool{}
+)
+
+// FreePort returns a loopback TCP port that was free a moment ago and that
+// this process has not handed out before.
+func FreePort() (int, error) {
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		mu.Lock()
+		fresh := !given[port]
+		given[port] = true
+		mu.Unlock()
+		if fresh {
+			return port, nil
+		}
+	}
+}
