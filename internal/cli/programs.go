@@ -101,8 +101,7 @@ func PostClient(ctx context.Context, args []string, env Env) error {
 	cmd := NewCommand("post_client",
 		"Posts one message, stamped with the current time, and waits for the server's reply.\nExit status: 0 stored, 1 refused or no reply, 2 wrong arguments.",
 		"<ip>", "<port>", "<username>", "<message>")
-	timeout := cmd.Duration("timeout", client.DefaultTimeout, "how long to wait for each reply")
-	retries := cmd.Int("retries", client.DefaultRetries, "how many times to resend after a timeout (resending is safe)")
+	posting := posterFlags(cmd)
 	a, err := cmd.Parse(args)
 	if err != nil {
 		return err
@@ -111,14 +110,15 @@ func PostClient(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	if *timeout <= 0 || *retries < 0 {
-		return cmd.Usagef("-timeout must be positive and -retries not negative")
+	timeout, retries, err := posting()
+	if err != nil {
+		return err
 	}
 	m := msg.Message{Username: a[2], Time: time.Now(), Body: a[3]}
 	if err := m.Check(false); err != nil {
 		return cmd.Usagef("%v", err)
 	}
-	p, err := client.NewPoster(ep, *timeout, *retries)
+	p, err := client.NewPoster(ep, timeout, retries)
 	if err != nil {
 		return err
 	}
@@ -168,14 +168,16 @@ func Chat(ctx context.Context, args []string, env Env, name string, channels boo
 			"Channel ALL shows every channel and is read-only. Ctrl-D or Ctrl-C leaves."
 	}
 	cmd := NewCommand(name, summary, pos...)
-	timeout := cmd.Duration("timeout", client.DefaultTimeout, "how long to wait for the reply to each post")
-	retries := cmd.Int("retries", client.DefaultRetries, "how many times to resend a post after a timeout")
+	posting := posterFlags(cmd)
 	a, err := cmd.Parse(args)
 	if err != nil {
 		return err
 	}
-	cfg := chat.Config{Channels: channels, Name: a[len(a)-1], Timeout: *timeout, Retries: *retries,
+	cfg := chat.Config{Channels: channels, Name: a[len(a)-1],
 		In: env.Stdin, Out: env.Stdout, Err: env.Stderr, NoColor: os.Getenv("NO_COLOR") != ""}
+	if cfg.Timeout, cfg.Retries, err = posting(); err != nil {
+		return err
+	}
 	if cfg.Post, err = cmd.ConnectEndpoint(a[0], a[1]); err != nil {
 		return err
 	}
@@ -194,9 +196,6 @@ func Chat(ctx context.Context, args []string, env Env, name string, channels boo
 	if err := msg.CheckUsername(cfg.Name); err != nil {
 		return cmd.Usagef("%v", err)
 	}
-	if *timeout <= 0 || *retries < 0 {
-		return cmd.Usagef("-timeout must be positive and -retries not negative")
-	}
 	where := ""
 	if channels {
 		where = " on " + cfg.Channel
@@ -204,4 +203,17 @@ func Chat(ctx context.Context, args []string, env Env, name string, channels boo
 	fmt.Fprintf(env.Stderr, "%s: %s%s via %s and %s; type a line and press Enter to post; Ctrl-D or Ctrl-C leaves\n",
 		name, cfg.Name, where, cfg.Post, cfg.Pub)
 	return chat.Run(ctx, cfg)
+}
+
+// posterFlags adds a poster's -timeout and -retries to cmd. The function it
+// returns, called after parsing, checks and returns them.
+func posterFlags(cmd *Command) func() (time.Duration, int, error) {
+	timeout := cmd.Duration("timeout", client.DefaultTimeout, "how long to wait for the reply to each post")
+	retries := cmd.Int("retries", client.DefaultRetries, "how many times to resend a post after a timeout (resending is safe)")
+	return func() (time.Duration, int, error) {
+		if *timeout <= 0 || *retries < 0 {
+			return 0, 0, cmd.Usagef("-timeout must be positive and -retries not negative")
+		}
+		return *timeout, *retries, nil
+	}
 }
