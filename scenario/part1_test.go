@@ -117,6 +117,20 @@ func TestPart1PortInUse(t *testing.T) {
 	mustOK(t, s, "", "ann", "still here")
 }
 
+func TestPart1RefusedPostExits1(t *testing.T) {
+	t.Parallel()
+	// mc_server refuses a post without a channel, which is all post_client sends.
+	s := startServer(t, "mc_server", "127.0.0.1")
+	p := run(t, "post_client", s.host, s.post, "ann", "no channel here")
+	if p.code != 1 {
+		t.Fatalf("refused post: exit %d, want 1", p.code)
+	}
+	p.err.waitFor(t, "post_client", "post_client: the server refused the message: no channel")
+	if strings.Contains(p.out.String(), "posted") {
+		t.Errorf("post_client claimed success:\n%s", p.out)
+	}
+}
+
 func TestPart1BadRequestsAreAnswered(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "post_server", "127.0.0.1")

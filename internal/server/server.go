@@ -70,8 +70,8 @@ func Listen(cfg Config) (*Server, error) {
 		}
 	}
 	if cfg.Log != nil {
-		// Buffered, and flushed whenever no request is waiting, so that the
-		// log never limits throughput yet is never behind when idle.
+		// Buffered and flushed by idle, so that the log never limits
+		// throughput yet is never more than FlushInterval behind when idle.
 		s.log = bufio.NewWriterSize(cfg.Log, 64<<10)
 	}
 	s.handler.Stored = s.stored
