@@ -119,6 +119,10 @@ func (e *UsageError) Error() string { return e.reason }
 func Main(run func(ctx context.Context, args []string, env Env) error) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C kills at once, should stopping ever hang
+	}()
 	env := Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	return exitStatus(run(ctx, os.Args[1:], env), env)
 }
