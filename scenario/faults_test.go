@@ -93,11 +93,19 @@ func TestFaultHugeFramesAndVanishingPeers(t *testing.T) {
 		// per byte of topic, so a long one would overflow a stack: the server
 		// takes in none longer than a channel name could need.
 		hugeSubscription(t, "tcp://"+net.JoinHostPort(s.host, s.pub), []int{huge, 900 << 10, 64 << 10}[i])
-		// Peers that connect and vanish, ZeroMQ and plain TCP alike.
-		for _, port := range []string{s.post, s.pub} {
-			if c, err := net.Dial("tcp", net.JoinHostPort(s.host, port)); err == nil {
-				c.Close()
+		// Peers that connect and vanish, plain TCP and ZeroMQ alike, some
+		// with a post sent whose reply they do not wait for.
+		for j := 0; j < 20; j++ {
+			for _, port := range []string{s.post, s.pub} {
+				if c, err := net.Dial("tcp", net.JoinHostPort(s.host, port)); err == nil {
+					c.Close()
+				}
 			}
+			req, _ := zmq.NewSocket(zmq.REQ)
+			req.SetLinger(100 * time.Millisecond) // long enough for the post to leave
+			req.Connect("tcp://" + net.JoinHostPort(s.host, s.post))
+			req.SendMessage(post("dev", "ghost", fmt.Sprint("gone before the reply ", i, j)))
+			req.Close()
 		}
 		mustOK(t, s, "dev", "ann", fmt.Sprint("still answering ", i))
 	}
