@@ -30,7 +30,7 @@ build: deps
 	$(GO) build -o $(BIN)/ $(addprefix ./,$(PROGRAMS))
 
 run: build
-	@exec $(BIN)/mc_server $(HOST) $(POST_PORT) $(PUB_PORT)
+	@exec $(BIN)/mc_server "$(HOST)" $(POST_PORT) $(PUB_PORT)
 
 demo: build
 	@scripts/deps.sh tmux
