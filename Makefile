@@ -46,8 +46,8 @@ test: vet
 # Benchmarks: each workload against mc_server and against a raw libzmq loop,
 # alternating over rounds; bench/report prints medians and ratios. The raw
 # results stay in $(BIN)/bench.txt for benchstat.
-BENCH_TIME   ?= 0.4s
-BENCH_ROUNDS ?= 3
+BENCH_TIME   ?= 0.3s
+BENCH_ROUNDS ?= 5
 bench: deps
 	@mkdir -p $(BIN)
 	$(GO) test -c -o $(BIN)/bench.test ./bench

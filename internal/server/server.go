@@ -16,13 +16,11 @@ import (
 	"github.com/zmqchat/zmqchat/internal/transport"
 )
 
-// PollInterval bounds how long the loop waits for a request before it
-// looks at its context again, and so how long a stop takes.
-const PollInterval = 100 * time.Millisecond
-
-// FlushInterval bounds how long a logged line may wait in the buffer. The
-// log is flushed when that much time has passed, not after every message,
-// so that writing it never limits how fast posts are taken.
+// FlushInterval bounds how long a logged line may wait in the log's
+// buffer, and how long the loop waits for a request before it looks at its
+// context again (so how long a stop takes). The log is flushed when that
+// much time has passed, not after every message, so that writing it never
+// limits how fast posts are taken.
 const FlushInterval = 20 * time.Millisecond
 
 // Config says what a server listens on and how it behaves.
@@ -70,8 +68,8 @@ func Listen(cfg Config) (*Server, error) {
 		}
 	}
 	if cfg.Log != nil {
-		// Buffered and flushed by idle, so that the log never limits
-		// throughput yet is never more than FlushInterval behind when idle.
+		// Buffered, and flushed every FlushInterval at most, so that the log
+		// never limits throughput yet is never far behind.
 		s.log = bufio.NewWriterSize(cfg.Log, 64<<10)
 	}
 	s.handler.Stored = s.stored
@@ -96,21 +94,19 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 			}
 		}
 	}()
-	poller := zmq.NewPoller()
-	poller.Add(s.post, zmq.POLLIN)
+	// One blocking receive per request, as a bare REP loop does; the
+	// receive timeout is the way out to look at ctx and flush the log.
+	if err := s.post.SetRcvtimeo(FlushInterval); err != nil {
+		return fmt.Errorf("set receive timeout: %w", err)
+	}
 	for ctx.Err() == nil {
-		// Drain what is waiting without a poll per message; poll only when idle.
-		frames, err := s.post.RecvMessageBytes(zmq.DONTWAIT)
+		frames, err := s.post.RecvMessageBytes(0)
 		if err != nil {
 			if e := zmq.AsErrno(err); e != zmq.Errno(syscall.EAGAIN) && e != zmq.Errno(syscall.EINTR) {
 				return fmt.Errorf("receive post: %w", err)
 			}
-			wait, err := s.idle()
-			if err != nil {
+			if err := s.flush(); err != nil {
 				return err
-			}
-			if _, err := poller.Poll(wait); err != nil && zmq.AsErrno(err) != zmq.Errno(syscall.EINTR) {
-				return fmt.Errorf("poll: %w", err)
 			}
 			continue
 		}
@@ -119,6 +115,11 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 		}
 		if s.pubErr != nil {
 			return s.pubErr
+		}
+		if s.log != nil && time.Since(s.flushed) >= FlushInterval {
+			if err := s.flush(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -137,20 +138,14 @@ func (s *Server) stored(m msg.Message, pub [][]byte) {
 	}
 }
 
-// idle is called when no request is waiting: it flushes the log if its
-// oldest line has waited FlushInterval, and returns how long to wait for a
-// request before calling again.
-func (s *Server) idle() (time.Duration, error) {
+// flush writes out the log's buffered lines.
+func (s *Server) flush() error {
 	if s.log == nil || s.log.Buffered() == 0 {
-		return PollInterval, nil
-	}
-	if since := time.Since(s.flushed); since < FlushInterval {
-		// zmq_poll counts whole milliseconds: less would be a busy loop.
-		return max(FlushInterval-since, time.Millisecond), nil
+		return nil
 	}
 	s.flushed = time.Now()
 	if err := s.log.Flush(); err != nil {
-		return 0, fmt.Errorf("write log: %w", err)
+		return fmt.Errorf("write log: %w", err)
 	}
-	return PollInterval, nil
+	return nil
 }
