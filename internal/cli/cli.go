@@ -85,22 +85,27 @@ func (c *Command) Usagef(format string, a ...any) error {
 	return &UsageError{cmd: c, reason: fmt.Sprintf(format, a...)}
 }
 
-// BindEndpoint parses a server's <ip> and a port argument.
-func (c *Command) BindEndpoint(host, port string) (transport.Endpoint, error) {
-	ep, err := transport.BindEndpoint(host, port)
+// endpoint parses <ip> and a port with resolve (transport.BindEndpoint for
+// a server, transport.ConnectEndpoint for a client); a bad one is a usage
+// error.
+func (c *Command) endpoint(resolve func(host, port string) (transport.Endpoint, error), host, port string) (transport.Endpoint, error) {
+	ep, err := resolve(host, port)
 	if err != nil {
 		return ep, c.Usagef("%v", err)
 	}
 	return ep, nil
 }
 
-// ConnectEndpoint parses a client's <ip> and a port argument.
-func (c *Command) ConnectEndpoint(host, port string) (transport.Endpoint, error) {
-	ep, err := transport.ConnectEndpoint(host, port)
-	if err != nil {
-		return ep, c.Usagef("%v", err)
+// endpoints parses <ip> <post_port> <pub_port>, which must name two ports.
+func (c *Command) endpoints(resolve func(host, port string) (transport.Endpoint, error), host, postPort, pubPort string) (post, pub transport.Endpoint, err error) {
+	if postPort == pubPort {
+		return post, pub, c.Usagef("<post_port> and <pub_port> must differ (both are %s)", postPort)
 	}
-	return ep, nil
+	if post, err = c.endpoint(resolve, host, postPort); err != nil {
+		return post, pub, err
+	}
+	pub, err = c.endpoint(resolve, host, pubPort)
+	return post, pub, err
 }
 
 // UsageError is a wrong command line (or -h): Main prints the reason and
@@ -116,7 +121,7 @@ func (e *UsageError) Error() string { return e.reason }
 // Main runs a program: it makes a context that SIGINT and SIGTERM cancel,
 // calls run with the command-line arguments and standard streams, reports
 // its error on stderr, and returns the exit status.
-func Main(run func(ctx context.Context, args []string, env Env) error) int {
+func Main(run Program) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {

@@ -18,8 +18,38 @@ import (
 	"github.com/zmqchat/zmqchat/internal/transport"
 )
 
-// ServerSpec says which part's server a program is.
-type ServerSpec struct {
+// Program is the body of one of the eight programs: what its main hands to
+// Main.
+type Program func(ctx context.Context, args []string, env Env) error
+
+// The eight programs, each the whole of its part's main.
+var (
+	PostServer = serverProgram(serverSpec{
+		Name:    "post_server",
+		Clients: []string{"post_client HOST POST <username> <message>"},
+	})
+	PubServer = serverProgram(serverSpec{
+		Name:    "pub_server",
+		Publish: true,
+		Clients: []string{"pub_client HOST PUB", "post_client HOST POST <username> <message>"},
+	})
+	InteractiveServer = serverProgram(serverSpec{
+		Name:    "interactive_server",
+		Publish: true,
+		Clients: []string{"interactive_client HOST POST PUB <name>"},
+	})
+	MCServer = serverProgram(serverSpec{
+		Name:     "mc_server",
+		Publish:  true,
+		Channels: true,
+		Clients:  []string{"mc_client HOST POST PUB <channel> <name>", "mc_client HOST POST PUB ALL <name>   (sees every channel, read-only)"},
+	})
+	InteractiveClient = chatProgram("interactive_client", false)
+	MCClient          = chatProgram("mc_client", true)
+)
+
+// serverSpec says which part's server a program is.
+type serverSpec struct {
 	Name string
 	// Clients are the client command lines the banner suggests, with HOST,
 	// POST and PUB standing for the server's address and ports.
@@ -28,9 +58,13 @@ type ServerSpec struct {
 	Channels bool // part 4: multi-channel rules
 }
 
-// Server runs a zmqchat server: post_server, pub_server, interactive_server
-// or mc_server.
-func Server(ctx context.Context, args []string, env Env, spec ServerSpec) error {
+// serverProgram returns the program of a zmqchat server: post_server,
+// pub_server, interactive_server or mc_server.
+func serverProgram(spec serverSpec) Program {
+	return func(ctx context.Context, args []string, env Env) error { return runServer(ctx, args, env, spec) }
+}
+
+func runServer(ctx context.Context, args []string, env Env, spec serverSpec) error {
 	summary := "Takes posts (REQ/REP) and keeps every message in memory until stopped (Ctrl-C)."
 	pos := []string{"<ip>", "<port>"}
 	if spec.Publish {
@@ -58,18 +92,14 @@ func Server(ctx context.Context, args []string, env Env, spec ServerSpec) error 
 		defer pprof.StopCPUProfile()
 	}
 	cfg := server.Config{Channels: spec.Channels, Log: env.Stdout}
-	if cfg.Post, err = cmd.BindEndpoint(a[0], a[1]); err != nil {
-		return err
-	}
 	if spec.Publish {
-		if a[1] == a[2] {
-			return cmd.Usagef("<post_port> and <pub_port> must differ (both are %s)", a[1])
-		}
-		pub, err := cmd.BindEndpoint(a[0], a[2])
+		post, pub, err := cmd.endpoints(transport.BindEndpoint, a[0], a[1], a[2])
 		if err != nil {
 			return err
 		}
-		cfg.Pub = &pub
+		cfg.Post, cfg.Pub = post, &pub
+	} else if cfg.Post, err = cmd.endpoint(transport.BindEndpoint, a[0], a[1]); err != nil {
+		return err
 	}
 	srv, err := server.Listen(cfg)
 	if err != nil {
@@ -96,7 +126,7 @@ func Server(ctx context.Context, args []string, env Env, spec ServerSpec) error 
 	return err
 }
 
-// PostClient runs post_client: it posts one message and waits for the reply.
+// PostClient is post_client: it posts one message and waits for the reply.
 func PostClient(ctx context.Context, args []string, env Env) error {
 	cmd := NewCommand("post_client",
 		"Posts one message, stamped with the current time, and waits for the server's reply.\nExit status: 0 stored, 1 refused or no reply, 2 wrong arguments.",
@@ -106,7 +136,7 @@ func PostClient(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	ep, err := cmd.ConnectEndpoint(a[0], a[1])
+	ep, err := cmd.endpoint(transport.ConnectEndpoint, a[0], a[1])
 	if err != nil {
 		return err
 	}
@@ -136,7 +166,7 @@ func PostClient(ctx context.Context, args []string, env Env) error {
 	return nil
 }
 
-// PubClient runs pub_client: it prints every message published until
+// PubClient is pub_client: it prints every message published until
 // interrupted.
 func PubClient(ctx context.Context, args []string, env Env) error {
 	cmd := NewCommand("pub_client", "Prints every message the server publishes, as \"username: message (time)\", until Ctrl-C.",
@@ -145,7 +175,7 @@ func PubClient(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	ep, err := cmd.ConnectEndpoint(a[0], a[1])
+	ep, err := cmd.endpoint(transport.ConnectEndpoint, a[0], a[1])
 	if err != nil {
 		return err
 	}
@@ -158,8 +188,15 @@ func PubClient(ctx context.Context, args []string, env Env) error {
 	})
 }
 
-// Chat runs interactive_client (channels false) or mc_client (channels true).
-func Chat(ctx context.Context, args []string, env Env, name string, channels bool) error {
+// chatProgram returns the program of interactive_client (channels false)
+// or mc_client (channels true).
+func chatProgram(name string, channels bool) Program {
+	return func(ctx context.Context, args []string, env Env) error {
+		return runChat(ctx, args, env, name, channels)
+	}
+}
+
+func runChat(ctx context.Context, args []string, env Env, name string, channels bool) error {
 	pos := []string{"<ip>", "<post_port>", "<pub_port>", "<name>"}
 	summary := "Chat: each line typed is posted; every message is shown as it arrives.\nCtrl-D or Ctrl-C leaves."
 	if channels {
@@ -178,14 +215,8 @@ func Chat(ctx context.Context, args []string, env Env, name string, channels boo
 	if cfg.Timeout, cfg.Retries, err = posting(); err != nil {
 		return err
 	}
-	if cfg.Post, err = cmd.ConnectEndpoint(a[0], a[1]); err != nil {
+	if cfg.Post, cfg.Pub, err = cmd.endpoints(transport.ConnectEndpoint, a[0], a[1], a[2]); err != nil {
 		return err
-	}
-	if cfg.Pub, err = cmd.ConnectEndpoint(a[0], a[2]); err != nil {
-		return err
-	}
-	if a[1] == a[2] {
-		return cmd.Usagef("<post_port> and <pub_port> must differ (both are %s)", a[1])
 	}
 	if channels {
 		cfg.Channel = a[3]

@@ -2,17 +2,9 @@
 package main
 
 import (
-	"context"
 	"os"
 
 	"github.com/zmqchat/zmqchat/internal/cli"
 )
 
-func main() {
-	os.Exit(cli.Main(func(ctx context.Context, args []string, env cli.Env) error {
-		return cli.Server(ctx, args, env, cli.ServerSpec{
-			Name:    "post_server",
-			Clients: []string{"post_client HOST POST <username> <message>"},
-		})
-	}))
-}
+func main() { os.Exit(cli.Main(cli.PostServer)) }

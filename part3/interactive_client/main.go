@@ -2,14 +2,9 @@
 package main
 
 import (
-	"context"
 	"os"
 
 	"github.com/zmqchat/zmqchat/internal/cli"
 )
 
-func main() {
-	os.Exit(cli.Main(func(ctx context.Context, args []string, env cli.Env) error {
-		return cli.Chat(ctx, args, env, "interactive_client", false)
-	}))
-}
+func main() { os.Exit(cli.Main(cli.InteractiveClient)) }
