@@ -181,21 +181,11 @@ func DecodePost(frames [][]byte, channels bool) (Message, error) {
 	return m, m.Check(channels)
 }
 
-// EncodePub returns the frames of the publication of m; the channel comes
-// first because it is the subscription topic.
-func EncodePub(m Message) [][]byte {
-	return [][]byte{
-		[]byte(m.Channel),
-		[]byte(m.Username),
-		[]byte(m.Time.Format(TimeLayout)),
-		[]byte(m.Body),
-	}
-}
-
 // PubFrames returns the publication of a POST request that DecodePost
 // accepted: its last four frames as received, which are the publication's
-// fields in its order. Unlike EncodePub it neither copies nor formats, so a
-// server publishes the time exactly as the client wrote it.
+// fields (channel first, as the subscription topic) in its order. Nothing
+// is copied or formatted, so a server publishes the time exactly as the
+// client wrote it.
 func PubFrames(post [][]byte) [][]byte { return post[1:5] }
 
 // DecodePub decodes a publication. It checks only the shape (frame count and

@@ -140,13 +140,13 @@ func TestDecodePostRejects(t *testing.T) {
 
 func TestPubRoundTrip(t *testing.T) {
 	m := Message{Channel: "devops", Username: "cy", Time: when, Body: "deploy done"}
-	frames := EncodePub(m)
+	frames := PubFrames(EncodePost(m))
 	if string(frames[0]) != "devops" {
 		t.Fatalf("topic frame = %q, want the channel", frames[0])
 	}
 	got, err := DecodePub(frames)
 	if err != nil || got.Channel != m.Channel || got.Username != m.Username || got.Body != m.Body || !got.Time.Equal(m.Time) {
-		t.Fatalf("DecodePub(EncodePub(m)) = %+v, %v; want %+v", got, err, m)
+		t.Fatalf("DecodePub(PubFrames(EncodePost(m))) = %+v, %v; want %+v", got, err, m)
 	}
 	// A publication is shown even if it breaks the content rules.
 	raw := [][]byte{[]byte("x"), []byte("evil\x1b"), []byte(when.Format(TimeLayout)), []byte("\x1b[2J")}
