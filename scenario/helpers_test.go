@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,31 +56,87 @@ func TestMain(m *testing.M) {
 
 // ---- processes ----
 
-// proc is a running program with its standard streams.
+// program is a started program: what a piped one (proc) and one on a
+// terminal (tty) share.
+type program struct {
+	t    testing.TB
+	name string
+	cmd  *exec.Cmd
+	done chan struct{} // closed once it has exited and code is set
+	code int
+}
+
+// newProgram prepares program name with args, in this process's
+// environment plus env.
+func newProgram(t testing.TB, name string, args []string, env ...string) *program {
+	cmd := exec.Command(filepath.Join(binDir, name), args...)
+	// A race-enabled program otherwise sleeps a second at exit.
+	cmd.Env = append(append(os.Environ(), "GORACE=atexit_sleep_ms=0 halt_on_error=1"), env...)
+	return &program{t: t, name: name, cmd: cmd, done: make(chan struct{})}
+}
+
+// reap records the exit status once the program has ended and before has
+// returned (Wait closes the pipes, so their readers must finish first).
+func (p *program) reap(before func()) {
+	go func() {
+		before()
+		p.cmd.Wait()
+		p.code = p.cmd.ProcessState.ExitCode()
+		close(p.done)
+	}()
+}
+
+// wait waits for the program to exit and returns its exit status.
+func (p *program) wait() int {
+	p.t.Helper()
+	select {
+	case <-p.done:
+		return p.code
+	case <-time.After(wait):
+		p.t.Fatalf("%s did not exit within %s", p.name, wait)
+		return -1
+	}
+}
+
+// exited reports whether the program has exited.
+func (p *program) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *program) signal(sig syscall.Signal) {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		p.t.Fatalf("signal %s: %v", p.name, err)
+	}
+}
+
+// interrupt sends SIGINT, as Ctrl-C would, and checks the program exits 0.
+func (p *program) interrupt() {
+	p.t.Helper()
+	p.signal(syscall.SIGINT)
+	if code := p.wait(); code != 0 {
+		p.t.Errorf("%s exited %d after SIGINT, want 0", p.name, code)
+	}
+}
+
+// proc is a running program with its standard streams on pipes.
 type proc struct {
-	t     testing.TB
-	name  string
-	cmd   *exec.Cmd
+	*program
 	stdin io.WriteCloser
 	out   *lines
 	err   *lines
-	done  chan struct{}
-	code  int
 }
 
 // start starts program name with args; it is killed when the test ends if
 // it is still running.
 func start(t testing.TB, name string, args ...string) *proc {
 	t.Helper()
-	return startEnv(t, nil, name, args...)
-}
-
-func startEnv(t testing.TB, env []string, name string, args ...string) *proc {
-	t.Helper()
-	p := &proc{t: t, name: name, out: newLines(), err: newLines(), done: make(chan struct{})}
-	p.cmd = exec.Command(filepath.Join(binDir, name), args...)
-	// A race-enabled program otherwise sleeps a second at exit.
-	p.cmd.Env = append(append(os.Environ(), "GORACE=atexit_sleep_ms=0 halt_on_error=1"), env...)
+	p := &proc{program: newProgram(t, name, args), out: newLines(), err: newLines()}
 	// Its own process group, killed whole at cleanup; and killed with this
 	// process should it die before cleanup runs.
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -104,15 +159,7 @@ func startEnv(t testing.TB, env []string, name string, args ...string) *proc {
 	readers.Add(2)
 	go func() { defer readers.Done(); p.out.readFrom(stdout) }()
 	go func() { defer readers.Done(); p.err.readFrom(stderr) }()
-	go func() {
-		readers.Wait() // Wait closes the pipes, so read them to the end first
-		err := p.cmd.Wait()
-		p.code = p.cmd.ProcessState.ExitCode()
-		if err != nil && p.code < 0 {
-			p.code = -1
-		}
-		close(p.done)
-	}()
+	p.reap(readers.Wait)
 	t.Cleanup(func() {
 		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done
@@ -133,35 +180,6 @@ func run(t testing.TB, name string, args ...string) *proc {
 	p.stdin.Close()
 	p.wait()
 	return p
-}
-
-// wait waits for the program to exit and returns its exit status.
-func (p *proc) wait() int {
-	p.t.Helper()
-	select {
-	case <-p.done:
-		return p.code
-	case <-time.After(wait):
-		p.t.Fatalf("%s did not exit within %s", p.name, wait)
-		return -1
-	}
-}
-
-// exited reports whether the program has exited.
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (p *proc) signal(sig syscall.Signal) {
-	p.t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		p.t.Fatalf("signal %s: %v", p.name, err)
-	}
 }
 
 // typeLine writes line and a newline to the program's standard input.
@@ -232,13 +250,6 @@ func (l *lines) count(s string) int {
 func (l *lines) waitFor(t testing.TB, what, s string) string {
 	t.Helper()
 	return l.waitMatch(t, what, s, func(line string) bool { return strings.Contains(line, s) })
-}
-
-// waitRegexp waits until a line matches re, and returns that line.
-func (l *lines) waitRegexp(t testing.TB, what, re string) string {
-	t.Helper()
-	rx := regexp.MustCompile(re)
-	return l.waitMatch(t, what, re, rx.MatchString)
 }
 
 func (l *lines) waitMatch(t testing.TB, what, desc string, match func(string) bool) string {
@@ -363,15 +374,6 @@ func (s *server) args(extra ...string) []string {
 	return append(a, extra...)
 }
 
-// stop sends SIGINT and checks the server exits with status 0.
-func (s *server) stop(t testing.TB) {
-	t.Helper()
-	s.signal(syscall.SIGINT)
-	if code := s.wait(); code != 0 {
-		t.Fatalf("%s exited %d after SIGINT, want 0", s.name, code)
-	}
-}
-
 // ---- raw ZeroMQ peers ----
 
 // rawPost sends frames to a post endpoint on its own REQ socket and returns
@@ -438,9 +440,8 @@ func mustERR(t testing.TB, s *server, want string, frames ...string) {
 // subscribed waits until each subscriber shows messages posted on channel:
 // ZeroMQ subscriptions take a moment to reach the publisher, and what is
 // published before that is not delivered (the "slow joiner"). It posts
-// probes until every subscriber has printed one, and returns how many
-// probes it posted.
-func subscribed(t testing.TB, s *server, channel string, subs ...output) int {
+// probes until every subscriber has printed one.
+func subscribed(t testing.TB, s *server, channel string, subs ...output) {
 	t.Helper()
 	deadline := time.Now().Add(wait)
 	tag := fmt.Sprintf("probe-%s-%d-", channel, probes.Add(1))
@@ -453,7 +454,7 @@ func subscribed(t testing.TB, s *server, channel string, subs ...output) int {
 			}
 		}
 		if ready == len(subs) {
-			return n
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%d of %d subscribers saw a probe within %s", ready, len(subs), wait)
@@ -510,4 +511,17 @@ func peakRSS(t testing.TB, pid int) int64 {
 	}
 	t.Fatalf("no VmHWM for process %d", pid)
 	return 0
+}
+
+// never fails the test if a line of any of outs contains any of subs: what
+// must not have got through.
+func never(t testing.TB, outs []*lines, subs ...string) {
+	t.Helper()
+	for _, out := range outs {
+		for _, sub := range subs {
+			if out.count(sub) > 0 {
+				t.Errorf("%q got through:\n%s", sub, out)
+			}
+		}
+	}
 }

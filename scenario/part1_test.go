@@ -26,11 +26,13 @@ func TestPart1PostIsRecorded(t *testing.T) {
 		}
 		s.out.waitFor(t, "post_server", "ann: "+body+" (")
 	}
-	s.stop(t)
+	s.interrupt()
 	s.out.waitFor(t, "post_server", "7 messages stored")
 }
 
-func TestPart1BadArguments(t *testing.T) {
+// Every program: a wrong command line exits 2 with a one-line reason and
+// the usage.
+func TestBadArguments(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
 		prog string
@@ -55,6 +57,15 @@ func TestPart1BadArguments(t *testing.T) {
 		{"post_client", []string{"-timeout", "0s", "127.0.0.1", "5555", "ann", "hi"}, "-timeout must be positive"},
 		{"pub_server", []string{"127.0.0.1", "5555", "5555"}, "must differ"},
 		{"pub_client", []string{"127.0.0.1"}, "want 2 arguments"},
+		{"interactive_client", []string{"127.0.0.1", "5555", "5556"}, "want 4 arguments"},
+		{"interactive_client", []string{"127.0.0.1", "5555", "5556", "a b"}, "username"},
+		{"interactive_client", []string{"127.0.0.1", "5555", "5555", "ann"}, "must differ"},
+		{"mc_client", []string{"127.0.0.1", "5555", "5556", "dev"}, "want 5 arguments"},
+		{"mc_client", []string{"127.0.0.1", "5555", "5556", "d/v", "ann"}, "channel \"d/v\""},
+		{"mc_client", []string{"127.0.0.1", "5555", "5556", "", "ann"}, "channel is empty"},
+		{"mc_client", []string{"127.0.0.1", "5555", "5556", "dev", ""}, "username is empty"},
+		{"mc_client", []string{"127.0.0.1", "5555", "5556", strings.Repeat("c", 33), "ann"}, "33 characters"},
+		{"mc_server", []string{"127.0.0.1", "5555"}, "want 3 arguments"},
 	} {
 		p := run(t, tt.prog, tt.args...)
 		stderr := p.err.String()
@@ -102,7 +113,7 @@ func TestPart1Addresses(t *testing.T) {
 			t.Fatalf("bind %s, connect %s: post_client exited %d:\n%s", c.bind, c.connect, p.code, p.err)
 		}
 		s.out.waitFor(t, "post_server", "ann: via "+c.bind)
-		s.stop(t)
+		s.interrupt()
 	}
 }
 
@@ -140,7 +151,7 @@ func TestPart1BadRequestsAreAnswered(t *testing.T) {
 	mustERR(t, s, "control character", post("", "ann", "\x1b[2J")...)
 	mustOK(t, s, "", "ann", "after the bad ones")
 	s.out.waitFor(t, "post_server", "ann: after the bad ones")
-	s.stop(t)
+	s.interrupt()
 	if n := s.out.count("ann:"); n != 1 {
 		t.Fatalf("server logged %d messages, want only the valid one:\n%s", n, s.out)
 	}

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"io"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -18,32 +16,22 @@ import (
 
 // tty is a program running on a pseudo-terminal, as in a terminal window.
 type tty struct {
-	t    *testing.T
-	name string
-	cmd  *exec.Cmd
+	*program
 	pt   *os.File // the terminal's master side: what the person types and sees
 	out  *lines   // what it printed, by line, for subscribed()
 	mu   sync.Mutex
 	raw  []byte        // everything it printed, escapes and all
 	more chan struct{} // closed and replaced when raw grows
-	done chan struct{}
-	code int
 }
 
 func (p *tty) stdout() *lines { return p.out }
 
-// startTTY starts program name on a new pseudo-terminal. env replaces
-// NO_COLOR and TERM from this process's environment.
+// startTTY starts program name on a new pseudo-terminal, as an xterm with
+// colours allowed, plus the environment variables env.
 func startTTY(t *testing.T, env []string, name string, args ...string) *tty {
 	t.Helper()
-	p := &tty{t: t, name: name, out: newLines(), more: make(chan struct{}), done: make(chan struct{})}
-	p.cmd = exec.Command(filepath.Join(binDir, name), args...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "NO_COLOR=") && !strings.HasPrefix(kv, "TERM=") {
-			p.cmd.Env = append(p.cmd.Env, kv)
-		}
-	}
-	p.cmd.Env = append(p.cmd.Env, append([]string{"TERM=xterm", "GORACE=atexit_sleep_ms=0 halt_on_error=1"}, env...)...)
+	env = append([]string{"TERM=xterm", "NO_COLOR="}, env...)
+	p := &tty{program: newProgram(t, name, args, env...), out: newLines(), more: make(chan struct{})}
 	var err error
 	if p.pt, err = pty.StartWithAttrs(p.cmd, &pty.Winsize{Rows: 40, Cols: 160}, &syscall.SysProcAttr{
 		Setsid: true, Setctty: true, Pdeathsig: syscall.SIGKILL,
@@ -70,11 +58,7 @@ func startTTY(t *testing.T, env []string, name string, args ...string) *tty {
 			}
 		}
 	}()
-	go func() {
-		p.cmd.Wait()
-		p.code = p.cmd.ProcessState.ExitCode()
-		close(p.done)
-	}()
+	p.reap(func() {})
 	t.Cleanup(func() {
 		p.cmd.Process.Kill()
 		<-p.done
@@ -126,15 +110,15 @@ func (p *tty) waitScreen(from int, s string) int {
 	}
 }
 
-func (p *tty) wait() int {
-	p.t.Helper()
-	select {
-	case <-p.done:
-		return p.code
-	case <-time.After(wait):
-		p.t.Fatalf("%s did not exit within %s", p.name, wait)
-		return -1
-	}
+// ttyMember starts mc_client for name on channel on a terminal, waits for
+// its prompt and its subscription, and returns it and where on its screen
+// the prompt ends.
+func ttyMember(t *testing.T, s *server, channel, name string) (*tty, int) {
+	t.Helper()
+	p := startTTY(t, nil, "mc_client", s.args(channel, name)...)
+	at := p.waitScreen(0, name+"@"+channel+"> ")
+	subscribed(t, s, channel, p)
+	return p, at
 }
 
 var sgr = regexp.MustCompile(`\x1b\[[0-9;]*m`)
@@ -142,9 +126,7 @@ var sgr = regexp.MustCompile(`\x1b\[[0-9;]*m`)
 func TestTerminalPartlyTypedLineSurvivesAnIncomingMessage(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "mc_server", "127.0.0.1")
-	ann := startTTY(t, nil, "mc_client", s.args("dev", "ann")...)
-	at := ann.waitScreen(0, "ann@dev> ")
-	subscribed(t, s, "dev", ann)
+	ann, at := ttyMember(t, s, "dev", "ann")
 
 	ann.typeKeys("hel")
 	at = ann.waitScreen(at, "hel")
@@ -197,9 +179,7 @@ func TestTerminalColours(t *testing.T) {
 func TestTerminalCommands(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "mc_server", "127.0.0.1")
-	ann := startTTY(t, nil, "mc_client", s.args("dev", "ann")...)
-	at := ann.waitScreen(0, "ann@dev> ")
-	subscribed(t, s, "dev", ann)
+	ann, at := ttyMember(t, s, "dev", "ann")
 
 	ann.typeKeys("/help\r")
 	at = ann.waitScreen(at, "/quit")
