@@ -78,19 +78,18 @@ func Shutdown() {
 
 // ListenReply binds the REP socket on which a server takes posts.
 func ListenReply(ep Endpoint) (*zmq.Socket, error) {
-	return listen(zmq.REP, ep)
+	return listen(zmq.REP, ep, MaxMsgSize)
 }
 
-// ListenPublish binds the PUB socket on which a server publishes.
+// ListenPublish binds the PUB socket on which a server publishes. What it
+// takes in is subscriptions, capped at MaxSubscriptionSize.
 func ListenPublish(ep Endpoint) (*zmq.Socket, error) {
-	return listen(zmq.PUB, ep)
+	return listen(zmq.PUB, ep, MaxSubscriptionSize)
 }
 
-func listen(t zmq.Type, ep Endpoint) (*zmq.Socket, error) {
-	maxIn := int64(MaxMsgSize)
-	if t == zmq.PUB {
-		maxIn = MaxSubscriptionSize
-	}
+// listen binds a server socket that drops (with the connection) any
+// incoming message over maxIn bytes.
+func listen(t zmq.Type, ep Endpoint, maxIn int64) (*zmq.Socket, error) {
 	if err := StartAuth(); err != nil {
 		return nil, fmt.Errorf("start ZAP handler: %w", err)
 	}
