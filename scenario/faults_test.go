@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -334,12 +333,10 @@ func rawSubscriber(t *testing.T, host, port string) *lines {
 	}
 	stop := make(chan struct{})
 	done := make(chan struct{})
-	pr, pw := io.Pipe()
-	go l.readFrom(pr)
 	go func() {
 		defer close(done)
 		defer sub.Close()
-		defer pw.Close()
+		defer l.close()
 		poller := zmq.NewPoller()
 		poller.Add(sub, zmq.POLLIN)
 		for {
@@ -355,7 +352,7 @@ func rawSubscriber(t *testing.T, host, port string) *lines {
 			if err != nil || len(frames) != 4 {
 				continue
 			}
-			pw.Write([]byte(frames[3][:min(len(frames[3]), 40)] + "\n"))
+			l.add(frames[3][:min(len(frames[3]), 40)])
 		}
 	}()
 	t.Cleanup(func() { close(stop); <-done })

@@ -206,18 +206,28 @@ func (l *lines) readFrom(r io.Reader) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	for sc.Scan() {
-		l.mu.Lock()
-		l.all = append(l.all, sc.Text())
-		close(l.changed)
-		l.changed = make(chan struct{})
-		l.mu.Unlock()
+		l.add(sc.Text())
 	}
 	io.Copy(io.Discard, r)
+	l.close()
+}
+
+// add appends a line and wakes whoever waits.
+func (l *lines) add(line string) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.all = append(l.all, line)
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// close marks the stream ended and wakes whoever waits.
+func (l *lines) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.closed = true
 	close(l.changed)
 	l.changed = make(chan struct{})
-	l.mu.Unlock()
 }
 
 func (l *lines) snapshot() ([]string, bool, chan struct{}) {
