@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strconv"
@@ -68,21 +69,23 @@ func servers() []string {
 	return []string{"zmqchat", "raw"}
 }
 
+// banner matches the line in which both servers name the endpoints they
+// bound.
+var banner = regexp.MustCompile(`taking posts on (tcp://\S+:\d+), publishing on (tcp://\S+:\d+)`)
+
+var profiles atomic.Int64
+
 func startTarget(b *testing.B, kind string) *target {
 	b.Helper()
 	dir := programs(b)
-	pp, err1 := proctest.FreePort()
-	sp, err2 := proctest.FreePort()
-	if err1 != nil || err2 != nil {
-		b.Fatal(err1, err2)
-	}
-	t := &target{post: fmt.Sprint("tcp://127.0.0.1:", pp), pub: fmt.Sprint("tcp://127.0.0.1:", sp)}
+	t := &target{}
+	// Both bind free ports (port 0) and name them in their banner.
 	if kind == "raw" {
-		t.cmd = exec.Command(filepath.Join(dir, "rawserver"), t.post, t.pub)
+		t.cmd = exec.Command(filepath.Join(dir, "rawserver"), "tcp://127.0.0.1:*", "tcp://127.0.0.1:*")
 	} else {
-		args := []string{"127.0.0.1", strconv.Itoa(pp), strconv.Itoa(sp)}
+		args := []string{"127.0.0.1", "0", "0"}
 		if prof := os.Getenv("BENCH_CPUPROFILE"); prof != "" {
-			args = append([]string{"-cpuprofile", fmt.Sprintf("%s.%d", prof, pp)}, args...)
+			args = append([]string{"-cpuprofile", fmt.Sprintf("%s.%d", prof, profiles.Add(1))}, args...)
 		}
 		t.cmd = exec.Command(filepath.Join(dir, "mc_server"), args...)
 	}
@@ -96,21 +99,22 @@ func startTarget(b *testing.B, kind string) *target {
 	if err := t.cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	ready := make(chan bool)
+	ready := make(chan []string)
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			if strings.Contains(sc.Text(), "taking posts") {
-				ready <- true
+			if m := banner.FindStringSubmatch(sc.Text()); m != nil {
+				ready <- m
 			}
 		}
 		close(ready)
 	}()
 	select {
-	case ok := <-ready:
+	case m, ok := <-ready:
 		if !ok {
 			b.Fatalf("%s exited at start", kind)
 		}
+		t.post, t.pub = m[1], m[2]
 	case <-time.After(10 * time.Second):
 		b.Fatalf("%s did not start", kind)
 	}
@@ -398,7 +402,7 @@ func BenchmarkMemory(b *testing.B) {
 	body := strings.Repeat("m", 60) // a typical chat line
 	base := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
 	users := []string{"ann", "bob", "cy", "dan", "eve", "fay", "gus", "hal"}
-	h := &server.Handler{Store: store.New(store.DefaultWindow), Channels: true}
+	h := &server.Handler{Store: store.New(store.DefaultWindow), Mode: msg.MultiChannel}
 	var payload int64
 	runtime.GC()
 	var before, after runtime.MemStats

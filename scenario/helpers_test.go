@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -320,8 +321,9 @@ func (l *lines) waitCount(t testing.TB, what, s string, n int) {
 
 // ---- servers and ports ----
 
-// freePort returns a loopback TCP port that was free a moment ago and that
-// no other test in this process was given.
+// freePort returns a loopback TCP port that nothing listened on a moment
+// ago and that no other test in this process was given: where a client is
+// to find no server. Servers bind port 0 instead (see startServer).
 func freePort(t testing.TB) int {
 	t.Helper()
 	port, err := proctest.FreePort()
@@ -338,39 +340,44 @@ type server struct {
 	post, pub string
 }
 
-// startServer starts server program name on host and free ports, and waits
-// until it says it is listening. A port taken in between is retried.
+// startServer starts server program name on host, port 0 (so the system
+// picks free ports, and no other process can take them in between), and
+// reads the ports it bound from its banner.
 func startServer(t testing.TB, name, host string) *server {
 	t.Helper()
-	for attempt := 0; ; attempt++ {
-		post, pub := itoa(freePort(t)), ""
-		if name != "post_server" {
-			pub = itoa(freePort(t))
-		}
-		s, err := startServerOn(t, name, host, post, pub)
-		if err == nil {
-			return s
-		}
-		if attempt == 2 || !strings.Contains(s.err.String(), "in use") {
-			t.Fatalf("%s did not start: %v\n%s", name, err, s.err)
-		}
+	post, pub := "0", ""
+	if name != "post_server" {
+		pub = "0"
 	}
+	s, err := startServerOn(t, name, host, post, pub)
+	if err != nil {
+		t.Fatalf("%s did not start: %v\n%s", name, err, s.err)
+	}
+	return s
 }
 
+// bannerPorts matches the ports in a server's banner, "taking posts on
+// tcp://127.0.0.1:PORT[, publishing on tcp://127.0.0.1:PORT]".
+var bannerPorts = regexp.MustCompile(`taking posts on tcp://\S+:(\d+)(?:, publishing on tcp://\S+:(\d+))?;`)
+
 // startServerOn starts server program name on host and the given ports (pub
-// empty for post_server) and waits until it says it is listening.
+// empty for post_server), waits until it says it is listening, and takes
+// the ports it names there.
 func startServerOn(t testing.TB, name, host, post, pub string) (*server, error) {
 	t.Helper()
-	s := &server{host: host, post: post, pub: pub}
+	s := &server{host: host}
 	args := []string{host, post}
 	if pub != "" {
 		args = append(args, pub)
 	}
 	s.proc = start(t, name, args...)
-	if _, err := s.out.await(func(l string) bool { return strings.Contains(l, "taking posts") }); err != nil {
+	line, err := s.out.await(bannerPorts.MatchString)
+	if err != nil {
 		s.wait()
 		return s, err
 	}
+	m := bannerPorts.FindStringSubmatch(line)
+	s.post, s.pub = m[1], m[2]
 	return s, nil
 }
 

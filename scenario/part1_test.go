@@ -43,7 +43,7 @@ func TestBadArguments(t *testing.T) {
 		{"post_server", []string{"127.0.0.1"}, "want 2 arguments"},
 		{"post_server", []string{"127.0.0.1", "5555", "x"}, "want 2 arguments"},
 		{"post_server", []string{"127.0.0.1", "http"}, "not a number"},
-		{"post_server", []string{"127.0.0.1", "70000"}, "1 to 65535"},
+		{"post_server", []string{"127.0.0.1", "70000"}, "0 to 65535"},
 		{"post_server", []string{"no such host.invalid", "5555"}, "neither an IP address nor a host name"},
 		{"post_server", []string{"-bogus", "127.0.0.1", "5555"}, "flag provided but not defined"},
 		{"post_client", []string{"127.0.0.1", "5555", "ann"}, "want 4 arguments"},

@@ -15,7 +15,7 @@ import (
 
 func main() {
 	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: rawserver <post_endpoint> <pub_endpoint>")
+		fmt.Fprintln(os.Stderr, "usage: rawserver <post_endpoint> <pub_endpoint>  (tcp://127.0.0.1:* picks a free port)")
 		os.Exit(2)
 	}
 	rep, _ := zmq.NewSocket(zmq.REP)
@@ -38,7 +38,9 @@ func main() {
 		<-sig
 		os.Exit(0)
 	}()
-	fmt.Println("rawserver: taking posts")
+	postEP, _ := rep.GetLastEndpoint()
+	pubEP, _ := pub.GetLastEndpoint()
+	fmt.Printf("rawserver: taking posts on %s, publishing on %s\n", postEP, pubEP)
 	ok := []byte("OK")
 	for {
 		frames, err := rep.RecvMessageBytes(0)

@@ -1,7 +1,8 @@
 // Package chat is the interactive client of parts 3 and 4: it posts each
 // line typed and shows each message received, both at once. Three
-// goroutines share the work: one reads input, one owns the REQ socket and
-// posts, one owns the SUB socket and shows; they talk by channel.
+// goroutines share the work, each a function here: readInput reads lines,
+// postLines owns the REQ socket and posts them, receive owns the SUB socket
+// and shows what arrives; they talk by channel.
 package chat
 
 import (
@@ -21,19 +22,24 @@ import (
 // Config says where a chat client connects and who it is.
 type Config struct {
 	Post, Pub transport.Endpoint
-	// Channels selects part 4: posts carry Channel, the client sees only
-	// Channel, and on ALL it sees every channel and cannot post.
-	Channels bool
-	Channel  string
-	Name     string
-	// Timeout and Retries are the Poster's (see client.NewPoster).
-	Timeout time.Duration
-	Retries int
+	// Mode selects part 4 (MultiChannel): posts carry Channel, the client
+	// sees only Channel, and on ALL it sees every channel and cannot post.
+	Mode    msg.Mode
+	Channel string
+	Name    string
+	// Posting is the Poster's timeout and retries.
+	Posting client.Options
 	In      io.Reader
 	Out     io.Writer // chat lines
 	Err     io.Writer // diagnostics
 	// NoColor turns colours off on a terminal (the NO_COLOR convention).
 	NoColor bool
+}
+
+// readOnly reports whether the client is on ALL, which shows every channel
+// and takes no posts.
+func (cfg Config) readOnly() bool {
+	return cfg.Mode == msg.MultiChannel && cfg.Channel == msg.AllChannel
 }
 
 // queued is how many typed lines may wait for the poster; typing never
@@ -48,103 +54,34 @@ func Run(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	readOnly := cfg.Channels && cfg.Channel == msg.AllChannel
-	style := display.Style{Channel: readOnly}
-	var con console
-	interactive := false
-	if in, out, ok := isTerminal(cfg.In, cfg.Out); ok {
-		tc, err := newTermConsole(in, out, prompt(cfg))
-		if err != nil {
-			return err
-		}
-		defer tc.Close()
-		con, interactive = tc, true
-		style.Color = !cfg.NoColor
-		style.Self = cfg.Name
-	} else {
-		con = newPlainConsole(cfg.In, cfg.Out, cfg.Err)
+	con, err := openConsole(cfg)
+	if err != nil {
+		return err
 	}
-
-	poster, err := client.NewPoster(cfg.Post, cfg.Timeout, cfg.Retries)
+	defer con.Close()
+	poster, err := client.NewPoster(cfg.Post, cfg.Posting)
 	if err != nil {
 		return err
 	}
 
 	var wg sync.WaitGroup
 	subDone := make(chan error, 1)
-	wg.Add(1)
+	postDone := make(chan struct{})
+	posts := make(chan msg.Message, queued)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		sub := client.Subscription{Channel: cfg.Channel, All: readOnly || !cfg.Channels}
-		subDone <- client.Subscribe(ctx, cfg.Pub, sub, client.Handlers{
-			Deliver:    func(m msg.Message) { con.Show(display.Render(m, style)) },
-			Malformed:  func(err error) { con.Warn(err.Error()) },
-			Connection: client.ReportConnection(cfg.Pub, con.Warn),
-		})
+		subDone <- receive(ctx, cfg, con)
 	}()
-
-	posts := make(chan msg.Message, queued)
-	postDone := make(chan struct{})
-	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		defer close(postDone)
 		defer poster.Close()
-		for {
-			var m msg.Message
-			select {
-			case <-ctx.Done():
-				return
-			case next, ok := <-posts:
-				if !ok {
-					return
-				}
-				m = next
-			}
-			if err := poster.Post(ctx, m); err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				if msg.IsInvalid(err) {
-					con.Warn("the server refused the message: " + err.Error())
-				} else {
-					con.Warn(err.Error())
-				}
-			}
-		}
+		postLines(ctx, poster, posts, con)
 	}()
-
 	// Reading input cannot be interrupted, so this goroutine is not waited
 	// for: at exit it is left blocked in Read, and it never touches a socket.
-	go func() {
-		defer close(posts)
-		for {
-			line, err := con.ReadLine()
-			if errors.Is(err, errLineTooLong) {
-				con.Warn(err.Error())
-				continue
-			}
-			if err != nil {
-				if !errors.Is(err, io.EOF) {
-					con.Warn("read input: " + err.Error())
-				}
-				return
-			}
-			if interactive && strings.HasPrefix(line, "/") {
-				var quit bool
-				if line, quit = command(line, con); quit {
-					return
-				}
-			}
-			if m, ok := compose(cfg, readOnly, line, con); ok {
-				select {
-				case posts <- m:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}
-	}()
+	go readInput(ctx, cfg, con, posts)
 
 	select {
 	case <-postDone: // input ended and every line was posted
@@ -156,9 +93,87 @@ func Run(ctx context.Context, cfg Config) error {
 	return err
 }
 
+// receive subscribes to what the client shows (its channel, or everything
+// on ALL and in parts 1 to 3) and shows each message until ctx is done.
+func receive(ctx context.Context, cfg Config, con *console) error {
+	sub := client.Subscription{Channel: cfg.Channel, All: cfg.readOnly() || cfg.Mode == msg.SingleRoom}
+	return client.Subscribe(ctx, cfg.Pub, sub, client.Handlers{
+		Deliver:    con.ShowMessage,
+		Malformed:  func(err error) { con.Warn(err.Error()) },
+		Connection: client.ReportConnection(cfg.Pub, con.Warn),
+	})
+}
+
+// postLines posts each message from posts until it is closed or ctx is
+// done. A post that fails is reported and the next one is tried: the
+// Poster has rebuilt its socket by then.
+func postLines(ctx context.Context, poster *client.Poster, posts <-chan msg.Message, con *console) {
+	for {
+		var m msg.Message
+		select {
+		case <-ctx.Done():
+			return
+		case next, ok := <-posts:
+			if !ok {
+				return
+			}
+			m = next
+		}
+		if err := poster.Post(ctx, m); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if msg.IsInvalid(err) {
+				con.Warn("the server refused the message: " + err.Error())
+			} else {
+				con.Warn(err.Error())
+			}
+		}
+	}
+}
+
+// readInput reads lines until input ends (or /quit), carries out commands
+// at a terminal, and sends each line that makes a valid message to posts,
+// which it closes when done.
+func readInput(ctx context.Context, cfg Config, con *console, posts chan<- msg.Message) {
+	defer close(posts)
+	for {
+		line, err := con.ReadLine()
+		if errors.Is(err, errLineTooLong) {
+			con.Warn(err.Error())
+			continue
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				con.Warn("read input: " + err.Error())
+			}
+			return
+		}
+		if con.Interactive() && strings.HasPrefix(line, "/") {
+			var quit bool
+			if line, quit = command(line, con); quit {
+				return
+			}
+		}
+		m, err := compose(cfg, line, time.Now())
+		if errors.Is(err, errEmpty) {
+			continue
+		}
+		if err != nil {
+			con.Warn(err.Error())
+			continue
+		}
+		select {
+		case posts <- m:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
 // prompt is what a person at a terminal types after: "ann@dev> ".
 func prompt(cfg Config) string {
-	if cfg.Channels {
+	if cfg.Mode == msg.MultiChannel {
 		return cfg.Name + "@" + cfg.Channel + "> "
 	}
 	return cfg.Name + "> "
@@ -172,7 +187,7 @@ anything else is posted; Up and Down recall earlier lines`
 
 // command carries out a line that starts with "/". It returns the line to
 // post, if any ("//x" posts "/x"), and whether to quit.
-func command(line string, con console) (post string, quit bool) {
+func command(line string, con *console) (post string, quit bool) {
 	if strings.HasPrefix(line, "//") {
 		return line[1:], false
 	}
@@ -187,24 +202,27 @@ func command(line string, con console) (post string, quit bool) {
 	return "", false
 }
 
-// compose turns a typed line into a message, or says why it cannot be
-// posted.
-func compose(cfg Config, readOnly bool, line string, con console) (msg.Message, bool) {
+// errEmpty is compose's answer to a line with nothing to post, which is
+// skipped without a word.
+var errEmpty = errors.New("empty line")
+
+// compose turns a typed line into a message stamped at now, or says why it
+// cannot be posted: errEmpty for a blank line, otherwise a reason for a
+// person.
+func compose(cfg Config, line string, now time.Time) (msg.Message, error) {
 	line = strings.TrimSuffix(line, "\r")
 	if strings.TrimSpace(line) == "" {
-		return msg.Message{}, false
+		return msg.Message{}, errEmpty
 	}
-	if readOnly {
-		con.Warn("channel " + msg.AllChannel + " is read-only: it shows every channel; join a channel to post")
-		return msg.Message{}, false
+	if cfg.readOnly() {
+		return msg.Message{}, errors.New("channel " + msg.AllChannel + " is read-only: it shows every channel; join a channel to post")
 	}
-	m := msg.Message{Username: cfg.Name, Time: time.Now(), Body: line}
-	if cfg.Channels {
+	m := msg.Message{Username: cfg.Name, Time: now, Body: line}
+	if cfg.Mode == msg.MultiChannel {
 		m.Channel = cfg.Channel
 	}
-	if err := m.Check(cfg.Channels); err != nil {
-		con.Warn("not sent: " + err.Error())
-		return msg.Message{}, false
+	if err := m.Check(cfg.Mode); err != nil {
+		return msg.Message{}, errors.New("not sent: " + err.Error())
 	}
-	return m, true
+	return m, nil
 }

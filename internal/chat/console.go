@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/zmqchat/zmqchat/internal/display"
+	"github.com/zmqchat/zmqchat/internal/msg"
 )
 
 // maxLine is the longest input line read whole. A longer line cannot be a
@@ -17,31 +20,79 @@ const maxLine = 64 << 10
 // reading can go on after it.
 var errLineTooLong = fmt.Errorf("line is over %d bytes: not sent", maxLine)
 
-// console is where a chat client reads lines and shows output. Show and
-// Warn may be called from any goroutine; ReadLine from one.
-type console interface {
+// lineReader reads input a line at a time.
+type lineReader interface {
 	ReadLine() (string, error)
-	Show(line string) // a chat line, to standard output
-	Warn(line string) // a diagnostic, to standard error
 }
 
-// plainConsole is the line-based console for pipes and scripts: output is
-// exactly the chat lines, one per line.
-type plainConsole struct {
-	in       *bufio.Reader
-	mu       sync.Mutex
-	out, err io.Writer
+// console is where a chat client reads lines and shows output: plain lines
+// on pipes (output is exactly the chat lines), or a terminal with a prompt.
+// Show, ShowMessage and Warn may be called from any goroutine; ReadLine
+// from one.
+type console struct {
+	lines       lineReader
+	mu          sync.Mutex
+	out, err    io.Writer
+	style       display.Style
+	interactive bool
+	close       func()
 }
 
-func newPlainConsole(in io.Reader, out, err io.Writer) *plainConsole {
-	return &plainConsole{in: bufio.NewReaderSize(in, maxLine), out: out, err: err}
+// openConsole returns the terminal console when both cfg.In and cfg.Out
+// are a terminal, and the plain one otherwise.
+func openConsole(cfg Config) (*console, error) {
+	style := display.Style{ShowChannel: cfg.readOnly()}
+	if in, out, ok := isTerminal(cfg.In, cfg.Out); ok {
+		tc, err := newTermConsole(in, out, prompt(cfg))
+		if err != nil {
+			return nil, err
+		}
+		style.Color = !cfg.NoColor
+		style.Self = cfg.Name
+		// Diagnostics go through the terminal too, so they do not tear the
+		// prompt.
+		return &console{lines: tc, out: tc.t, err: tc.t, style: style, interactive: true, close: tc.Close}, nil
+	}
+	return newPlainConsole(cfg.In, cfg.Out, cfg.Err, style), nil
 }
 
-func (c *plainConsole) ReadLine() (string, error) {
-	line, err := c.in.ReadSlice('\n')
+// newPlainConsole returns the line-based console for pipes and scripts.
+func newPlainConsole(in io.Reader, out, err io.Writer, style display.Style) *console {
+	return &console{lines: &plainReader{bufio.NewReaderSize(in, maxLine)}, out: out, err: err, style: style, close: func() {}}
+}
+
+func (c *console) ReadLine() (string, error) { return c.lines.ReadLine() }
+
+// Interactive reports whether a person is at a terminal: commands apply.
+func (c *console) Interactive() bool { return c.interactive }
+
+// ShowMessage shows a received message in the console's style.
+func (c *console) ShowMessage(m msg.Message) { c.Show(display.Render(m, c.style)) }
+
+// Show writes a chat line to standard output.
+func (c *console) Show(line string) { c.write(c.out, line) }
+
+// Warn writes a diagnostic to standard error.
+func (c *console) Warn(line string) { c.write(c.err, line) }
+
+// Close restores the terminal, if it is one.
+func (c *console) Close() { c.close() }
+
+func (c *console) write(w io.Writer, line string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	io.WriteString(w, line+"\n")
+}
+
+// plainReader reads lines from a pipe or file, skipping (with an error)
+// any over maxLine bytes.
+type plainReader struct{ in *bufio.Reader }
+
+func (r *plainReader) ReadLine() (string, error) {
+	line, err := r.in.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) {
 		for errors.Is(err, bufio.ErrBufferFull) {
-			_, err = c.in.ReadSlice('\n')
+			_, err = r.in.ReadSlice('\n')
 		}
 		if err == nil || errors.Is(err, io.EOF) {
 			return "", errLineTooLong
@@ -55,13 +106,4 @@ func (c *plainConsole) ReadLine() (string, error) {
 		line = line[:n-1]
 	}
 	return string(line), nil
-}
-
-func (c *plainConsole) Show(line string) { c.write(c.out, line) }
-func (c *plainConsole) Warn(line string) { c.write(c.err, line) }
-
-func (c *plainConsole) write(w io.Writer, line string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	io.WriteString(w, line+"\n")
 }

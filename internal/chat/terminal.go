@@ -10,10 +10,9 @@ import (
 	"golang.org/x/term"
 )
 
-// termConsole is the console for a person at a terminal: a prompt with
-// line editing (x/term), and output that appears above the line being
-// typed, which stays intact. Diagnostics go through the same terminal so
-// they do not tear the prompt.
+// termConsole is the terminal side of a console: a prompt with line
+// editing (x/term), and output (written to t) that appears above the line
+// being typed, which stays intact.
 type termConsole struct {
 	t       *term.Terminal
 	fd      int
@@ -65,9 +64,6 @@ func (c *termConsole) resize(fd int) {
 // ReadLine reads an edited line; Ctrl-D on an empty line and Ctrl-C end
 // input (io.EOF), as they would in a shell.
 func (c *termConsole) ReadLine() (string, error) { return c.t.ReadLine() }
-
-func (c *termConsole) Show(line string) { c.t.Write([]byte(line + "\n")) }
-func (c *termConsole) Warn(line string) { c.t.Write([]byte(line + "\n")) }
 
 // Close restores the terminal and ends the line with the prompt on it.
 func (c *termConsole) Close() {

@@ -1,6 +1,7 @@
 // Package cli is what the eight zmqchat programs share on the command line:
-// flag and argument parsing, exit codes, signals, and the programs'
-// run functions themselves, so that each main is a line or two.
+// flag and argument parsing, endpoints from <ip> and ports, exit codes and
+// signals, and the servers' common flags and banner. Each program's own
+// story is in its main package.
 package cli
 
 import (
@@ -85,9 +86,29 @@ func (c *Command) Usagef(format string, a ...any) error {
 	return &UsageError{cmd: c, reason: fmt.Sprintf(format, a...)}
 }
 
-// endpoint parses <ip> and a port with resolve (transport.BindEndpoint for
-// a server, transport.ConnectEndpoint for a client); a bad one is a usage
-// error.
+// Bind parses a server's <ip> and <port> (0 for a free one); a bad one is
+// a usage error.
+func (c *Command) Bind(host, port string) (transport.Endpoint, error) {
+	return c.endpoint(transport.BindEndpoint, host, port)
+}
+
+// Connect parses a client's <ip> and <port>; a bad one is a usage error.
+func (c *Command) Connect(host, port string) (transport.Endpoint, error) {
+	return c.endpoint(transport.ConnectEndpoint, host, port)
+}
+
+// BindPair parses a server's <ip> <post_port> <pub_port>, which must name
+// two ports (or both be 0, for two free ones).
+func (c *Command) BindPair(host, postPort, pubPort string) (post, pub transport.Endpoint, err error) {
+	return c.endpoints(transport.BindEndpoint, host, postPort, pubPort)
+}
+
+// ConnectPair parses a client's <ip> <post_port> <pub_port>, which must
+// name two ports.
+func (c *Command) ConnectPair(host, postPort, pubPort string) (post, pub transport.Endpoint, err error) {
+	return c.endpoints(transport.ConnectEndpoint, host, postPort, pubPort)
+}
+
 func (c *Command) endpoint(resolve func(host, port string) (transport.Endpoint, error), host, port string) (transport.Endpoint, error) {
 	ep, err := resolve(host, port)
 	if err != nil {
@@ -96,9 +117,8 @@ func (c *Command) endpoint(resolve func(host, port string) (transport.Endpoint, 
 	return ep, nil
 }
 
-// endpoints parses <ip> <post_port> <pub_port>, which must name two ports.
 func (c *Command) endpoints(resolve func(host, port string) (transport.Endpoint, error), host, postPort, pubPort string) (post, pub transport.Endpoint, err error) {
-	if postPort == pubPort {
+	if postPort == pubPort && postPort != "0" {
 		return post, pub, c.Usagef("<post_port> and <pub_port> must differ (both are %s)", postPort)
 	}
 	if post, err = c.endpoint(resolve, host, postPort); err != nil {
@@ -117,6 +137,9 @@ type UsageError struct {
 }
 
 func (e *UsageError) Error() string { return e.reason }
+
+// Program is the body of a program: what its main hands to Main.
+type Program func(ctx context.Context, args []string, env Env) error
 
 // Main runs a program: it makes a context that SIGINT and SIGTERM cancel,
 // calls run with the command-line arguments and standard streams, reports

@@ -37,10 +37,10 @@ type Poster struct {
 	sock    *zmq.Socket
 }
 
-// NewPoster returns a Poster for ep that waits timeout for each reply and
-// resends a post up to retries times before giving up on it.
-func NewPoster(ep transport.Endpoint, timeout time.Duration, retries int) (*Poster, error) {
-	p := &Poster{ep: ep, timeout: timeout, retries: retries}
+// NewPoster returns a Poster for ep that waits o.Timeout for each reply and
+// resends a post up to o.Retries times before giving up on it.
+func NewPoster(ep transport.Endpoint, o Options) (*Poster, error) {
+	p := &Poster{ep: ep, timeout: o.Timeout, retries: o.Retries}
 	var err error
 	if p.sock, err = transport.DialRequest(ep); err != nil {
 		return nil, err
@@ -65,6 +65,7 @@ func (p *Poster) Post(ctx context.Context, m msg.Message) error {
 			}
 		}
 		if _, err := p.sock.SendMessage(frames); err != nil {
+			p.reset() // a socket that failed to send is in no state to reuse
 			return fmt.Errorf("send post to %s: %w", p.ep, err)
 		}
 		reply, err := p.await(ctx)

@@ -65,11 +65,9 @@ func Subscribe(ctx context.Context, ep transport.Endpoint, sub Subscription, h H
 	}
 
 	for ctx.Err() == nil {
+		// zmq4 retries a poll that a signal (SIGWINCH, say) interrupted.
 		polled, err := poller.Poll(pollSlice)
 		if err != nil {
-			if zmq.AsErrno(err) == zmq.Errno(syscall.EINTR) {
-				continue
-			}
 			return fmt.Errorf("poll %s: %w", ep, err)
 		}
 		for _, p := range polled {
@@ -92,7 +90,7 @@ func receive(sock *zmq.Socket, sub Subscription, h Handlers) error {
 	for {
 		frames, err := sock.RecvMessageBytes(zmq.DONTWAIT)
 		if err != nil {
-			if e := zmq.AsErrno(err); e == zmq.Errno(syscall.EAGAIN) || e == zmq.Errno(syscall.EINTR) {
+			if zmq.AsErrno(err) == zmq.Errno(syscall.EAGAIN) {
 				return nil
 			}
 			return err

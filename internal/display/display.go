@@ -13,18 +13,18 @@ import (
 // TimeLayout is how a message's time is shown, in local time.
 const TimeLayout = "2006-01-02 15:04:05"
 
-// Line formats m as "username: message (time)", or with the channel in
-// front, "[channel] username: message (time)", every field escaped. It is
-// the plain format, for pipes and scripts.
-func Line(m msg.Message, withChannel bool) string {
-	return Render(m, Style{Channel: withChannel})
-}
+// Line formats m as "username: message (time)", every field escaped: the
+// plain format of pub_client and post_client, for pipes and scripts.
+func Line(m msg.Message) string { return Render(m, Style{}) }
 
-// Style says how Render shows a message.
+// Style says how Render shows a message. The zero Style is Line's plain
+// format.
 type Style struct {
-	Channel bool   // show "[channel] " in front
-	Color   bool   // colour usernames and channels, dim the time (ANSI SGR)
-	Self    string // the viewer's own username: their messages are marked "(you)"
+	// ShowChannel puts "[channel] " in front, as the ALL client and
+	// mc_server's log do.
+	ShowChannel bool
+	Color       bool   // colour usernames and channels, dim the time (ANSI SGR)
+	Self        string // the viewer's own username: their messages are marked "(you)"
 }
 
 // SGR sequences used by Render.
@@ -53,7 +53,7 @@ func Render(m msg.Message, st Style) string {
 // Append appends Render's text to dst and returns the extended slice; a
 // caller that formats many messages reuses one buffer.
 func Append(dst []byte, m msg.Message, st Style) []byte {
-	if st.Channel {
+	if st.ShowChannel {
 		dst = append(dst, '[')
 		dst = appendColored(dst, st.Color, m.Channel)
 		dst = append(dst, "] "...)

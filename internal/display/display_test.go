@@ -48,10 +48,10 @@ func TestLine(t *testing.T) {
 	when := time.Date(2026, 11, 25, 7, 30, 5, 0, time.UTC)
 	m := msg.Message{Channel: "dev", Username: "ann", Time: when, Body: "hi \x1b[31mred"}
 	local := when.Local().Format(TimeLayout)
-	if got, want := Line(m, false), `ann: hi \x1b[31mred (`+local+`)`; got != want {
+	if got, want := Line(m), `ann: hi \x1b[31mred (`+local+`)`; got != want {
 		t.Errorf("Line = %q, want %q", got, want)
 	}
-	if got, want := Line(m, true), `[dev] ann: hi \x1b[31mred (`+local+`)`; got != want {
+	if got, want := Render(m, Style{ShowChannel: true}), `[dev] ann: hi \x1b[31mred (`+local+`)`; got != want {
 		t.Errorf("Line with channel = %q, want %q", got, want)
 	}
 }
@@ -60,8 +60,8 @@ func TestRenderStyles(t *testing.T) {
 	when := time.Date(2026, 11, 25, 7, 30, 5, 0, time.UTC)
 	local := when.Local().Format(TimeLayout)
 	m := msg.Message{Channel: "dev", Username: "ann", Time: when, Body: "hi"}
-	if got := Render(m, Style{}); got != Line(m, false) {
-		t.Errorf("Render with no style = %q, want Line's %q", got, Line(m, false))
+	if got := Render(m, Style{}); got != Line(m) {
+		t.Errorf("Render with no style = %q, want Line's %q", got, Line(m))
 	}
 	if got, want := Render(m, Style{Self: "ann"}), "ann (you): hi ("+local+")"; got != want {
 		t.Errorf("own message = %q, want %q", got, want)
@@ -69,17 +69,20 @@ func TestRenderStyles(t *testing.T) {
 	if got := Render(m, Style{Self: "bob"}); strings.Contains(got, "(you)") {
 		t.Errorf("someone else's message marked as own: %q", got)
 	}
-	got := Render(m, Style{Channel: true, Color: true})
+	got := Render(m, Style{ShowChannel: true, Color: true})
 	want := "[" + ColorOf("dev") + "dev\x1b[0m] " + ColorOf("ann") + "ann\x1b[0m: hi \x1b[2m(" + local + ")\x1b[0m"
 	if got != want {
 		t.Errorf("coloured = %q, want %q", got, want)
 	}
-	// Colours are stable and spread: a handful of names use several colours.
+	// Colours are the same in every client and run (pinned: FNV-1a of the
+	// name over the palette), and spread: a handful of names use several.
+	for name, want := range map[string]string{"ann": "\x1b[1;93m", "eve": "\x1b[1;94m"} {
+		if got := ColorOf(name); got != want {
+			t.Errorf("ColorOf(%q) = %q, want %q", name, got, want)
+		}
+	}
 	seen := map[string]bool{}
 	for _, n := range []string{"ann", "bob", "cy", "dan", "eve", "fay", "gus", "hal"} {
-		if ColorOf(n) != ColorOf(n) {
-			t.Fatalf("ColorOf(%q) is not stable", n)
-		}
 		seen[ColorOf(n)] = true
 	}
 	if len(seen) < 4 {

@@ -32,6 +32,24 @@ const (
 	ReplyErr = "ERR"
 )
 
+// Mode is which part's rules a server or client follows.
+type Mode int
+
+const (
+	// SingleRoom is parts 1 to 3: one room, so the channel frame is empty.
+	SingleRoom Mode = iota
+	// MultiChannel is part 4: every post names a channel, and ALL is
+	// read-only.
+	MultiChannel
+)
+
+func (m Mode) String() string {
+	if m == MultiChannel {
+		return "multi-channel"
+	}
+	return "single-room"
+}
+
 // Message is one chat message: who said what, when, and on which channel
 // ("" for the single-room servers of parts 1 to 3).
 type Message struct {
@@ -125,11 +143,11 @@ func ParseTime(s string) (time.Time, error) {
 	return t, nil
 }
 
-// Check checks every field of m. With channels false (parts 1 to 3) the
-// channel must be empty; with channels true (part 4) it must name a channel
-// that can be posted to.
-func (m Message) Check(channels bool) error {
-	if channels {
+// Check checks every field of m under mode's rules: in SingleRoom the
+// channel must be empty; in MultiChannel it must name a channel that can be
+// posted to.
+func (m Message) Check(mode Mode) error {
+	if mode == MultiChannel {
 		if m.Channel == "" {
 			return errorf("no channel: this server has channels, so every post names one")
 		}
@@ -157,8 +175,8 @@ func EncodePost(m Message) [][]byte {
 }
 
 // DecodePost decodes and checks the frames of a POST request (command word
-// included). channels is as for Message.Check.
-func DecodePost(frames [][]byte, channels bool) (Message, error) {
+// included) under mode's rules (see Message.Check).
+func DecodePost(frames [][]byte, mode Mode) (Message, error) {
 	if len(frames) == 0 {
 		return Message{}, errorf("empty request")
 	}
@@ -178,7 +196,7 @@ func DecodePost(frames [][]byte, channels bool) (Message, error) {
 		Time:     t,
 		Body:     string(frames[4]),
 	}
-	return m, m.Check(channels)
+	return m, m.Check(mode)
 }
 
 // PubFrames returns the publication of a POST request that DecodePost

@@ -89,8 +89,11 @@ func TestPostRoundTrip(t *testing.T) {
 		{Channel: "", Username: "ann", Time: when, Body: "hello world"},
 		{Channel: "dev", Username: "bob", Time: when.In(time.FixedZone("X", 3600)), Body: "-n 'quoted' \"x\" \t 🎉"},
 	} {
-		channels := m.Channel != ""
-		got, err := DecodePost(EncodePost(m), channels)
+		mode := SingleRoom
+		if m.Channel != "" {
+			mode = MultiChannel
+		}
+		got, err := DecodePost(EncodePost(m), mode)
 		if err != nil {
 			t.Fatalf("DecodePost(EncodePost(%+v)): %v", m, err)
 		}
@@ -104,33 +107,33 @@ func TestDecodePostRejects(t *testing.T) {
 	tm := when.Format(TimeLayout)
 	long := strings.Repeat("x", MaxBodyLen+1)
 	tests := []struct {
-		name     string
-		frames   [][]byte
-		channels bool
-		wantErr  string
+		name    string
+		frames  [][]byte
+		mode    Mode
+		wantErr string
 	}{
-		{"no frames", nil, false, "empty request"},
-		{"unknown command", [][]byte{[]byte("GET")}, false, `unknown command "GET"`},
-		{"lower-case command", append([][]byte{[]byte("post")}, post("", "ann", tm, "hi")[1:]...), false, `unknown command "post"`},
-		{"too few frames", post("", "ann", tm, "hi")[:4], false, "5 frames"},
-		{"too many frames", append(post("", "ann", tm, "hi"), []byte("x")), false, "got 6"},
-		{"bad time", post("", "ann", "noon", "hi"), false, "not RFC 3339"},
-		{"empty body", post("", "ann", tm, ""), false, "message is empty"},
-		{"long body", post("", "ann", tm, long), false, "limit is 16384"},
-		{"control in body", post("", "ann", tm, "a\x1b[2J"), false, "control character"},
-		{"bad utf8 body", post("", "ann", tm, "\xff\xfe"), false, "UTF-8"},
-		{"bad utf8 user", post("", "\xff", tm, "hi"), false, "UTF-8"},
-		{"bad utf8 time", post("", "ann", "\xff", "hi"), false, "RFC 3339"},
-		{"empty user", post("", "", tm, "hi"), false, "username is empty"},
-		{"bad user", post("", "a b", tm, "hi"), false, "username"},
-		{"channel on single-room server", post("dev", "ann", tm, "hi"), false, "no channels"},
-		{"no channel on multi-channel server", post("", "ann", tm, "hi"), true, "no channel"},
-		{"bad channel", post("d/v", "ann", tm, "hi"), true, "channel"},
-		{"bad utf8 channel", post("\xc0", "ann", tm, "hi"), true, "UTF-8"},
-		{"post to ALL", post("ALL", "ann", tm, "hi"), true, "read-only"},
+		{"no frames", nil, SingleRoom, "empty request"},
+		{"unknown command", [][]byte{[]byte("GET")}, SingleRoom, `unknown command "GET"`},
+		{"lower-case command", append([][]byte{[]byte("post")}, post("", "ann", tm, "hi")[1:]...), SingleRoom, `unknown command "post"`},
+		{"too few frames", post("", "ann", tm, "hi")[:4], SingleRoom, "5 frames"},
+		{"too many frames", append(post("", "ann", tm, "hi"), []byte("x")), SingleRoom, "got 6"},
+		{"bad time", post("", "ann", "noon", "hi"), SingleRoom, "not RFC 3339"},
+		{"empty body", post("", "ann", tm, ""), SingleRoom, "message is empty"},
+		{"long body", post("", "ann", tm, long), SingleRoom, "limit is 16384"},
+		{"control in body", post("", "ann", tm, "a\x1b[2J"), SingleRoom, "control character"},
+		{"bad utf8 body", post("", "ann", tm, "\xff\xfe"), SingleRoom, "UTF-8"},
+		{"bad utf8 user", post("", "\xff", tm, "hi"), SingleRoom, "UTF-8"},
+		{"bad utf8 time", post("", "ann", "\xff", "hi"), SingleRoom, "RFC 3339"},
+		{"empty user", post("", "", tm, "hi"), SingleRoom, "username is empty"},
+		{"bad user", post("", "a b", tm, "hi"), SingleRoom, "username"},
+		{"channel on single-room server", post("dev", "ann", tm, "hi"), SingleRoom, "no channels"},
+		{"no channel on multi-channel server", post("", "ann", tm, "hi"), MultiChannel, "no channel"},
+		{"bad channel", post("d/v", "ann", tm, "hi"), MultiChannel, "channel"},
+		{"bad utf8 channel", post("\xc0", "ann", tm, "hi"), MultiChannel, "UTF-8"},
+		{"post to ALL", post("ALL", "ann", tm, "hi"), MultiChannel, "read-only"},
 	}
 	for _, tt := range tests {
-		_, err := DecodePost(tt.frames, tt.channels)
+		_, err := DecodePost(tt.frames, tt.mode)
 		checkErr(t, tt.name, err, tt.wantErr)
 		if err != nil && !IsInvalid(err) {
 			t.Errorf("%s: IsInvalid(%v) = false", tt.name, err)
@@ -195,21 +198,25 @@ func FuzzDecodePost(f *testing.F) {
 	f.Add([]byte("POST"), []byte(""), []byte("a b"), []byte("now"), []byte("\x1b[2J"), false)
 	f.Add([]byte("PUB"), []byte{0xff}, []byte{0xc3}, []byte{}, []byte{0}, true)
 	f.Fuzz(func(t *testing.T, cmd, channel, user, tm, body []byte, channels bool) {
+		mode := SingleRoom
+		if channels {
+			mode = MultiChannel
+		}
 		frames := [][]byte{cmd, channel, user, tm, body}
-		m, err := DecodePost(frames, channels)
+		m, err := DecodePost(frames, mode)
 		if err != nil {
 			if !IsInvalid(err) || err.Error() == "" {
 				t.Fatalf("rejection without a reason: %v", err)
 			}
 			return
 		}
-		if err := m.Check(channels); err != nil {
+		if err := m.Check(mode); err != nil {
 			t.Fatalf("accepted a message that fails Check: %v", err)
 		}
 		if !bytes.Equal(cmd, []byte(CmdPost)) {
 			t.Fatalf("accepted command %q", cmd)
 		}
-		again, err := DecodePost(EncodePost(m), channels)
+		again, err := DecodePost(EncodePost(m), mode)
 		if err != nil || again.Body != m.Body || again.Username != m.Username || !again.Time.Equal(m.Time) {
 			t.Fatalf("round trip failed: %+v, %v", again, err)
 		}

@@ -13,9 +13,10 @@ import (
 type Handler struct {
 	// Store keeps every accepted message.
 	Store *store.Store
-	// Channels selects part 4's rules: every post names a channel other
-	// than ALL. Without it, the channel must be empty.
-	Channels bool
+	// Mode is which part's rules posts are checked by: in part 4's
+	// MultiChannel every post names a channel other than ALL; in
+	// SingleRoom the channel must be empty.
+	Mode msg.Mode
 	// Stored, if set, is called with each newly stored message and its
 	// publication frames, after it is stored: the server publishes and logs
 	// it there. A resend that the store recognizes is acknowledged without
@@ -27,7 +28,7 @@ type Handler struct {
 // already), ERR and a reason when it is rejected. It never panics on
 // malformed input and stores nothing it rejects.
 func (h *Handler) Handle(frames [][]byte) [][]byte {
-	m, err := msg.DecodePost(frames, h.Channels)
+	m, err := msg.DecodePost(frames, h.Mode)
 	if err != nil {
 		return msg.ErrReply(err)
 	}

@@ -11,9 +11,9 @@ import (
 	"github.com/zmqchat/zmqchat/internal/store"
 )
 
-func newHandler(channels bool) (*Handler, *[]msg.Message) {
+func newHandler(mode msg.Mode) (*Handler, *[]msg.Message) {
 	var published []msg.Message
-	h := &Handler{Store: store.New(store.DefaultWindow), Channels: channels}
+	h := &Handler{Store: store.New(store.DefaultWindow), Mode: mode}
 	h.Stored = func(m msg.Message, pub [][]byte) {
 		if got, err := msg.DecodePub(pub); err != nil || got.Body != m.Body || got.Channel != m.Channel || !got.Time.Equal(m.Time) {
 			panic(fmt.Sprintf("publication %q does not carry %+v (%v)", pub, m, err))
@@ -35,32 +35,32 @@ const tm = "2026-11-25T07:30:00.5Z"
 
 func TestHandleRejectsMalformedRequests(t *testing.T) {
 	for _, tt := range []struct {
-		name     string
-		req      [][]byte
-		channels bool
-		want     string
+		name string
+		req  [][]byte
+		mode msg.Mode
+		want string
 	}{
-		{"no frames", nil, false, "empty request"},
-		{"unknown command", frames("DELETE", "", "ann"), false, "unknown command"},
-		{"command in another case", frames("post", "", "ann", tm, "hi"), false, "unknown command"},
-		{"too few frames", frames("POST", "", "ann", tm), false, "5 frames"},
-		{"too many frames", frames("POST", "", "ann", tm, "hi", "extra"), false, "5 frames"},
-		{"invalid UTF-8 in command", frames("\xffPOST", "", "ann", tm, "hi"), false, "unknown command"},
-		{"invalid UTF-8 in channel", frames("POST", "\xff", "ann", tm, "hi"), true, "UTF-8"},
-		{"invalid UTF-8 in username", frames("POST", "", "\xff", tm, "hi"), false, "UTF-8"},
-		{"invalid UTF-8 in time", frames("POST", "", "ann", "\xff", "hi"), false, "RFC 3339"},
-		{"invalid UTF-8 in body", frames("POST", "", "ann", tm, "\xff"), false, "UTF-8"},
-		{"bad time", frames("POST", "", "ann", "25/11/2026", "hi"), false, "RFC 3339"},
-		{"empty body", frames("POST", "", "ann", tm, ""), false, "empty"},
-		{"over-long body", frames("POST", "", "ann", tm, strings.Repeat("x", 16*1024+1)), false, "16384"},
-		{"control characters", frames("POST", "", "ann", tm, "a\x1b[31mb"), false, "control"},
-		{"invalid username", frames("POST", "", "ann!", tm, "hi"), false, "username"},
-		{"long username", frames("POST", "", strings.Repeat("a", 33), tm, "hi"), false, "username"},
-		{"invalid channel", frames("POST", "dev ops", "ann", tm, "hi"), true, "channel"},
-		{"post to ALL", frames("POST", "ALL", "ann", tm, "hi"), true, "read-only"},
-		{"channel on part 1-3 server", frames("POST", "dev", "ann", tm, "hi"), false, "no channels"},
+		{"no frames", nil, msg.SingleRoom, "empty request"},
+		{"unknown command", frames("DELETE", "", "ann"), msg.SingleRoom, "unknown command"},
+		{"command in another case", frames("post", "", "ann", tm, "hi"), msg.SingleRoom, "unknown command"},
+		{"too few frames", frames("POST", "", "ann", tm), msg.SingleRoom, "5 frames"},
+		{"too many frames", frames("POST", "", "ann", tm, "hi", "extra"), msg.SingleRoom, "5 frames"},
+		{"invalid UTF-8 in command", frames("\xffPOST", "", "ann", tm, "hi"), msg.SingleRoom, "unknown command"},
+		{"invalid UTF-8 in channel", frames("POST", "\xff", "ann", tm, "hi"), msg.MultiChannel, "UTF-8"},
+		{"invalid UTF-8 in username", frames("POST", "", "\xff", tm, "hi"), msg.SingleRoom, "UTF-8"},
+		{"invalid UTF-8 in time", frames("POST", "", "ann", "\xff", "hi"), msg.SingleRoom, "RFC 3339"},
+		{"invalid UTF-8 in body", frames("POST", "", "ann", tm, "\xff"), msg.SingleRoom, "UTF-8"},
+		{"bad time", frames("POST", "", "ann", "25/11/2026", "hi"), msg.SingleRoom, "RFC 3339"},
+		{"empty body", frames("POST", "", "ann", tm, ""), msg.SingleRoom, "empty"},
+		{"over-long body", frames("POST", "", "ann", tm, strings.Repeat("x", 16*1024+1)), msg.SingleRoom, "16384"},
+		{"control characters", frames("POST", "", "ann", tm, "a\x1b[31mb"), msg.SingleRoom, "control"},
+		{"invalid username", frames("POST", "", "ann!", tm, "hi"), msg.SingleRoom, "username"},
+		{"long username", frames("POST", "", strings.Repeat("a", 33), tm, "hi"), msg.SingleRoom, "username"},
+		{"invalid channel", frames("POST", "dev ops", "ann", tm, "hi"), msg.MultiChannel, "channel"},
+		{"post to ALL", frames("POST", "ALL", "ann", tm, "hi"), msg.MultiChannel, "read-only"},
+		{"channel on part 1-3 server", frames("POST", "dev", "ann", tm, "hi"), msg.SingleRoom, "no channels"},
 	} {
-		h, published := newHandler(tt.channels)
+		h, published := newHandler(tt.mode)
 		reply := h.Handle(tt.req)
 		if len(reply) != 2 || string(reply[0]) != "ERR" || !strings.Contains(string(reply[1]), tt.want) {
 			t.Errorf("%s: reply %q, want ERR containing %q", tt.name, reply, tt.want)
@@ -72,7 +72,7 @@ func TestHandleRejectsMalformedRequests(t *testing.T) {
 }
 
 func TestHandleStoresPublishesAndAcknowledgesResends(t *testing.T) {
-	h, published := newHandler(true)
+	h, published := newHandler(msg.MultiChannel)
 	req := frames("POST", "dev", "ann", tm, "hello")
 	for i := 0; i < 3; i++ {
 		if reply := h.Handle(req); len(reply) != 1 || string(reply[0]) != "OK" {
@@ -107,12 +107,16 @@ func FuzzHandle(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte, channels bool) {
 		req := bytes.Split(data, sep) // NUL splits the input into frames
-		h, published := newHandler(channels)
+		mode := msg.SingleRoom
+		if channels {
+			mode = msg.MultiChannel
+		}
+		h, published := newHandler(mode)
 		for round := 0; round < 2; round++ { // the second is a resend
 			reply := h.Handle(req)
 			switch {
 			case len(reply) == 1 && string(reply[0]) == "OK":
-				if _, err := msg.DecodePost(req, channels); err != nil {
+				if _, err := msg.DecodePost(req, mode); err != nil {
 					t.Fatalf("OK for an invalid request (%v): %q", err, req)
 				}
 			case len(reply) == 2 && string(reply[0]) == "ERR" && len(reply[1]) > 0:
@@ -127,7 +131,7 @@ func FuzzHandle(f *testing.F) {
 			t.Fatalf("stored %d, published %d: a resend was stored twice or not published", h.Store.Len(), len(*published))
 		}
 		for _, m := range h.Store.Messages() {
-			if err := m.Check(channels); err != nil {
+			if err := m.Check(mode); err != nil {
 				t.Fatalf("stored an invalid message: %v", err)
 			}
 		}

@@ -30,8 +30,8 @@ type Config struct {
 	// Pub is where stored messages are published (PUB); nil for part 1's
 	// server, which only records.
 	Pub *transport.Endpoint
-	// Channels selects part 4's multi-channel rules (see Handler).
-	Channels bool
+	// Mode is which part's rules posts are checked by (see Handler).
+	Mode msg.Mode
 	// Log receives one line per stored message; nil for none.
 	Log io.Writer
 	// Store keeps the messages; nil for a new in-memory store.
@@ -44,6 +44,8 @@ type Server struct {
 	handler Handler
 	post    *zmq.Socket
 	pub     *zmq.Socket
+	postEP  transport.Endpoint // as bound, with the port picked for port 0
+	pubEP   transport.Endpoint
 	log     *bufio.Writer
 	line    []byte    // the log line being formatted, reused
 	flushed time.Time // when the log was last flushed
@@ -53,7 +55,7 @@ type Server struct {
 // Listen binds the server's sockets. A port in use is an error here, before
 // anything is served.
 func Listen(cfg Config) (*Server, error) {
-	s := &Server{handler: Handler{Store: cfg.Store, Channels: cfg.Channels}}
+	s := &Server{handler: Handler{Store: cfg.Store, Mode: cfg.Mode}}
 	if s.handler.Store == nil {
 		s.handler.Store = store.New(store.DefaultWindow)
 	}
@@ -61,9 +63,16 @@ func Listen(cfg Config) (*Server, error) {
 	if s.post, err = transport.ListenReply(cfg.Post); err != nil {
 		return nil, err
 	}
+	if s.postEP, err = transport.Bound(s.post, cfg.Post); err != nil {
+		s.post.Close()
+		return nil, err
+	}
 	if cfg.Pub != nil {
-		if s.pub, err = transport.ListenPublish(*cfg.Pub); err != nil {
-			s.post.Close()
+		if s.pub, err = transport.ListenPublish(*cfg.Pub); err == nil {
+			s.pubEP, err = transport.Bound(s.pub, *cfg.Pub)
+		}
+		if err != nil {
+			s.close()
 			return nil, err
 		}
 	}
@@ -79,15 +88,29 @@ func Listen(cfg Config) (*Server, error) {
 // Store returns the server's message store.
 func (s *Server) Store() *store.Store { return s.handler.Store }
 
+// PostEndpoint returns where the server takes posts, as bound: with port 0
+// in the Config, the port the system picked.
+func (s *Server) PostEndpoint() transport.Endpoint { return s.postEP }
+
+// PubEndpoint returns where the server publishes, as bound, and false if it
+// does not publish.
+func (s *Server) PubEndpoint() (transport.Endpoint, bool) { return s.pubEP, s.pub != nil }
+
+func (s *Server) close() {
+	if s.post != nil {
+		s.post.Close()
+	}
+	if s.pub != nil {
+		s.pub.Close()
+	}
+}
+
 // Serve answers requests until ctx is done, then finishes the request in
 // hand, closes the sockets and returns. It blocks; call it from the
 // goroutine that is to own the sockets, once.
 func (s *Server) Serve(ctx context.Context) (err error) {
 	defer func() {
-		s.post.Close()
-		if s.pub != nil {
-			s.pub.Close()
-		}
+		s.close()
 		if s.log != nil {
 			if ferr := s.log.Flush(); err == nil && ferr != nil {
 				err = fmt.Errorf("write log: %w", ferr)
@@ -102,7 +125,9 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 	for ctx.Err() == nil {
 		frames, err := s.post.RecvMessageBytes(0)
 		if err != nil {
-			if e := zmq.AsErrno(err); e != zmq.Errno(syscall.EAGAIN) && e != zmq.Errno(syscall.EINTR) {
+			// EAGAIN is the timeout. zmq4 retries EINTR itself, so a signal
+			// such as SIGWINCH never ends the loop.
+			if zmq.AsErrno(err) != zmq.Errno(syscall.EAGAIN) {
 				return fmt.Errorf("receive post: %w", err)
 			}
 			if err := s.flush(); err != nil {
@@ -133,7 +158,7 @@ func (s *Server) stored(m msg.Message, pub [][]byte) {
 		}
 	}
 	if s.log != nil {
-		s.line = append(display.Append(s.line[:0], m, display.Style{Channel: m.Channel != ""}), '\n')
+		s.line = append(display.Append(s.line[:0], m, display.Style{ShowChannel: m.Channel != ""}), '\n')
 		s.log.Write(s.line)
 	}
 }

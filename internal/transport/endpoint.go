@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -20,11 +21,21 @@ type Endpoint struct {
 
 func (e Endpoint) String() string { return e.URL }
 
-// ParsePort parses a TCP port number, 1 to 65535.
-func ParsePort(s string) (int, error) {
+// Port returns the endpoint's port number.
+func (e Endpoint) Port() string {
+	i := strings.LastIndexByte(e.URL, ':')
+	return e.URL[i+1:]
+}
+
+// ParsePort parses a TCP port number a client connects to, 1 to 65535.
+func ParsePort(s string) (int, error) { return parsePort(s, 1) }
+
+// parsePort parses a port number from lowest (0 for a server, where 0
+// lets the system pick a free port) to 65535.
+func parsePort(s string, lowest int) (int, error) {
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 || n > 65535 {
-		return 0, fmt.Errorf("port %q is not a number from 1 to 65535", s)
+	if err != nil || n < lowest || n > 65535 {
+		return 0, fmt.Errorf("port %q is not a number from %d to 65535", s, lowest)
 	}
 	return n, nil
 }
@@ -32,16 +43,17 @@ func ParsePort(s string) (int, error) {
 // BindEndpoint returns the endpoint a server binds for host and port. host
 // is an IPv4 or IPv6 address, "*" for every interface, or a host name, which
 // is resolved here because libzmq refuses to bind a name such as localhost.
+// Port 0 binds a free port, which the bound socket tells (see Bound).
 func BindEndpoint(host, port string) (Endpoint, error) {
+	p, err := parsePort(port, 0)
+	if err != nil {
+		return Endpoint{}, err
+	}
 	if host == "*" {
-		p, err := ParsePort(port)
-		if err != nil {
-			return Endpoint{}, err
-		}
 		// IPv6 on so that "*" also takes IPv6 connections.
 		return Endpoint{URL: fmt.Sprintf("tcp://*:%d", p), IPv6: true}, nil
 	}
-	return endpoint(host, port)
+	return endpoint(host, p)
 }
 
 // ConnectEndpoint returns the endpoint a client connects to for host and
@@ -50,14 +62,14 @@ func ConnectEndpoint(host, port string) (Endpoint, error) {
 	if host == "*" {
 		return Endpoint{}, fmt.Errorf("address * means every interface, which only a server can bind: give the server's address")
 	}
-	return endpoint(host, port)
-}
-
-func endpoint(host, port string) (Endpoint, error) {
 	p, err := ParsePort(port)
 	if err != nil {
 		return Endpoint{}, err
 	}
+	return endpoint(host, p)
+}
+
+func endpoint(host string, p int) (Endpoint, error) {
 	ip, err := resolve(host)
 	if err != nil {
 		return Endpoint{}, err

@@ -123,6 +123,16 @@ func listen(t zmq.Type, ep Endpoint, maxIn int64) (*zmq.Socket, error) {
 	return s, nil
 }
 
+// Bound returns the endpoint a server socket is bound to, with the port
+// the system picked if it was bound to port 0.
+func Bound(s *zmq.Socket, ep Endpoint) (Endpoint, error) {
+	url, err := s.GetLastEndpoint()
+	if err != nil {
+		return ep, fmt.Errorf("bound endpoint of %s: %w", ep, err)
+	}
+	return Endpoint{URL: url, IPv6: ep.IPv6}, nil
+}
+
 // DialRequest connects a REQ socket to a server's post endpoint. A REQ
 // socket that missed a reply is stuck, so callers close it and dial anew.
 func DialRequest(ep Endpoint) (*zmq.Socket, error) {

@@ -1,10 +1,55 @@
-// Command post_server takes posts and keeps every message in memory (part 1).
+// Command post_server is part 1's server: it takes posts on a REP socket,
+// checks each one, keeps every message in memory and prints it, until it
+// is stopped.
+//
+//	post_server [-cpuprofile file] <ip> <port>
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
 
 	"github.com/zmqchat/zmqchat/internal/cli"
+	"github.com/zmqchat/zmqchat/internal/msg"
+	"github.com/zmqchat/zmqchat/internal/server"
+	"github.com/zmqchat/zmqchat/internal/transport"
 )
 
-func main() { os.Exit(cli.Main(cli.PostServer)) }
+const summary = `Takes posts (REQ/REP) and keeps every message in memory until stopped (Ctrl-C).
+<ip> is an address, a host name, or * for every interface; port 0 picks a free port.`
+
+func main() { os.Exit(cli.Main(run)) }
+
+func run(ctx context.Context, args []string, env cli.Env) error {
+	cmd := cli.NewCommand("post_server", summary, "<ip>", "<port>")
+	opts := cli.ServerFlags(cmd)
+	a, err := cmd.Parse(args)
+	if err != nil {
+		return err
+	}
+	post, err := cmd.Bind(a[0], a[1])
+	if err != nil {
+		return err
+	}
+	stop, err := opts.Start()
+	if err != nil {
+		return err
+	}
+	defer stop()
+
+	// One socket: REP on <port>, where each post is answered OK once it is
+	// stored, or ERR with the reason it was refused.
+	srv, err := server.Listen(server.Config{Post: post, Mode: msg.SingleRoom, Log: env.Stdout})
+	if err != nil {
+		return err
+	}
+	defer transport.Shutdown()
+	cli.Announce(env.Stdout, "post_server", a[0], srv.PostEndpoint(), transport.Endpoint{},
+		"post_client HOST POST <username> <message>")
+
+	// The loop: receive a post, check it, store it, print it, reply.
+	err = srv.Serve(ctx)
+	fmt.Fprintf(env.Stdout, "post_server: stopped; %d messages stored\n", srv.Store().Len())
+	return err
+}

@@ -1,10 +1,56 @@
-// Command pub_server takes posts, keeps them and publishes each one (part 2).
+// Command pub_server is part 2's server: part 1's post_server, which also
+// publishes every stored message on a PUB socket of its own port.
+//
+//	pub_server [-cpuprofile file] <ip> <post_port> <pub_port>
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
 
 	"github.com/zmqchat/zmqchat/internal/cli"
+	"github.com/zmqchat/zmqchat/internal/msg"
+	"github.com/zmqchat/zmqchat/internal/server"
+	"github.com/zmqchat/zmqchat/internal/transport"
 )
 
-func main() { os.Exit(cli.Main(cli.PubServer)) }
+const summary = `Takes posts (REQ/REP), keeps every message in memory and publishes it (PUB) until stopped (Ctrl-C).
+<ip> is an address, a host name, or * for every interface; port 0 picks a free port.`
+
+func main() { os.Exit(cli.Main(run)) }
+
+func run(ctx context.Context, args []string, env cli.Env) error {
+	cmd := cli.NewCommand("pub_server", summary, "<ip>", "<post_port>", "<pub_port>")
+	opts := cli.ServerFlags(cmd)
+	a, err := cmd.Parse(args)
+	if err != nil {
+		return err
+	}
+	post, pub, err := cmd.BindPair(a[0], a[1], a[2])
+	if err != nil {
+		return err
+	}
+	stop, err := opts.Start()
+	if err != nil {
+		return err
+	}
+	defer stop()
+
+	// Two sockets: REP on <post_port> takes posts; PUB on <pub_port> sends
+	// each stored message to every subscriber, as frames channel (""),
+	// username, time, message.
+	srv, err := server.Listen(server.Config{Post: post, Pub: &pub, Mode: msg.SingleRoom, Log: env.Stdout})
+	if err != nil {
+		return err
+	}
+	defer transport.Shutdown()
+	pubEP, _ := srv.PubEndpoint()
+	cli.Announce(env.Stdout, "pub_server", a[0], srv.PostEndpoint(), pubEP,
+		"pub_client HOST PUB", "post_client HOST POST <username> <message>")
+
+	// The loop: receive a post, check and store it, publish it, reply.
+	err = srv.Serve(ctx)
+	fmt.Fprintf(env.Stdout, "pub_server: stopped; %d messages stored\n", srv.Store().Len())
+	return err
+}

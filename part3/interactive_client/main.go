@@ -1,10 +1,49 @@
-// Command interactive_client chats: posts each line typed and shows every message as it arrives (part 3).
+// Command interactive_client is part 3's client: it posts each line typed
+// (REQ) and shows every message published (SUB), both at once, until
+// Ctrl-D or Ctrl-C.
+//
+//	interactive_client [-timeout 2.5s] [-retries 1] <ip> <post_port> <pub_port> <name>
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
 
+	"github.com/zmqchat/zmqchat/internal/chat"
 	"github.com/zmqchat/zmqchat/internal/cli"
+	"github.com/zmqchat/zmqchat/internal/msg"
 )
 
-func main() { os.Exit(cli.Main(cli.InteractiveClient)) }
+const summary = `Chat: each line typed is posted; every message is shown as it arrives.
+Ctrl-D or Ctrl-C leaves.`
+
+func main() { os.Exit(cli.Main(run)) }
+
+func run(ctx context.Context, args []string, env cli.Env) error {
+	cmd := cli.NewCommand("interactive_client", summary, "<ip>", "<post_port>", "<pub_port>", "<name>")
+	cfg := chat.Config{Mode: msg.SingleRoom, In: env.Stdin, Out: env.Stdout, Err: env.Stderr, NoColor: os.Getenv("NO_COLOR") != ""}
+	cfg.Posting.Flags(cmd.FlagSet)
+	a, err := cmd.Parse(args)
+	if err != nil {
+		return err
+	}
+	if cfg.Post, cfg.Pub, err = cmd.ConnectPair(a[0], a[1], a[2]); err != nil {
+		return err
+	}
+	if err := cfg.Posting.Check(); err != nil {
+		return cmd.Usagef("%v", err)
+	}
+	cfg.Name = a[3]
+	if err := msg.CheckUsername(cfg.Name); err != nil {
+		return cmd.Usagef("%v", err)
+	}
+	fmt.Fprintf(env.Stderr, "interactive_client: %s via %s and %s; type a line and press Enter to post; Ctrl-D or Ctrl-C leaves\n",
+		cfg.Name, cfg.Post, cfg.Pub)
+
+	// Three goroutines: one reads lines; one owns a REQ socket to
+	// <post_port> and posts them; one owns a SUB socket to <pub_port>,
+	// subscribed to everything, and shows each message, this client's own
+	// included.
+	return chat.Run(ctx, cfg)
+}

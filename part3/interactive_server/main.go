@@ -1,10 +1,57 @@
-// Command interactive_server serves interactive chat clients: takes posts and publishes them (part 3).
+// Command interactive_server is part 3's server: the sockets and loop of
+// part 2's pub_server, serving interactive_clients that post and read at
+// once.
+//
+//	interactive_server [-cpuprofile file] <ip> <post_port> <pub_port>
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
 
 	"github.com/zmqchat/zmqchat/internal/cli"
+	"github.com/zmqchat/zmqchat/internal/msg"
+	"github.com/zmqchat/zmqchat/internal/server"
+	"github.com/zmqchat/zmqchat/internal/transport"
 )
 
-func main() { os.Exit(cli.Main(cli.InteractiveServer)) }
+const summary = `Takes posts (REQ/REP), keeps every message in memory and publishes it (PUB) until stopped (Ctrl-C).
+<ip> is an address, a host name, or * for every interface; port 0 picks a free port.`
+
+func main() { os.Exit(cli.Main(run)) }
+
+func run(ctx context.Context, args []string, env cli.Env) error {
+	cmd := cli.NewCommand("interactive_server", summary, "<ip>", "<post_port>", "<pub_port>")
+	opts := cli.ServerFlags(cmd)
+	a, err := cmd.Parse(args)
+	if err != nil {
+		return err
+	}
+	post, pub, err := cmd.BindPair(a[0], a[1], a[2])
+	if err != nil {
+		return err
+	}
+	stop, err := opts.Start()
+	if err != nil {
+		return err
+	}
+	defer stop()
+
+	// REP on <post_port> takes every client's posts, one at a time; PUB on
+	// <pub_port> sends each stored message to every client, its poster's
+	// included, which is how a client sees its own lines.
+	srv, err := server.Listen(server.Config{Post: post, Pub: &pub, Mode: msg.SingleRoom, Log: env.Stdout})
+	if err != nil {
+		return err
+	}
+	defer transport.Shutdown()
+	pubEP, _ := srv.PubEndpoint()
+	cli.Announce(env.Stdout, "interactive_server", a[0], srv.PostEndpoint(), pubEP,
+		"interactive_client HOST POST PUB <name>")
+
+	// The loop: receive a post, check and store it, publish it, reply.
+	err = srv.Serve(ctx)
+	fmt.Fprintf(env.Stdout, "interactive_server: stopped; %d messages stored\n", srv.Store().Len())
+	return err
+}

@@ -1,10 +1,53 @@
-// Command mc_client chats on one channel, or watches them all on ALL (part 4).
+// Command mc_client is part 4's client: part 3's interactive client on one
+// channel. It posts each line typed to <channel> and shows only that
+// channel's messages; on ALL it shows every channel and is read-only.
+//
+//	mc_client [-timeout 2.5s] [-retries 1] <ip> <post_port> <pub_port> <channel> <name>
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
 
+	"github.com/zmqchat/zmqchat/internal/chat"
 	"github.com/zmqchat/zmqchat/internal/cli"
+	"github.com/zmqchat/zmqchat/internal/msg"
 )
 
-func main() { os.Exit(cli.Main(cli.MCClient)) }
+const summary = `Chat on one channel: each line typed is posted to it; its messages are shown as they arrive.
+Channel ALL shows every channel and is read-only. Ctrl-D or Ctrl-C leaves.`
+
+func main() { os.Exit(cli.Main(run)) }
+
+func run(ctx context.Context, args []string, env cli.Env) error {
+	cmd := cli.NewCommand("mc_client", summary, "<ip>", "<post_port>", "<pub_port>", "<channel>", "<name>")
+	cfg := chat.Config{Mode: msg.MultiChannel, In: env.Stdin, Out: env.Stdout, Err: env.Stderr, NoColor: os.Getenv("NO_COLOR") != ""}
+	cfg.Posting.Flags(cmd.FlagSet)
+	a, err := cmd.Parse(args)
+	if err != nil {
+		return err
+	}
+	if cfg.Post, cfg.Pub, err = cmd.ConnectPair(a[0], a[1], a[2]); err != nil {
+		return err
+	}
+	if err := cfg.Posting.Check(); err != nil {
+		return cmd.Usagef("%v", err)
+	}
+	cfg.Channel, cfg.Name = a[3], a[4]
+	if err := msg.CheckChannel(cfg.Channel); err != nil {
+		return cmd.Usagef("%v", err)
+	}
+	if err := msg.CheckUsername(cfg.Name); err != nil {
+		return cmd.Usagef("%v", err)
+	}
+	fmt.Fprintf(env.Stderr, "mc_client: %s on %s via %s and %s; type a line and press Enter to post; Ctrl-D or Ctrl-C leaves\n",
+		cfg.Name, cfg.Channel, cfg.Post, cfg.Pub)
+
+	// Three goroutines: one reads lines; one owns a REQ socket to
+	// <post_port> and posts them to <channel>; one owns a SUB socket to
+	// <pub_port>, subscribed to <channel> (everything on ALL), and shows
+	// the messages whose channel is exactly <channel>: a subscription
+	// matches a prefix, so "dev" would also bring "devops".
+	return chat.Run(ctx, cfg)
+}
