@@ -44,23 +44,28 @@ func Subscribe(ctx context.Context, ep transport.Endpoint, sub Subscription, h H
 	if sub.All {
 		topic = ""
 	}
-	sock, err := transport.DialSubscribe(ep, topic)
+	// The monitor is attached before the socket connects, or the first
+	// connection's event could come before it and be missed.
+	var mon *zmq.Socket
+	var watch func(*zmq.Socket) error
+	if h.Connection != nil {
+		watch = func(s *zmq.Socket) (err error) {
+			mon, err = monitor(s)
+			return err
+		}
+	}
+	sock, err := transport.DialSubscribe(ep, topic, watch)
+	if mon != nil {
+		defer mon.Close()
+	}
 	if err != nil {
 		return err
 	}
 	defer sock.Close()
 	poller := zmq.NewPoller()
 	poller.Add(sock, zmq.POLLIN)
-
-	var mon *zmq.Socket
-	if h.Connection != nil {
-		if mon, err = monitor(sock); err != nil {
-			return err
-		}
-		defer func() {
-			sock.Monitor("", 0) // stop sending events before the receiver goes
-			mon.Close()
-		}()
+	if mon != nil {
+		defer sock.Monitor("", 0) // stop sending events before the receiver goes
 		poller.Add(mon, zmq.POLLIN)
 	}
 

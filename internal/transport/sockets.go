@@ -141,9 +141,16 @@ func DialRequest(ep Endpoint) (*zmq.Socket, error) {
 
 // DialSubscribe connects a SUB socket to a server's publish endpoint,
 // subscribed to topic ("" for everything). ZeroMQ matches topics by prefix,
-// so the caller still compares the topic frame exactly.
-func DialSubscribe(ep Endpoint, topic string) (*zmq.Socket, error) {
-	return dial(zmq.SUB, ep, func(s *zmq.Socket) error { return s.SetSubscribe(topic) })
+// so the caller still compares the topic frame exactly. beforeConnect, if
+// not nil, is called with the socket before it connects: a monitor attached
+// there sees the first connection too.
+func DialSubscribe(ep Endpoint, topic string, beforeConnect func(*zmq.Socket) error) (*zmq.Socket, error) {
+	return dial(zmq.SUB, ep, func(s *zmq.Socket) error {
+		if err := s.SetSubscribe(topic); err != nil || beforeConnect == nil {
+			return err
+		}
+		return beforeConnect(s)
+	})
 }
 
 func dial(t zmq.Type, ep Endpoint, setup func(*zmq.Socket) error) (*zmq.Socket, error) {

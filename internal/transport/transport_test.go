@@ -1,0 +1,123 @@
+package transport
+
+import (
+	"net"
+	"strings"
+	"testing"
+
+	zmq "github.com/pebbe/zmq4"
+)
+
+func TestEndpoints(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		resolve    func(host, port string) (Endpoint, error)
+		host, port string
+		want       string // the URL, or the error it must contain
+		ipv6       bool
+	}{
+		{"server on IPv4", BindEndpoint, "127.0.0.1", "5555", "tcp://127.0.0.1:5555", false},
+		{"server on IPv6", BindEndpoint, "::1", "5555", "tcp://[::1]:5555", true},
+		{"server on every interface", BindEndpoint, "*", "5555", "tcp://*:5555", true},
+		{"server on a name", BindEndpoint, "localhost", "5555", "tcp://127.0.0.1:5555", false},
+		{"server on port 0", BindEndpoint, "127.0.0.1", "0", "tcp://127.0.0.1:0", false},
+		{"server on * port 0", BindEndpoint, "*", "0", "tcp://*:0", true},
+		{"server on port 1", BindEndpoint, "127.0.0.1", "1", "tcp://127.0.0.1:1", false},
+		{"server on port 65535", BindEndpoint, "127.0.0.1", "65535", "tcp://127.0.0.1:65535", false},
+		{"server on port 65536", BindEndpoint, "127.0.0.1", "65536", "from 0 to 65535", false},
+		{"server on port -1", BindEndpoint, "127.0.0.1", "-1", "from 0 to 65535", false},
+		{"server on * port 65536", BindEndpoint, "*", "65536", "from 0 to 65535", false},
+		{"client to port 1", ConnectEndpoint, "127.0.0.1", "1", "tcp://127.0.0.1:1", false},
+		{"client to port 65535", ConnectEndpoint, "127.0.0.1", "65535", "tcp://127.0.0.1:65535", false},
+		{"client to port 0", ConnectEndpoint, "127.0.0.1", "0", "from 1 to 65535", false},
+		{"client to port 65536", ConnectEndpoint, "127.0.0.1", "65536", "from 1 to 65535", false},
+		{"client to a word", ConnectEndpoint, "127.0.0.1", "http", `port "http"`, false},
+		{"client to *", ConnectEndpoint, "*", "5555", "only a server", false},
+		{"client to localhost", ConnectEndpoint, "localhost", "5555", "tcp://127.0.0.1:5555", false},
+		{"client to a mapped IPv4", ConnectEndpoint, "::ffff:127.0.0.1", "5555", "tcp://127.0.0.1:5555", false},
+		{"client to IPv6", ConnectEndpoint, "::1", "5555", "tcp://[::1]:5555", true},
+		{"empty address", ConnectEndpoint, "", "5555", "address is empty", false},
+		{"IPv6 zone", ConnectEndpoint, "fe80::1%eth0", "5555", "zones are not supported", false},
+		{"unresolvable name", ConnectEndpoint, "no such host.invalid", "5555", "neither an IP address", false},
+	} {
+		ep, err := tt.resolve(tt.host, tt.port)
+		if strings.HasPrefix(tt.want, "tcp://") {
+			if err != nil || ep.URL != tt.want || ep.IPv6 != tt.ipv6 {
+				t.Errorf("%s: got %+v, %v; want %s (IPv6 %v)", tt.name, ep, err, tt.want, tt.ipv6)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: got %+v, %v; want an error containing %q", tt.name, ep, err, tt.want)
+		}
+	}
+}
+
+func TestEndpointPort(t *testing.T) {
+	for url, want := range map[string]string{"tcp://127.0.0.1:5555": "5555", "tcp://[::1]:6": "6", "": ""} {
+		if got := (Endpoint{URL: url}).Port(); got != want {
+			t.Errorf("Port of %q = %q, want %q", url, got, want)
+		}
+	}
+}
+
+// A server bound to port 0 gets a real port, which Bound tells and a
+// client can reach.
+func TestListenOnPortZeroTellsTheBoundPort(t *testing.T) {
+	ep, err := BindEndpoint("127.0.0.1", "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := ListenReply(ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rep.Close()
+	bound, err := Bound(rep, ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := bound.Port(); p == "0" || p == "" {
+		t.Fatalf("bound endpoint %s has no real port", bound)
+	}
+	// Something listens there now.
+	c, err := net.Dial("tcp", strings.TrimPrefix(bound.URL, "tcp://"))
+	if err != nil {
+		t.Fatalf("nothing listens on %s: %v", bound, err)
+	}
+	c.Close()
+	// And a second bind of that port is refused with the hint.
+	if s, err := ListenReply(bound); err == nil {
+		s.Close()
+		t.Fatalf("a second bind of %s succeeded", bound)
+	} else if !strings.Contains(err.Error(), "another server running") {
+		t.Errorf("second bind: %v, want the hint about another server", err)
+	}
+}
+
+// The servers' sockets carry the bounds that the README's Limits promise.
+func TestServerSocketOptions(t *testing.T) {
+	ep, _ := BindEndpoint("127.0.0.1", "0")
+	for _, tt := range []struct {
+		name   string
+		listen func(Endpoint) (*zmq.Socket, error)
+		maxIn  int64
+	}{
+		{"REP", ListenReply, MaxMsgSize},
+		{"PUB", ListenPublish, MaxSubscriptionSize},
+	} {
+		s, err := tt.listen(ep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		maxIn, _ := s.GetMaxmsgsize()
+		hwm, _ := s.GetSndhwm()
+		linger, _ := s.GetLinger()
+		domain, _ := s.GetZapDomain()
+		s.Close()
+		if maxIn != tt.maxIn || hwm != HWM || linger != Linger || domain != ZAPDomain {
+			t.Errorf("%s: maxmsgsize %d, sndhwm %d, linger %s, ZAP domain %q; want %d, %d, %s, %q",
+				tt.name, maxIn, hwm, linger, domain, tt.maxIn, HWM, Linger, ZAPDomain)
+		}
+	}
+}
