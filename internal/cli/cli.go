@@ -152,10 +152,13 @@ func Main(run Program) int {
 		stop() // a second Ctrl-C kills at once, should stopping ever hang
 	}()
 	env := Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
-	return exitStatus(run(ctx, os.Args[1:], env), env)
+	return ExitStatus(run(ctx, os.Args[1:], env), env)
 }
 
-func exitStatus(err error, env Env) int {
+// ExitStatus reports err as a program does, on env's streams (usage with a
+// usage error, help on stdout for -h, one line otherwise), and returns the
+// exit status for it.
+func ExitStatus(err error, env Env) int {
 	var usage *UsageError
 	switch {
 	case err == nil:

@@ -114,6 +114,18 @@ func (l *Lines) Count(s string) int {
 	return n
 }
 
+// WaitChange waits until a line is added or d passes: a bounded wait
+// between probes.
+func (l *Lines) WaitChange(d time.Duration) {
+	l.mu.Lock()
+	changed := l.changed
+	l.mu.Unlock()
+	select {
+	case <-changed:
+	case <-time.After(d):
+	}
+}
+
 // WaitFor waits until n lines contain s, and fails the test after Wait.
 func (l *Lines) WaitFor(t testing.TB, s string, n int) {
 	t.Helper()

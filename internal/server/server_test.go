@@ -1,0 +1,138 @@
+package server_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+
+	"github.com/zmqchat/zmqchat/internal/msg"
+	"github.com/zmqchat/zmqchat/internal/server"
+	"github.com/zmqchat/zmqchat/internal/server/servertest"
+	"github.com/zmqchat/zmqchat/internal/transport"
+)
+
+// request sends frames on a fresh REQ socket and returns the reply.
+func request(t *testing.T, ep transport.Endpoint, frames ...string) []string {
+	t.Helper()
+	req, err := zmq.NewSocket(zmq.REQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer req.Close()
+	req.SetLinger(0)
+	req.SetRcvtimeo(servertest.Wait)
+	if err := req.Connect(ep.URL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := req.SendMessage(frames); err != nil {
+		t.Fatal(err)
+	}
+	reply, err := req.RecvMessage(0)
+	if err != nil {
+		t.Fatalf("no reply to %q: %v", frames, err)
+	}
+	return reply
+}
+
+func TestServeAnswersStoresLogsAndPublishes(t *testing.T) {
+	s := servertest.Run(t, msg.MultiChannel)
+	if s.Post.Port() == "0" || s.Pub.Port() == "0" || s.Post.Port() == s.Pub.Port() {
+		t.Fatalf("bound %s and %s: want two real ports", s.Post, s.Pub)
+	}
+	sub, err := zmq.NewSocket(zmq.SUB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	sub.SetLinger(0)
+	sub.SetSubscribe("")
+	sub.SetRcvtimeo(50 * time.Millisecond)
+	if err := sub.Connect(s.Pub.URL); err != nil {
+		t.Fatal(err)
+	}
+	tm := time.Now().Format(time.RFC3339Nano)
+	// Until the subscription reaches the server, posts are not delivered.
+	var got []string
+	deadline := time.Now().Add(servertest.Wait)
+	for n := 0; got == nil; n++ {
+		if time.Now().After(deadline) {
+			t.Fatal("nothing published")
+		}
+		if r := request(t, s.Post, "POST", "dev", "probe", tm, "probe "+string(rune('a'+n%26))+tm); r[0] != "OK" {
+			t.Fatalf("probe: %q", r)
+		}
+		got, _ = sub.RecvMessage(0)
+	}
+	if r := request(t, s.Post, "POST", "dev", "ann", tm, "hello"); len(r) != 1 || r[0] != "OK" {
+		t.Fatalf("reply %q, want OK", r)
+	}
+	// The publication is the post's last four frames, exactly as sent.
+	sub.SetRcvtimeo(servertest.Wait)
+	for got[1] != "ann" {
+		if got, err = sub.RecvMessage(0); err != nil {
+			t.Fatalf("no publication: %v", err)
+		}
+	}
+	if want := []string{"dev", "ann", tm, "hello"}; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("published %q, want %q", got, want)
+	}
+	s.Log.WaitFor(t, "[dev] ann: hello (", 1)
+	// A refusal: ERR with the reason, nothing stored.
+	before := s.Store().Len()
+	if r := request(t, s.Post, "POST", "ALL", "ann", tm, "hi"); len(r) != 2 || r[0] != "ERR" || !strings.Contains(r[1], "read-only") {
+		t.Errorf("post to ALL: %q", r)
+	}
+	if s.Store().Len() != before {
+		t.Errorf("a refused post was stored")
+	}
+}
+
+// A second server on a bound port fails at Listen, with the hint.
+func TestListenOnAPortInUse(t *testing.T) {
+	s := servertest.Run(t, msg.SingleRoom)
+	_, err := server.Listen(server.Config{Post: s.Post, Mode: msg.SingleRoom})
+	if err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("Listen on %s in use: %v", s.Post, err)
+	}
+	pub := s.Pub
+	free, _ := transport.BindEndpoint("127.0.0.1", "0")
+	if _, err := server.Listen(server.Config{Post: free, Pub: &pub}); err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("Listen with its pub port in use: %v", err)
+	}
+}
+
+// Serve returns promptly once its context is done, its sockets closed and
+// its log written out to the last line.
+func TestServeStopsAndFlushesItsLog(t *testing.T) {
+	post, _ := transport.BindEndpoint("127.0.0.1", "0")
+	log := servertest.NewLines()
+	srv, err := server.Listen(server.Config{Post: post, Mode: msg.SingleRoom, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	tm := time.Now().Format(time.RFC3339Nano)
+	if r := request(t, srv.PostEndpoint(), "POST", "", "ann", tm, "last words"); r[0] != "OK" {
+		t.Fatalf("reply %q", r)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(servertest.Wait):
+		t.Fatal("Serve went on after its context was done")
+	}
+	if log.Count("ann: last words (") != 1 {
+		t.Errorf("the last line was not logged by the time Serve returned:\n%s", log)
+	}
+	if _, ok := srv.PubEndpoint(); ok {
+		t.Errorf("a server without Pub says it publishes")
+	}
+}

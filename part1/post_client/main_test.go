@@ -1,0 +1,22 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/zmqchat/zmqchat/internal/cli/clitest"
+)
+
+func TestCommandLine(t *testing.T) {
+	clitest.Check(t, "post_client", run, []clitest.Case{
+		{Args: []string{"-h"}, Code: 0, Want: "usage: post_client [flags] <ip> <port> <username> <message>"},
+		{Args: []string{"127.0.0.1", "5555", "ann"}, Code: 2, Want: "want 4 arguments"},
+		{Args: []string{"127.0.0.1", "5555", "ann", "two", "words"}, Code: 2, Want: "got 5 (quote a message that has spaces)"},
+		{Args: []string{"*", "5555", "ann", "hi"}, Code: 2, Want: "only a server can bind"},
+		{Args: []string{"127.0.0.1", "0", "ann", "hi"}, Code: 2, Want: "from 1 to 65535"},
+		{Args: []string{"127.0.0.1", "5555", "a b", "hi"}, Code: 2, Want: "username"},
+		{Args: []string{"127.0.0.1", "5555", "ann", ""}, Code: 2, Want: "message is empty"},
+		{Args: []string{"127.0.0.1", "5555", "ann", "bell\a"}, Code: 2, Want: "control character U+0007"},
+		{Args: []string{"-timeout", "0s", "127.0.0.1", "5555", "ann", "hi"}, Code: 2, Want: "-timeout must be positive"},
+		{Args: []string{"-retries", "-1", "127.0.0.1", "5555", "ann", "hi"}, Code: 2, Want: "-retries not negative"},
+	})
+}

@@ -1,0 +1,20 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/zmqchat/zmqchat/internal/cli/clitest"
+)
+
+func TestCommandLine(t *testing.T) {
+	clitest.Check(t, "mc_client", run, []clitest.Case{
+		{Args: []string{"-h"}, Code: 0, Want: "usage: mc_client [flags] <ip> <post_port> <pub_port> <channel> <name>"},
+		{Args: []string{"127.0.0.1", "5555", "5556", "dev"}, Code: 2, Want: "want 5 arguments"},
+		{Args: []string{"127.0.0.1", "5555", "5556", "d/v", "ann"}, Code: 2, Want: `channel "d/v"`},
+		{Args: []string{"127.0.0.1", "5555", "5556", "", "ann"}, Code: 2, Want: "channel is empty"},
+		{Args: []string{"127.0.0.1", "5555", "5556", "dev", ""}, Code: 2, Want: "username is empty"},
+		{Args: []string{"127.0.0.1", "5555", "5556", strings.Repeat("c", 33), "ann"}, Code: 2, Want: "33 characters"},
+		{Args: []string{"127.0.0.1", "5555", "5555", "dev", "ann"}, Code: 2, Want: "must differ"},
+	})
+}

@@ -1,0 +1,19 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/zmqchat/zmqchat/internal/cli/clitest"
+)
+
+func TestCommandLine(t *testing.T) {
+	clitest.Check(t, "mc_server", run, []clitest.Case{
+		{Args: []string{"-h"}, Code: 0, Want: "usage: mc_server [flags] <ip> <post_port> <pub_port>"},
+		{Args: nil, Code: 2, Want: "want 3 arguments (<ip> <post_port> <pub_port>), got 0"},
+		{Args: []string{"127.0.0.1", "5555", "5556", "x"}, Code: 2, Want: "want 3 arguments"},
+		{Args: []string{"-bogus", "127.0.0.1", "5555", "5556"}, Code: 2, Want: "flag provided but not defined: -bogus"},
+		{Args: []string{"-cpuprofile", "/no/such/dir/cpu.prof", "127.0.0.1", "5555", "5556"}, Code: 1, Want: "cpu profile: open /no/such/dir/cpu.prof"},
+		{Args: []string{"127.0.0.1", "5555", "5555"}, Code: 2, Want: "<post_port> and <pub_port> must differ"},
+		{Args: []string{"127.0.0.1", "5555", "65536"}, Code: 2, Want: "from 0 to 65535"},
+	})
+}
