@@ -9,17 +9,21 @@ HOST      ?= 127.0.0.1
 POST_PORT ?= 5555
 PUB_PORT  ?= 5556
 
-.PHONY: all help deps build run demo test bench fuzz vet fmt clean
+.PHONY: all help deps build run demo test bench fuzz mutate vet fmt clean
 
 all: build
 
 help:
 	@echo "make run     build and run the part-4 server (mc_server) on $(HOST) $(POST_PORT) $(PUB_PORT)"
 	@echo "make demo    the part-4 server and four clients in one tmux session, a pane each"
-	@echo "make test    go vet, then every test under the race detector (unit, fuzz seeds, scenarios)"
+	@echo "make test    go vet, gofmt and staticcheck, then every test under the race detector (unit, fuzz seeds, scenarios)"
 	@echo "make build   build the eight programs into $(BIN)/"
 	@echo "make bench   zmqchat against raw libzmq, medians of BENCH_ROUNDS rounds of BENCH_TIME each, as ratios"
-	@echo "make fuzz    fuzz the codec for FUZZTIME (default 30s)"
+	@echo "make fuzz    fuzz the codec and the server's request handling, FUZZTIME each (default 30s)"
+	@echo "make mutate  mutation testing of internal/ (gremlins), efficacy per package; a few minutes"
+	@echo "make vet     go vet, the gofmt check and staticcheck only"
+	@echo "make fmt     gofmt every Go file in place"
+	@echo "make deps    install (as root) or name the missing system packages"
 	@echo "make clean   remove $(BIN)/"
 
 deps:
@@ -39,6 +43,10 @@ demo: build
 vet: deps
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
+	$(GO) tool staticcheck ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 
 test: vet
 	$(GO) test -race -count=1 ./...
@@ -64,6 +72,12 @@ bench: deps
 FUZZTIME ?= 30s
 fuzz: deps
 	$(GO) test -run '^$$' -fuzz FuzzDecodePost -fuzztime $(FUZZTIME) ./internal/msg
+	$(GO) test -run '^$$' -fuzz FuzzHandle -fuzztime $(FUZZTIME) ./internal/server
+
+# Mutation testing: each internal package against its own tests; the table
+# is what the README's Testing section shows.
+mutate: deps
+	@scripts/mutate.sh
 
 clean:
 	rm -rf $(BIN)

@@ -187,7 +187,7 @@ func TestTerminalCommands(t *testing.T) {
 	at = ann.waitScreen(at, "unknown command /nope: not posted")
 	ann.typeKeys("//slash\r")
 	s.out.waitFor(t, "mc_server", "[dev] ann: /slash (")
-	at = ann.waitScreen(at, "(you): /slash ")
+	ann.waitScreen(at, "(you): /slash ")
 	ann.typeKeys("/quit\r")
 	if code := ann.wait(); code != 0 {
 		t.Errorf("mc_client exited %d on /quit, want 0", code)

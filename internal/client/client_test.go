@@ -15,8 +15,6 @@ import (
 	"github.com/zmqchat/zmqchat/internal/transport"
 )
 
-var quick = Options{Timeout: 300 * time.Millisecond, Retries: 1}
-
 func newPoster(t *testing.T, ep transport.Endpoint, o Options) *Poster {
 	t.Helper()
 	p, err := NewPoster(ep, o)
