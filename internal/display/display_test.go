@@ -20,6 +20,16 @@ func TestEscape(t *testing.T) {
 		{"c1 \u009b31m", `c1 \x9b31m`},
 		{"bad \xff\xc3 utf8", `bad \xff\xc3 utf8`},
 		{"rtl \u202eevil\u2066", `rtl \u202eevil\u2066`},
+		// The edges of each range: what is escaped, and what is not.
+		{"\x1f\x01", `\x1f\x01`},           // only control characters
+		{"ok\x7f", `ok\x7f`},               // DEL at the end
+		{" ~", " ~"},                       // 0x20 and 0x7e are text
+		{"\u009f\u0080", `\x9f\x80`},       // the ends of C1
+		{"no\u00a0break", "no\u00a0break"}, // U+00A0 is a space, not C1
+		{"\u202a\u202e", `\u202a\u202e`},   // the ends of the embeddings
+		{"\u2066\u2069", `\u2066\u2069`},   // the ends of the isolates
+		{"\u2029\u2028\u200e\u200f\u061c", `\u2029\u2028\u200e\u200f\u061c`},
+		{"\u2027\u202f\u2030\u2029", "\u2027\u202f\u2030" + `\u2029`}, // visible neighbours stay
 	}
 	for _, tt := range tests {
 		if got := Escape(tt.in); got != tt.want {
@@ -42,6 +52,31 @@ func TestEscapeLeavesNoControlBytes(t *testing.T) {
 	if strings.ContainsRune(got, '\u009b') || strings.ContainsRune(got, '\u0085') {
 		t.Fatalf("Escape left a C1 control: %q", got)
 	}
+}
+
+// Names and bodies of any length render whole: nothing in the formatting
+// depends on them being short (a rogue publisher's need not be).
+func TestRenderLongFields(t *testing.T) {
+	when := time.Date(2026, 11, 25, 7, 30, 5, 0, time.UTC)
+	long := strings.Repeat("n", 200)
+	m := msg.Message{Channel: long, Username: long, Time: when, Body: "b"}
+	for _, st := range []Style{{}, {ShowChannel: true, Color: true, Self: long}} {
+		got := Render(m, st)
+		if strings.Count(got, long) != 1+boolInt(st.ShowChannel) || !strings.Contains(got, ": b ") {
+			t.Errorf("Render(%+v) of 200-byte names = %q", st, got)
+		}
+	}
+	m.Username, m.Channel = "", ""
+	if got := Line(m); !strings.HasPrefix(got, ": b (") {
+		t.Errorf("Line of empty names = %q", got)
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func TestLine(t *testing.T) {

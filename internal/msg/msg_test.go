@@ -180,6 +180,41 @@ func TestReplies(t *testing.T) {
 	}
 }
 
+// A reason quotes at most 32 bytes of an unknown command and 40 of a bad
+// time; inputs of exactly those lengths, one more, and runs of UTF-8
+// continuation bytes (where no rune starts) are where an off-by-one would
+// index past the end or loop past the start.
+func TestTruncateAtItsBounds(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{strings.Repeat("c", 32), 32, strings.Repeat("c", 32)},
+		{strings.Repeat("c", 33), 32, strings.Repeat("c", 32) + "..."},
+		{strings.Repeat("t", 40), 40, strings.Repeat("t", 40)},
+		{strings.Repeat("\x80", 40), 40, strings.Repeat("\x80", 40)},
+		{strings.Repeat("\x80", 41), 40, "..."},
+		{"", 40, ""},
+	} {
+		if got := truncate(tt.in, tt.n); got != tt.want {
+			t.Errorf("truncate(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+	// Through the decoder, as a client would send them.
+	for _, frames := range [][][]byte{
+		{bytes.Repeat([]byte("C"), 32)},
+		{bytes.Repeat([]byte("C"), 33)},
+		{[]byte(CmdPost), nil, []byte("ann"), bytes.Repeat([]byte("9"), 40), []byte("hi")},
+		{[]byte(CmdPost), nil, []byte("ann"), bytes.Repeat([]byte{0x80}, 40), []byte("hi")},
+		{[]byte(CmdPost), nil, []byte("ann"), bytes.Repeat([]byte{0x80}, 41), []byte("hi")},
+	} {
+		if _, err := DecodePost(frames, SingleRoom); !IsInvalid(err) {
+			t.Errorf("DecodePost(%q): %v, want a reason", frames, err)
+		}
+	}
+}
+
 func TestTruncate(t *testing.T) {
 	if got := truncate("héllo", 2); got != "h..." {
 		t.Errorf("truncate cut inside a rune: %q", got)

@@ -38,9 +38,7 @@ type Store struct {
 // New returns an empty store that recognizes resends among the last window
 // messages.
 func New(window int) *Store {
-	if window < 1 {
-		window = 1
-	}
+	window = max(window, 1)
 	return &Store{
 		names:  make(map[string]string),
 		seed:   maphash.MakeSeed(),

@@ -2,8 +2,10 @@ package store
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/zmqchat/zmqchat/internal/msg"
 )
@@ -92,5 +94,42 @@ func TestManyMessagesAcrossBlocks(t *testing.T) {
 	}
 	if s.Add(got[n-1]) {
 		t.Fatalf("the last message, in the last block, was stored twice")
+	}
+}
+
+// A resend is recognized among the whole window, not just the newest few:
+// a client's retry may come after other clients' posts.
+func TestResendFoundAnywhereInTheWindow(t *testing.T) {
+	s := New(DefaultWindow)
+	first := msg.Message{Username: "ann", Time: time.Unix(1, 0), Body: "first"}
+	s.Add(first)
+	for i := 0; i < 1000; i++ {
+		s.Add(msg.Message{Username: "bob", Time: time.Unix(int64(i+2), 0), Body: "filler"})
+	}
+	if s.Add(first) {
+		t.Fatal("a resend after 1,000 other posts was stored again")
+	}
+	if s.Len() != 1001 {
+		t.Fatalf("Len %d, want 1001", s.Len())
+	}
+}
+
+// The many messages of one user share one copy of the name, up to
+// maxInterned distinct names; past it names are stored as they come.
+func TestNamesAreShared(t *testing.T) {
+	s := New(4)
+	a := msg.Message{Username: strings.Clone("ann"), Time: time.Unix(1, 0), Body: "a"}
+	b := msg.Message{Username: strings.Clone("ann"), Time: time.Unix(2, 0), Body: "b"}
+	s.Add(a)
+	s.Add(b)
+	got := s.Messages()
+	if unsafe.StringData(got[0].Username) != unsafe.StringData(got[1].Username) {
+		t.Error("two messages of ann hold two copies of the name")
+	}
+	for i := len(s.names); i < maxInterned+10; i++ {
+		s.Add(msg.Message{Username: fmt.Sprint("u", i), Time: time.Unix(int64(i+3), 0), Body: "x"})
+	}
+	if len(s.names) != maxInterned {
+		t.Errorf("%d names interned, want the bound, %d", len(s.names), maxInterned)
 	}
 }
