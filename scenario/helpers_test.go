@@ -137,7 +137,13 @@ type proc struct {
 // it is still running.
 func start(t testing.TB, name string, args ...string) *proc {
 	t.Helper()
-	p := &proc{program: newProgram(t, name, args), out: newLines(), err: newLines()}
+	return startEnv(t, nil, name, args...)
+}
+
+// startEnv is start with env added to the program's environment.
+func startEnv(t testing.TB, env []string, name string, args ...string) *proc {
+	t.Helper()
+	p := &proc{program: newProgram(t, name, args, env...), out: newLines(), err: newLines()}
 	// Its own process group, killed whole at cleanup; and killed with this
 	// process should it die before cleanup runs.
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}

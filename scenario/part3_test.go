@@ -29,16 +29,28 @@ func TestPart3ThreeClientsSeeEveryLine(t *testing.T) {
 
 	for i, c := range clients {
 		c.typeLine("hi, I am " + names[i])
-		c.typeLine("") // ignored
-		c.typeLine("   ")
+		c.typeLine("")      // ignored
+		c.typeLine("   \t") // whitespace only: ignored too
+		c.typeLine("crlf from " + names[i] + "\r")
 	}
 	for _, c := range clients {
 		for _, n := range names {
 			c.out.waitFor(t, c.name, n+": hi, I am "+n+" (")
 		}
 	}
-	// Only the three lines were posted: empty ones are ignored.
+	// A CRLF line loses its \r (it would show as \x0d).
+	s.out.waitCount(t, "interactive_server", ": crlf from ", 3)
+	for _, n := range names {
+		s.out.waitFor(t, "interactive_server", n+": crlf from "+n+" (")
+	}
+	// Only those lines were posted: empty and blank ones are ignored.
 	s.out.waitCount(t, "interactive_server", ": hi, I am ", 3)
+	blank := regexp.MustCompile(`^\w+: \s*\(`)
+	for _, line := range strings.Split(s.out.String(), "\n") {
+		if blank.MatchString(line) || strings.Contains(line, `\x0d`) {
+			t.Errorf("server stored %q", line)
+		}
+	}
 	for _, c := range clients {
 		c.stdin.Close() // end of input
 		if code := c.wait(); code != 0 {

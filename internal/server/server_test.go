@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -104,9 +105,11 @@ func TestListenOnAPortInUse(t *testing.T) {
 	}
 }
 
-// Serve returns promptly once its context is done, its sockets closed and
-// its log written out to the last line.
-func TestServeStopsAndFlushesItsLog(t *testing.T) {
+// Serve returns promptly once its context is done, its sockets closed (so
+// a new server can bind the same port at once) and its log written out to
+// the last line, though the last lines came faster than the log's flush
+// interval.
+func TestServeStopsFlushesAndFreesItsPorts(t *testing.T) {
 	post, _ := transport.BindEndpoint("127.0.0.1", "0")
 	log := servertest.NewLines()
 	srv, err := server.Listen(server.Config{Post: post, Mode: msg.SingleRoom, Log: log})
@@ -116,9 +119,12 @@ func TestServeStopsAndFlushesItsLog(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
-	tm := time.Now().Format(time.RFC3339Nano)
-	if r := request(t, srv.PostEndpoint(), "POST", "", "ann", tm, "last words"); r[0] != "OK" {
-		t.Fatalf("reply %q", r)
+	req := dial(t, srv.PostEndpoint())
+	for i := 0; i < 20; i++ {
+		tm := time.Now().Format(time.RFC3339Nano)
+		if r := roundTrip(t, req, "POST", "", "ann", tm, fmt.Sprint("last words ", i)); r[0] != "OK" {
+			t.Fatalf("reply %q", r)
+		}
 	}
 	cancel()
 	select {
@@ -129,10 +135,70 @@ func TestServeStopsAndFlushesItsLog(t *testing.T) {
 	case <-time.After(servertest.Wait):
 		t.Fatal("Serve went on after its context was done")
 	}
-	if log.Count("ann: last words (") != 1 {
-		t.Errorf("the last line was not logged by the time Serve returned:\n%s", log)
+	if n := log.Count("ann: last words "); n != 20 {
+		t.Errorf("%d of 20 lines logged by the time Serve returned:\n%s", n, log)
 	}
 	if _, ok := srv.PubEndpoint(); ok {
 		t.Errorf("a server without Pub says it publishes")
 	}
+	again, err := server.Listen(server.Config{Post: srv.PostEndpoint(), Mode: msg.SingleRoom})
+	if err != nil {
+		t.Fatalf("the port is still held after Serve returned: %v", err)
+	}
+	go again.Serve(ctx) // ctx is done: it closes its sockets and returns
+}
+
+// A server kept busy writes its log as it goes, not only when idle: after
+// ten posts, requests that log nothing keep it busy, and the ten lines
+// appear meanwhile.
+func TestBusyServerLogKeepsUp(t *testing.T) {
+	s := servertest.Run(t, msg.SingleRoom)
+	req := dial(t, s.Post)
+	for i := 0; i < 10; i++ {
+		roundTrip(t, req, "POST", "", "ann", time.Now().Format(time.RFC3339Nano), fmt.Sprint("busy ", i))
+	}
+	busy, stop := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(busy)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				roundTrip(t, req, "NOTHING")
+			}
+		}
+	}()
+	s.Log.WaitFor(t, "ann: busy ", 10)
+	close(stop)
+	<-busy
+}
+
+// dial returns a REQ socket connected to ep, closed when the test ends.
+func dial(t *testing.T, ep transport.Endpoint) *zmq.Socket {
+	t.Helper()
+	req, err := zmq.NewSocket(zmq.REQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { req.Close() })
+	req.SetLinger(0)
+	req.SetRcvtimeo(servertest.Wait)
+	if err := req.Connect(ep.URL); err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+// roundTrip sends frames on req and returns the reply.
+func roundTrip(t *testing.T, req *zmq.Socket, frames ...string) []string {
+	if _, err := req.SendMessage(frames); err != nil {
+		t.Error(err)
+		return nil
+	}
+	reply, err := req.RecvMessage(0)
+	if err != nil {
+		t.Errorf("no reply to %q: %v", frames, err)
+	}
+	return reply
 }
