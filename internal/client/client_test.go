@@ -347,3 +347,31 @@ func TestSubscriberNeverMissesItsFirstConnection(t *testing.T) {
 		}
 	}
 }
+
+// Only Deliver is required: a subscriber without the other handlers (no
+// monitor, no malformed reports) delivers all the same.
+func TestSubscriberWithOnlyDeliver(t *testing.T) {
+	s := servertest.Run(t, msg.SingleRoom)
+	delivered := make(chan msg.Message, 100)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Subscribe(ctx, s.Pub, Subscription{All: true}, Handlers{Deliver: func(m msg.Message) { delivered <- m }})
+	}()
+	p := newPoster(t, s.Post, Options{Timeout: servertest.Wait})
+	deadline := time.After(servertest.Wait)
+	for got := false; !got; {
+		p.Post(context.Background(), msg.Message{Username: "ann", Time: time.Now(), Body: "hi"})
+		select {
+		case <-delivered:
+			got = true
+		case <-time.After(20 * time.Millisecond): // then post again
+		case <-deadline:
+			t.Fatal("nothing delivered")
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
