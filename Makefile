@@ -3,13 +3,14 @@
 GO       ?= go
 BIN      := bin
 PROGRAMS := part1/post_server part1/post_client part2/pub_server part2/pub_client \
-            part3/interactive_server part3/interactive_client part4/mc_server part4/mc_client
+            part3/interactive_server part3/interactive_client part4/mc_server part4/mc_client \
+            cmd/keygen
 # Where `make run` serves: loopback, the default ports.
 HOST      ?= 127.0.0.1
 POST_PORT ?= 5555
 PUB_PORT  ?= 5556
 
-.PHONY: all help deps build run demo test bench fuzz mutate vet fmt clean
+.PHONY: all help deps build run demo key test bench fuzz mutate vet fmt clean
 
 all: build
 
@@ -17,7 +18,8 @@ help:
 	@echo "make run     build and run the part-4 server (mc_server) on $(HOST) $(POST_PORT) $(PUB_PORT)"
 	@echo "make demo    the part-4 server and four clients in one tmux session, a pane each"
 	@echo "make test    go vet, gofmt and staticcheck, then every test under the race detector (unit, fuzz seeds, scenarios)"
-	@echo "make build   build the eight programs into $(BIN)/"
+	@echo "make build   build the eight programs (and keygen) into $(BIN)/"
+	@echo "make key KEYDIR=dir   a CurveZMQ key pair for keyed mode in dir (see Security in the README)"
 	@echo "make bench   zmqchat against raw libzmq, medians of BENCH_ROUNDS rounds of BENCH_TIME each, as ratios"
 	@echo "make fuzz    fuzz the codec and the server's request handling, FUZZTIME each (default 30s)"
 	@echo "make mutate  mutation testing of internal/ (gremlins), efficacy per package; a few minutes"
@@ -35,6 +37,11 @@ build: deps
 
 run: build
 	@exec $(BIN)/mc_server "$(HOST)" $(POST_PORT) $(PUB_PORT)
+
+KEYDIR ?=
+key: build
+	@test -n "$(KEYDIR)" || { echo "make key KEYDIR=dir: say where the key pair goes, e.g. KEYDIR=keys/alice" >&2; exit 2; }
+	@$(BIN)/keygen "$(KEYDIR)"
 
 demo: build
 	@scripts/deps.sh tmux

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,7 +100,7 @@ func TestServerFlagsWriteAProfile(t *testing.T) {
 	if _, err := cmd.Parse([]string{"-cpuprofile", file}); err != nil {
 		t.Fatal(err)
 	}
-	stop, err := opts.Start()
+	stop, err := opts.Start(context.Background(), Env{Stderr: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,31 +1,62 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
+	"syscall"
 
+	"github.com/zmqchat/zmqchat/internal/keys"
 	"github.com/zmqchat/zmqchat/internal/transport"
 )
 
 // ServerOptions are the flags every server takes.
 type ServerOptions struct {
+	cmd        *Command
 	cpuprofile *string
+	keys       *string
+	allow      *string
 }
 
 // ServerFlags adds the flags every server takes to cmd.
 func ServerFlags(cmd *Command) *ServerOptions {
 	return &ServerOptions{
+		cmd:        cmd,
 		cpuprofile: cmd.String("cpuprofile", "", "write a CPU profile (pprof) to `file` until the server stops"),
+		keys:       cmd.String("keys", "", "keyed mode: the server's key pair in `dir` (made by keygen); needs -allow"),
+		allow:      cmd.String("allow", "", "keyed mode: the allow-list `file`, a \"username public-key\" line per user; kill -USR1 re-reads it"),
 	}
 }
 
-// Start starts what the flags ask for (a CPU profile) and returns the
-// function that ends it, for the server's main to defer.
-func (o *ServerOptions) Start() (stop func(), err error) {
+// Start starts what the flags ask for and returns the function that ends
+// it, for the server's main to defer. In keyed mode it makes the
+// endpoints speak CurveZMQ behind an allow-list gate, re-read on SIGUSR1
+// until ctx is done; refusals and reloads are reported on env.Stderr.
+func (o *ServerOptions) Start(ctx context.Context, env Env, endpoints ...*transport.Endpoint) (stop func(), err error) {
+	if (*o.keys == "") != (*o.allow == "") {
+		return nil, o.cmd.Usagef("-keys and -allow go together: keyed mode needs the server's keys and the users' allow-list")
+	}
+	stopProfile, err := o.profile()
+	if err != nil {
+		return nil, err
+	}
+	if *o.keys == "" {
+		return stopProfile, nil
+	}
+	stopKeyed, err := o.keyed(ctx, env, endpoints)
+	if err != nil {
+		stopProfile()
+		return nil, err
+	}
+	return func() { stopKeyed(); stopProfile() }, nil
+}
+
+func (o *ServerOptions) profile() (stop func(), err error) {
 	if *o.cpuprofile == "" {
 		return func() {}, nil
 	}
@@ -38,6 +69,83 @@ func (o *ServerOptions) Start() (stop func(), err error) {
 		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+func (o *ServerOptions) keyed(ctx context.Context, env Env, endpoints []*transport.Endpoint) (stop func(), err error) {
+	pair, err := keys.Load(*o.keys)
+	if err != nil {
+		return nil, err
+	}
+	list, err := keys.ReadAllowList(*o.allow)
+	if err != nil {
+		return nil, err
+	}
+	say := func(s string) { fmt.Fprintf(env.Stderr, "%s: %s\n", o.cmd.Name(), s) }
+	gate := transport.NewGate(list, say)
+	for _, ep := range endpoints {
+		ep.Curve = &transport.Curve{Pair: pair, Gate: gate}
+	}
+	say(fmt.Sprintf("keyed mode: CurveZMQ, %d users on %s; public key %s", list.Len(), *o.allow, pair.Public))
+
+	reload := make(chan os.Signal, 1)
+	signal.Notify(reload, syscall.SIGUSR1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-reload:
+				list, err := keys.ReadAllowList(*o.allow)
+				if err != nil {
+					say(fmt.Sprintf("allow-list not reloaded, the one in force stays: %v", err))
+					continue
+				}
+				gate.Replace(list)
+				say(fmt.Sprintf("allow-list reloaded: %d users", list.Len()))
+			}
+		}
+	}()
+	return func() { signal.Stop(reload); <-done }, nil
+}
+
+// ClientKeys are the flags of a client's keyed mode.
+type ClientKeys struct {
+	cmd       *Command
+	keys      *string
+	serverKey *string
+}
+
+// ClientKeyFlags adds -keys and -server-key to cmd.
+func ClientKeyFlags(cmd *Command) *ClientKeys {
+	return &ClientKeys{
+		cmd:       cmd,
+		keys:      cmd.String("keys", "", "keyed mode: your key pair in `dir` (made by keygen); needs -server-key"),
+		serverKey: cmd.String("server-key", "", "keyed mode: the server's public `key`, or a file holding it"),
+	}
+}
+
+// Apply makes endpoints speak CurveZMQ when the flags ask for keyed mode.
+func (k *ClientKeys) Apply(endpoints ...*transport.Endpoint) error {
+	if (*k.keys == "") != (*k.serverKey == "") {
+		return k.cmd.Usagef("-keys and -server-key go together: keyed mode needs your keys and the server's public key")
+	}
+	if *k.keys == "" {
+		return nil
+	}
+	pair, err := keys.Load(*k.keys)
+	if err != nil {
+		return err
+	}
+	server, err := keys.PublicKey(*k.serverKey)
+	if err != nil {
+		return fmt.Errorf("-server-key: %w", err)
+	}
+	for _, ep := range endpoints {
+		ep.Curve = &transport.Curve{Pair: pair, Server: server}
+	}
+	return nil
 }
 
 // Announce prints a server's banner: the endpoints it actually bound (the
@@ -54,9 +162,15 @@ func Announce(w io.Writer, name, host string, post, pub transport.Endpoint, clie
 	if host == "*" {
 		host = "127.0.0.1"
 	}
+	keyed := ""
+	if post.Curve != nil {
+		// Single quotes: Z85 has shell characters, but no quote.
+		keyed = "-keys YOUR_KEY_DIR -server-key '" + post.Curve.Public + "' "
+	}
 	fill := strings.NewReplacer("HOST", host, "POST", post.Port(), "PUB", pub.Port())
 	dir := filepath.Dir(os.Args[0])
 	for _, c := range clients {
-		fmt.Fprintf(w, "%s: connect with: %s\n", name, filepath.Join(dir, fill.Replace(c)))
+		prog, args, _ := strings.Cut(fill.Replace(c), " ")
+		fmt.Fprintf(w, "%s: connect with: %s %s%s\n", name, filepath.Join(dir, prog), keyed, args)
 	}
 }

@@ -35,17 +35,32 @@ type Poster struct {
 	timeout time.Duration
 	retries int
 	sock    *zmq.Socket
+	mon     *zmq.Socket // the events of sock's failed handshakes
 }
 
 // NewPoster returns a Poster for ep that waits o.Timeout for each reply and
 // resends a post up to o.Retries times before giving up on it.
 func NewPoster(ep transport.Endpoint, o Options) (*Poster, error) {
 	p := &Poster{ep: ep, timeout: o.Timeout, retries: o.Retries}
-	var err error
-	if p.sock, err = transport.DialRequest(ep); err != nil {
+	if err := p.dial(); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// dial makes the Poster's REQ socket, with a monitor of its handshake, so
+// that a refused handshake is told at once, not after a timeout.
+func (p *Poster) dial() error {
+	sock, err := transport.DialRequest(p.ep, func(s *zmq.Socket) (err error) {
+		p.mon, err = monitor(s, handshakeFailed)
+		return err
+	})
+	if err != nil {
+		p.closeMonitor()
+		return err
+	}
+	p.sock = sock
+	return nil
 }
 
 // Post sends m and blocks until the server answers, every attempt has timed
@@ -59,8 +74,7 @@ func (p *Poster) Post(ctx context.Context, m msg.Message) error {
 		if p.sock == nil {
 			// The last attempt timed out: a REQ socket that missed its reply
 			// cannot send again, so it was closed and a new one is needed.
-			var err error
-			if p.sock, err = transport.DialRequest(p.ep); err != nil {
+			if err := p.dial(); err != nil {
 				return err
 			}
 		}
@@ -91,6 +105,7 @@ func (p *Poster) Post(ctx context.Context, m msg.Message) error {
 func (p *Poster) await(ctx context.Context) ([][]byte, error) {
 	poller := zmq.NewPoller()
 	poller.Add(p.sock, zmq.POLLIN)
+	poller.Add(p.mon, zmq.POLLIN)
 	deadline := time.Now().Add(p.timeout)
 	for {
 		left := time.Until(deadline)
@@ -105,7 +120,13 @@ func (p *Poster) await(ctx context.Context) ([][]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("poll %s: %w", p.ep, err)
 		}
-		if len(polled) > 0 {
+		for _, pl := range polled {
+			if pl.Socket == p.mon {
+				if err := handshakeEvent(p.mon, p.ep); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			reply, err := p.sock.RecvMessageBytes(0)
 			if err != nil {
 				return nil, fmt.Errorf("receive reply from %s: %w", p.ep, err)
@@ -117,8 +138,17 @@ func (p *Poster) await(ctx context.Context) ([][]byte, error) {
 
 func (p *Poster) reset() {
 	if p.sock != nil {
+		p.sock.Monitor("", 0) // stop sending events before the receiver goes
 		p.sock.Close()
 		p.sock = nil
+	}
+	p.closeMonitor()
+}
+
+func (p *Poster) closeMonitor() {
+	if p.mon != nil {
+		p.mon.Close()
+		p.mon = nil
 	}
 }
 

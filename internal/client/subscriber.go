@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"syscall"
@@ -48,11 +49,13 @@ func Subscribe(ctx context.Context, ep transport.Endpoint, sub Subscription, h H
 	// connection's event could come before it and be missed.
 	var mon *zmq.Socket
 	var watch func(*zmq.Socket) error
+	events := handshakeFailed
 	if h.Connection != nil {
-		watch = func(s *zmq.Socket) (err error) {
-			mon, err = monitor(s)
-			return err
-		}
+		events |= zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED
+	}
+	watch = func(s *zmq.Socket) (err error) {
+		mon, err = monitor(s, events)
+		return err
 	}
 	sock, err := transport.DialSubscribe(ep, topic, watch)
 	if mon != nil {
@@ -77,7 +80,7 @@ func Subscribe(ctx context.Context, ep transport.Endpoint, sub Subscription, h H
 		}
 		for _, p := range polled {
 			if p.Socket == mon {
-				if err := connectionEvent(mon, h.Connection); err != nil {
+				if err := connectionEvent(mon, ep, h.Connection); err != nil {
 					return err
 				}
 				continue
@@ -115,10 +118,20 @@ func receive(sock *zmq.Socket, sub Subscription, h Handlers) error {
 	}
 }
 
-// monitor returns a socket on which sock's connection events arrive.
-func monitor(sock *zmq.Socket) (*zmq.Socket, error) {
+// handshakeFailed are the events of a handshake that failed: a keyed
+// client whose key the server refused or that has the wrong server key, a
+// plain client at a keyed server, or a peer that is not a ZeroMQ server.
+const handshakeFailed = zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+
+// ErrRefused is returned (wrapped) when the handshake with the server
+// fails.
+var ErrRefused = errors.New("the handshake with the server failed")
+
+// monitor returns a socket on which sock's events arrive. Attach it before
+// sock connects, or the first events may come before it.
+func monitor(sock *zmq.Socket, events zmq.Event) (*zmq.Socket, error) {
 	addr := fmt.Sprintf("inproc://zmqchat-monitor-%d", monitors.Add(1))
-	if err := sock.Monitor(addr, zmq.EVENT_CONNECTED|zmq.EVENT_DISCONNECTED); err != nil {
+	if err := sock.Monitor(addr, events); err != nil {
 		return nil, fmt.Errorf("monitor: %w", err)
 	}
 	mon, err := zmq.NewSocket(zmq.PAIR)
@@ -133,15 +146,39 @@ func monitor(sock *zmq.Socket) (*zmq.Socket, error) {
 	return mon, nil
 }
 
-func connectionEvent(mon *zmq.Socket, report func(up bool)) error {
+// handshakeEvent reads an event from mon and returns ErrRefused, with what
+// to check, if it says the handshake with ep failed.
+func handshakeEvent(mon *zmq.Socket, ep transport.Endpoint) error {
 	ev, _, _, err := mon.RecvEvent(0)
 	if err != nil {
 		return fmt.Errorf("monitor: %w", err)
 	}
-	switch ev {
-	case zmq.EVENT_CONNECTED:
+	if ev&handshakeFailed != 0 {
+		return refusal(ep)
+	}
+	return nil
+}
+
+// refusal says what a failed handshake with ep most likely means.
+func refusal(ep transport.Endpoint) error {
+	if ep.Curve != nil {
+		return fmt.Errorf("%w at %s: check the server's public key (-server-key), and that your public key is on its allow-list", ErrRefused, ep)
+	}
+	return fmt.Errorf("%w at %s: is it a zmqchat server, and is it in keyed mode (then give -keys and -server-key)?", ErrRefused, ep)
+}
+
+func connectionEvent(mon *zmq.Socket, ep transport.Endpoint, report func(up bool)) error {
+	ev, _, _, err := mon.RecvEvent(0)
+	if err != nil {
+		return fmt.Errorf("monitor: %w", err)
+	}
+	switch {
+	case ev&handshakeFailed != 0:
+		return refusal(ep)
+	case report == nil:
+	case ev == zmq.EVENT_HANDSHAKE_SUCCEEDED:
 		report(true)
-	case zmq.EVENT_DISCONNECTED:
+	case ev == zmq.EVENT_DISCONNECTED:
 		report(false)
 	}
 	return nil

@@ -4,6 +4,8 @@
 package server
 
 import (
+	"fmt"
+
 	"github.com/zmqchat/zmqchat/internal/msg"
 	"github.com/zmqchat/zmqchat/internal/store"
 )
@@ -22,18 +24,40 @@ type Handler struct {
 	// it there. A resend that the store recognizes is acknowledged without
 	// a second call.
 	Stored func(m msg.Message, pub [][]byte)
+	// Owner, set in keyed mode, returns the username bound to a public key
+	// by the allow-list in force: a post is taken only from the key its
+	// username is bound to.
+	Owner func(key string) (name string, ok bool)
 }
 
 // Handle answers one request: OK once the message is stored (or was
-// already), ERR and a reason when it is rejected. It never panics on
+// already), ERR and a reason when it is rejected. key is the public key
+// the request came with in keyed mode ("" otherwise). It never panics on
 // malformed input and stores nothing it rejects.
-func (h *Handler) Handle(frames [][]byte) [][]byte {
+func (h *Handler) Handle(frames [][]byte, key string) [][]byte {
 	m, err := msg.DecodePost(frames, h.Mode)
 	if err != nil {
 		return msg.ErrReply(err)
+	}
+	if h.Owner != nil {
+		if err := h.checkOwner(m.Username, key); err != nil {
+			return msg.ErrReply(err)
+		}
 	}
 	if h.Store.Add(m) && h.Stored != nil {
 		h.Stored(m, msg.PubFrames(frames))
 	}
 	return msg.OKReply()
+}
+
+// checkOwner refuses a post whose username is not the one bound to key.
+func (h *Handler) checkOwner(username, key string) error {
+	name, ok := h.Owner(key)
+	switch {
+	case !ok:
+		return &msg.Error{Reason: "your key is no longer on this server's allow-list"}
+	case name != username:
+		return &msg.Error{Reason: fmt.Sprintf("you cannot post as %s: your key is %s's", username, name)}
+	}
+	return nil
 }

@@ -61,7 +61,7 @@ func TestHandleRejectsMalformedRequests(t *testing.T) {
 		{"channel on part 1-3 server", frames("POST", "dev", "ann", tm, "hi"), msg.SingleRoom, "no channels"},
 	} {
 		h, published := newHandler(tt.mode)
-		reply := h.Handle(tt.req)
+		reply := h.Handle(tt.req, "")
 		if len(reply) != 2 || string(reply[0]) != "ERR" || !strings.Contains(string(reply[1]), tt.want) {
 			t.Errorf("%s: reply %q, want ERR containing %q", tt.name, reply, tt.want)
 		}
@@ -75,7 +75,7 @@ func TestHandleStoresPublishesAndAcknowledgesResends(t *testing.T) {
 	h, published := newHandler(msg.MultiChannel)
 	req := frames("POST", "dev", "ann", tm, "hello")
 	for i := 0; i < 3; i++ {
-		if reply := h.Handle(req); len(reply) != 1 || string(reply[0]) != "OK" {
+		if reply := h.Handle(req, ""); len(reply) != 1 || string(reply[0]) != "OK" {
 			t.Fatalf("attempt %d: reply %q, want OK", i, reply)
 		}
 	}
@@ -113,7 +113,7 @@ func FuzzHandle(f *testing.F) {
 		}
 		h, published := newHandler(mode)
 		for round := 0; round < 2; round++ { // the second is a resend
-			reply := h.Handle(req)
+			reply := h.Handle(req, "")
 			switch {
 			case len(reply) == 1 && string(reply[0]) == "OK":
 				if _, err := msg.DecodePost(req, mode); err != nil {

@@ -38,6 +38,9 @@ type Config struct {
 	Store *store.Store
 }
 
+// keyed reports whether the server's endpoints speak CurveZMQ.
+func (cfg Config) keyed() bool { return cfg.Post.Curve != nil }
+
 // Server is a bound zmqchat server. Its sockets belong to the goroutine
 // that calls Serve.
 type Server struct {
@@ -50,12 +53,19 @@ type Server struct {
 	line    []byte    // the log line being formatted, reused
 	flushed time.Time // when the log was last flushed
 	pubErr  error
+	gate    *transport.Gate // keyed mode's allow-list; nil when plain
+	gateGen int64           // the gate's generation the PUB socket was bound under
 }
 
 // Listen binds the server's sockets. A port in use is an error here, before
 // anything is served.
 func Listen(cfg Config) (*Server, error) {
 	s := &Server{handler: Handler{Store: cfg.Store, Mode: cfg.Mode}}
+	if cfg.keyed() {
+		s.gate = cfg.Post.Curve.Gate
+		s.gateGen = s.gate.Generation()
+		s.handler.Owner = s.gate.Name
+	}
 	if s.handler.Store == nil {
 		s.handler.Store = store.New(store.DefaultWindow)
 	}
@@ -123,7 +133,7 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 		return fmt.Errorf("set receive timeout: %w", err)
 	}
 	for ctx.Err() == nil {
-		frames, err := s.post.RecvMessageBytes(0)
+		frames, key, err := s.receive()
 		if err != nil {
 			// EAGAIN is the timeout. zmq4 retries EINTR itself, so a signal
 			// such as SIGWINCH never ends the loop.
@@ -133,9 +143,12 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 			if err := s.flush(); err != nil {
 				return err
 			}
+			if err := s.checkGate(); err != nil {
+				return err
+			}
 			continue
 		}
-		if _, err := s.post.SendMessage(s.handler.Handle(frames)); err != nil {
+		if _, err := s.post.SendMessage(s.handler.Handle(frames, key)); err != nil {
 			return fmt.Errorf("send reply: %w", err)
 		}
 		if s.pubErr != nil {
@@ -146,6 +159,32 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// receive takes the next request and, in keyed mode, the public key of
+// the connection it came on (its ZAP User-Id).
+func (s *Server) receive() (frames [][]byte, key string, err error) {
+	if s.gate == nil {
+		frames, err = s.post.RecvMessageBytes(0)
+		return frames, "", err
+	}
+	frames, meta, err := s.post.RecvMessageBytesWithMetadata(0, "User-Id")
+	return frames, meta["User-Id"], err
+}
+
+// checkGate, when a new allow-list is in force, binds the PUB socket anew:
+// every subscriber is disconnected and reconnects by itself through the
+// gate, so a removed key stops receiving. Posts need no such step, since
+// each is checked against the list in force.
+func (s *Server) checkGate() error {
+	if s.gate == nil || s.pub == nil || s.gate.Generation() == s.gateGen {
+		return nil
+	}
+	s.gateGen = s.gate.Generation()
+	if err := transport.Rebind(s.pub, s.pubEP); err != nil {
+		return fmt.Errorf("rebind the publish socket after the allow-list changed: %w", err)
 	}
 	return nil
 }

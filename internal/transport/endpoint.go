@@ -11,12 +11,28 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/zmqchat/zmqchat/internal/keys"
 )
 
 // Endpoint is a resolved ZeroMQ TCP endpoint.
 type Endpoint struct {
 	URL  string // tcp://host:port as libzmq wants it
 	IPv6 bool   // the socket must have ZMQ_IPV6 set to use it
+	// Curve, when set, makes the sockets on this endpoint speak CurveZMQ
+	// (keyed mode); nil is plain ZMTP, as the assignment has it.
+	Curve *Curve
+}
+
+// Curve is an endpoint's CurveZMQ keys.
+type Curve struct {
+	// Pair is this side's own key pair.
+	keys.Pair
+	// Server is, for a client, the server's public key: a server that does
+	// not hold its secret key fails the handshake.
+	Server string
+	// Gate is, for a server, who may connect.
+	Gate *Gate
 }
 
 func (e Endpoint) String() string { return e.URL }

@@ -3,7 +3,6 @@ package transport
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
@@ -41,32 +40,13 @@ const (
 	ZAPDomain = "zmqchat"
 )
 
-var auth struct {
-	once sync.Once
-	err  error
-}
-
-// StartAuth starts, once per process, the ZAP handler that the servers'
-// sockets consult. No policy is set, so every ZMTP 3 peer is let in; what
-// it buys is that libzmq refuses the old ZMTP 1.0 framing on a ZAP-enabled
-// socket. Without it, a peer that writes raw bytes (taken as ZMTP 1.0) and
-// vanishes can make a REP socket drop its reply to the next, legitimate
-// client. The handler lives in zmq4's default context, so the servers'
-// sockets are made there too.
-func StartAuth() error {
-	auth.once.Do(func() { auth.err = zmq.AuthStart() })
-	return auth.err
-}
-
 // Shutdown stops the ZAP handler and terminates the default context, which
 // waits (at most Linger) for the closed sockets' last messages to leave.
 // Every socket must be closed first; it is for a server's main, at exit.
 func Shutdown() {
 	done := make(chan struct{})
 	go func() {
-		if auth.err == nil {
-			zmq.AuthStop()
-		}
+		stopAuth()
 		zmq.Term()
 		close(done)
 	}()
@@ -105,7 +85,7 @@ func listen(t zmq.Type, ep Endpoint, maxIn int64) (*zmq.Socket, error) {
 		s.SetIpv6(ep.IPv6),
 		s.SetHeartbeatIvl(HeartbeatIvl),
 		s.SetHeartbeatTimeout(HeartbeatTimeout),
-		s.ServerAuthNull(ZAPDomain),
+		serverAuth(s, ep.Curve),
 	)
 	if err == nil {
 		err = s.Bind(ep.URL)
@@ -130,13 +110,47 @@ func Bound(s *zmq.Socket, ep Endpoint) (Endpoint, error) {
 	if err != nil {
 		return ep, fmt.Errorf("bound endpoint of %s: %w", ep, err)
 	}
-	return Endpoint{URL: url, IPv6: ep.IPv6}, nil
+	return Endpoint{URL: url, IPv6: ep.IPv6, Curve: ep.Curve}, nil
+}
+
+// Rebind unbinds s from ep, which drops every connection made through it,
+// and binds it there again; the peers reconnect by themselves, through ZAP
+// again. The port is the same, so a retry covers the moment libzmq takes
+// to let go of it.
+func Rebind(s *zmq.Socket, ep Endpoint) error {
+	if err := s.Unbind(ep.URL); err != nil {
+		return fmt.Errorf("unbind %s: %w", ep, err)
+	}
+	var err error
+	for try := 0; try < 50; try++ {
+		if err = s.Bind(ep.URL); err == nil {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("bind %s again: %w", ep, err)
+}
+
+// serverAuth sets how a server socket's peers are let in: CurveZMQ and
+// the Gate's allow-list when keyed, otherwise NULL through the plain ZAP
+// domain.
+func serverAuth(s *zmq.Socket, c *Curve) error {
+	if c == nil {
+		return s.ServerAuthNull(ZAPDomain)
+	}
+	return s.ServerAuthCurve(c.Gate.domain, c.Secret)
 }
 
 // DialRequest connects a REQ socket to a server's post endpoint. A REQ
 // socket that missed a reply is stuck, so callers close it and dial anew.
-func DialRequest(ep Endpoint) (*zmq.Socket, error) {
-	return dial(zmq.REQ, ep, func(s *zmq.Socket) error { return nil })
+// beforeConnect is as for DialSubscribe.
+func DialRequest(ep Endpoint, beforeConnect func(*zmq.Socket) error) (*zmq.Socket, error) {
+	return dial(zmq.REQ, ep, func(s *zmq.Socket) error {
+		if beforeConnect == nil {
+			return nil
+		}
+		return beforeConnect(s)
+	})
 }
 
 // DialSubscribe connects a SUB socket to a server's publish endpoint,
@@ -168,6 +182,7 @@ func dial(t zmq.Type, ep Endpoint, setup func(*zmq.Socket) error) (*zmq.Socket, 
 		s.SetHeartbeatTimeout(HeartbeatTimeout),
 		s.SetReconnectIvl(ReconnectIvl),
 		s.SetReconnectIvlMax(ReconnectIvlMax),
+		clientAuth(s, ep.Curve),
 		setup(s),
 	)
 	if err == nil {
@@ -180,6 +195,14 @@ func dial(t zmq.Type, ep Endpoint, setup func(*zmq.Socket) error) (*zmq.Socket, 
 		return nil, err
 	}
 	return s, nil
+}
+
+// clientAuth makes a client socket speak CurveZMQ when keyed.
+func clientAuth(s *zmq.Socket, c *Curve) error {
+	if c == nil {
+		return nil
+	}
+	return s.ClientAuthCurve(c.Server, c.Public, c.Secret)
 }
 
 func setAll(errs ...error) error {

@@ -26,12 +26,16 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	cmd := cli.NewCommand("post_client", summary, "<ip>", "<port>", "<username>", "<message>")
 	var posting client.Options
 	posting.Flags(cmd.FlagSet)
+	keyed := cli.ClientKeyFlags(cmd)
 	a, err := cmd.Parse(args)
 	if err != nil {
 		return err
 	}
 	ep, err := cmd.Connect(a[0], a[1])
 	if err != nil {
+		return err
+	}
+	if err := keyed.Apply(&ep); err != nil {
 		return err
 	}
 	if err := posting.Check(); err != nil {

@@ -32,7 +32,7 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	if err != nil {
 		return err
 	}
-	stop, err := opts.Start()
+	stop, err := opts.Start(ctx, env, &post)
 	if err != nil {
 		return err
 	}

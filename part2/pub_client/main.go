@@ -22,12 +22,16 @@ func main() { os.Exit(cli.Main(run)) }
 
 func run(ctx context.Context, args []string, env cli.Env) error {
 	cmd := cli.NewCommand("pub_client", summary, "<ip>", "<pub_port>")
+	keyed := cli.ClientKeyFlags(cmd)
 	a, err := cmd.Parse(args)
 	if err != nil {
 		return err
 	}
 	ep, err := cmd.Connect(a[0], a[1])
 	if err != nil {
+		return err
+	}
+	if err := keyed.Apply(&ep); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stderr, "pub_client: listening to %s; Ctrl-C stops\n", ep)

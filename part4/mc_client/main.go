@@ -24,11 +24,15 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	cmd := cli.NewCommand("mc_client", summary, "<ip>", "<post_port>", "<pub_port>", "<channel>", "<name>")
 	cfg := chat.Config{Mode: msg.MultiChannel, In: env.Stdin, Out: env.Stdout, Err: env.Stderr, NoColor: os.Getenv("NO_COLOR") != ""}
 	cfg.Posting.Flags(cmd.FlagSet)
+	keyed := cli.ClientKeyFlags(cmd)
 	a, err := cmd.Parse(args)
 	if err != nil {
 		return err
 	}
 	if cfg.Post, cfg.Pub, err = cmd.ConnectPair(a[0], a[1], a[2]); err != nil {
+		return err
+	}
+	if err := keyed.Apply(&cfg.Post, &cfg.Pub); err != nil {
 		return err
 	}
 	if err := cfg.Posting.Check(); err != nil {
