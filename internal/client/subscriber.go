@@ -124,7 +124,8 @@ func receive(sock *zmq.Socket, sub Subscription, h Handlers) error {
 const handshakeFailed = zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_AUTH
 
 // ErrRefused is returned (wrapped) when the handshake with the server
-// fails.
+// fails; in keyed mode also when a message fails its authentication
+// (libzmq reports both alike): the connection was tampered with.
 var ErrRefused = errors.New("the handshake with the server failed")
 
 // monitor returns a socket on which sock's events arrive. Attach it before
@@ -162,7 +163,7 @@ func handshakeEvent(mon *zmq.Socket, ep transport.Endpoint) error {
 // refusal says what a failed handshake with ep most likely means.
 func refusal(ep transport.Endpoint) error {
 	if ep.Curve != nil {
-		return fmt.Errorf("%w at %s: check the server's public key (-server-key), and that your public key is on its allow-list", ErrRefused, ep)
+		return fmt.Errorf("%w at %s: check the server's public key (-server-key), and that your public key is on its allow-list; if both are right, something on the way altered the traffic", ErrRefused, ep)
 	}
 	return fmt.Errorf("%w at %s: is it a zmqchat server, and is it in keyed mode (then give -keys and -server-key)?", ErrRefused, ep)
 }

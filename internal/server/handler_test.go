@@ -137,3 +137,24 @@ func FuzzHandle(f *testing.F) {
 		}
 	})
 }
+
+// In keyed mode a post is taken only from the key its username is bound
+// to, by the list in force.
+func TestHandleKeyedChecksTheOwner(t *testing.T) {
+	h, published := newHandler(msg.MultiChannel)
+	owners := map[string]string{"alice-key": "alice"}
+	h.Owner = func(key string) (string, bool) { n, ok := owners[key]; return n, ok }
+	for _, tt := range []struct{ user, key, want string }{
+		{"alice", "alice-key", "OK"},
+		{"bob", "alice-key", "you cannot post as bob: your key is alice's"},
+		{"alice", "removed-key", "your key is no longer on this server's allow-list"},
+	} {
+		reply := h.Handle(frames("POST", "dev", tt.user, tm, "hi from "+tt.key), tt.key)
+		if got := string(reply[len(reply)-1]); got != tt.want {
+			t.Errorf("%s with %s: reply %q, want %q", tt.user, tt.key, reply, tt.want)
+		}
+	}
+	if h.Store.Len() != 1 || len(*published) != 1 {
+		t.Errorf("stored %d, published %d; want only alice's own post", h.Store.Len(), len(*published))
+	}
+}

@@ -174,17 +174,20 @@ func (s *Server) receive() (frames [][]byte, key string, err error) {
 	return frames, meta["User-Id"], err
 }
 
-// checkGate, when a new allow-list is in force, binds the PUB socket anew:
-// every subscriber is disconnected and reconnects by itself through the
-// gate, so a removed key stops receiving. Posts need no such step, since
-// each is checked against the list in force.
+// checkGate, when a new allow-list is in force, opens the PUB socket
+// anew: every subscriber is disconnected and reconnects by itself through
+// the gate, so a removed key stops receiving. (What is published in that
+// moment is missed.) Posts need no such step, since each is checked
+// against the list in force.
 func (s *Server) checkGate() error {
 	if s.gate == nil || s.pub == nil || s.gate.Generation() == s.gateGen {
 		return nil
 	}
 	s.gateGen = s.gate.Generation()
-	if err := transport.Rebind(s.pub, s.pubEP); err != nil {
-		return fmt.Errorf("rebind the publish socket after the allow-list changed: %w", err)
+	pub, err := transport.ReopenPublish(s.pub, s.pubEP)
+	s.pub = pub
+	if err != nil {
+		return fmt.Errorf("reopen the publish socket after the allow-list changed: %w", err)
 	}
 	return nil
 }

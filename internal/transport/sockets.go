@@ -113,22 +113,23 @@ func Bound(s *zmq.Socket, ep Endpoint) (Endpoint, error) {
 	return Endpoint{URL: url, IPv6: ep.IPv6, Curve: ep.Curve}, nil
 }
 
-// Rebind unbinds s from ep, which drops every connection made through it,
-// and binds it there again; the peers reconnect by themselves, through ZAP
-// again. The port is the same, so a retry covers the moment libzmq takes
-// to let go of it.
-func Rebind(s *zmq.Socket, ep Endpoint) error {
-	if err := s.Unbind(ep.URL); err != nil {
-		return fmt.Errorf("unbind %s: %w", ep, err)
-	}
+// ReopenPublish closes a server's PUB socket, which drops every
+// subscriber (in libzmq 4.3, unbinding would leave their connections up),
+// and binds a new one on the same endpoint; the subscribers reconnect by
+// themselves, through ZAP again. libzmq lets go of the port a moment after
+// the close, so binding is retried for up to a second.
+func ReopenPublish(old *zmq.Socket, ep Endpoint) (*zmq.Socket, error) {
+	old.SetLinger(0)
+	old.Close()
 	var err error
-	for try := 0; try < 50; try++ {
-		if err = s.Bind(ep.URL); err == nil {
-			return nil
+	for try := 0; try < 100; try++ {
+		var s *zmq.Socket
+		if s, err = ListenPublish(ep); err == nil {
+			return s, nil
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return fmt.Errorf("bind %s again: %w", ep, err)
+	return nil, err
 }
 
 // serverAuth sets how a server socket's peers are let in: CurveZMQ and

@@ -2,11 +2,15 @@ package transport
 
 import (
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
+
+	"github.com/zmqchat/zmqchat/internal/keys"
 )
 
 func TestEndpoints(t *testing.T) {
@@ -125,6 +129,60 @@ func TestServerSocketOptions(t *testing.T) {
 		if maxIn != tt.maxIn || hwm != HWM || linger != Linger || domain != ZAPDomain {
 			t.Errorf("%s: maxmsgsize %d, sndhwm %d, linger %s, ZAP domain %q; want %d, %d, %s, %q",
 				tt.name, maxIn, hwm, linger, domain, tt.maxIn, HWM, Linger, ZAPDomain)
+		}
+	}
+}
+
+func TestGateAllowsListedKeysAndReportsEachRefusalOnce(t *testing.T) {
+	dir := t.TempDir()
+	pair, err := keys.Generate(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allow := filepath.Join(dir, "allow")
+	os.WriteFile(allow, []byte("alice "+pair.Public+"\n"), 0o644)
+	list, err := keys.ReadAllowList(allow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var said []string
+	g := NewGate(list, func(s string) { said = append(said, s) })
+	if !g.allows("127.0.0.1", pair.Public) {
+		t.Error("a listed key was refused")
+	}
+	for i := 0; i < 3; i++ {
+		if g.allows("10.0.0.9", "stranger") {
+			t.Error("an unlisted key was let in")
+		}
+	}
+	if len(said) != 1 || !strings.Contains(said[0], "refused a connection from 10.0.0.9: its key stranger") {
+		t.Errorf("reported %q, want one refusal", said)
+	}
+	gen := g.Generation()
+	os.WriteFile(allow, []byte("# nobody\n"), 0o644)
+	empty, _ := keys.ReadAllowList(allow)
+	g.Replace(empty)
+	if g.Generation() == gen || g.allows("127.0.0.1", pair.Public) {
+		t.Error("a key removed from the list in force was still let in")
+	}
+	// ZAP answers: the plain domain lets NULL in; a keyed domain takes only
+	// CURVE with a listed key, whose Z85 text becomes the User-Id.
+	g.Replace(list)
+	raw := zmq.Z85decode(pair.Public)
+	for _, tt := range []struct {
+		domain, mech string
+		creds        []string
+		status, user string
+	}{
+		{ZAPDomain, "NULL", nil, "200", ""},
+		{g.domain, "CURVE", []string{raw}, "200", pair.Public},
+		{g.domain, "CURVE", []string{strings.Repeat("x", 32)}, "400", ""},
+		{g.domain, "NULL", nil, "400", ""},
+		{"other", "NULL", nil, "400", ""},
+	} {
+		status, _, user := zapAnswer(tt.domain, "127.0.0.1", tt.mech, tt.creds)
+		if status != tt.status || user != tt.user {
+			t.Errorf("ZAP %s %s: %s %q, want %s %q", tt.domain, tt.mech, status, user, tt.status, tt.user)
 		}
 	}
 }

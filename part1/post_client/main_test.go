@@ -8,6 +8,7 @@ import (
 
 func TestCommandLine(t *testing.T) {
 	clitest.Check(t, "post_client", run, []clitest.Case{
+		{Args: []string{"-server-key", "k", "127.0.0.1", "5555", "ann", "hi"}, Code: 2, Want: "-keys and -server-key go together"},
 		{Args: []string{"-h"}, Code: 0, Want: "usage: post_client [flags] <ip> <port> <username> <message>"},
 		{Args: []string{"127.0.0.1", "5555", "ann"}, Code: 2, Want: "want 4 arguments"},
 		{Args: []string{"127.0.0.1", "5555", "ann", "two", "words"}, Code: 2, Want: "got 5 (quote a message that has spaces)"},
