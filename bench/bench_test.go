@@ -9,6 +9,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -25,6 +26,7 @@ import (
 
 	zmq "github.com/pebbe/zmq4"
 
+	"github.com/zmqchat/zmqchat/internal/keys"
 	"github.com/zmqchat/zmqchat/internal/msg"
 	"github.com/zmqchat/zmqchat/internal/proctest"
 	"github.com/zmqchat/zmqchat/internal/server"
@@ -57,16 +59,67 @@ func programs(b *testing.B) string {
 type target struct {
 	cmd       *exec.Cmd
 	post, pub string // endpoints
+	keyed     bool   // the load's sockets must speak CurveZMQ
 }
 
-// servers returns the two servers in this round's order: the order flips
-// with BENCH_ROUND so neither always runs first.
+// servers returns the servers in this round's order: the order rotates
+// with BENCH_ROUND so none always runs first. keyed is mc_server in keyed
+// mode (CurveZMQ and the allow-list), measured against plain mc_server.
 func servers() []string {
+	all := []string{"zmqchat", "raw", "keyed"}
 	round, _ := strconv.Atoi(os.Getenv("BENCH_ROUND"))
-	if round%2 == 1 {
-		return []string{"raw", "zmqchat"}
+	r := round % len(all)
+	return append(all[r:], all[:r]...)
+}
+
+// benchKeys is the keyed target's key ring: the server's pair, a pair for
+// each name the load posts as (and one for subscribers), and the
+// allow-list file naming them.
+var benchKeys struct {
+	once   sync.Once
+	dir    string
+	server keys.Pair
+	users  map[string]keys.Pair
+	err    error
+}
+
+func keyring(b *testing.B) {
+	b.Helper()
+	benchKeys.once.Do(func() {
+		k := &benchKeys
+		if k.dir, k.err = os.MkdirTemp("", "zmqchat-bench-keys-"); k.err != nil {
+			return
+		}
+		if k.server, k.err = keys.Generate(filepath.Join(k.dir, "server")); k.err != nil {
+			return
+		}
+		k.users = map[string]keys.Pair{}
+		var allow strings.Builder
+		for _, name := range []string{"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "probe", "lat", "sub"} {
+			p, err := keys.Generate(filepath.Join(k.dir, name))
+			if err != nil {
+				k.err = err
+				return
+			}
+			k.users[name] = p
+			fmt.Fprintf(&allow, "%s %s\n", name, p.Public)
+		}
+		k.err = os.WriteFile(filepath.Join(k.dir, "allow"), []byte(allow.String()), 0o644)
+	})
+	if benchKeys.err != nil {
+		b.Fatal(benchKeys.err)
 	}
-	return []string{"zmqchat", "raw"}
+}
+
+// secure makes s speak CurveZMQ as name when t is keyed.
+func (t *target) secure(b *testing.B, s *zmq.Socket, name string) {
+	if !t.keyed {
+		return
+	}
+	p := benchKeys.users[name]
+	if err := s.ClientAuthCurve(benchKeys.server.Public, p.Public, p.Secret); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // banner matches the line in which both servers name the endpoints they
@@ -78,12 +131,16 @@ var profiles atomic.Int64
 func startTarget(b *testing.B, kind string) *target {
 	b.Helper()
 	dir := programs(b)
-	t := &target{}
+	t := &target{keyed: kind == "keyed"}
 	// Both bind free ports (port 0) and name them in their banner.
 	if kind == "raw" {
 		t.cmd = exec.Command(filepath.Join(dir, "rawserver"), "tcp://127.0.0.1:*", "tcp://127.0.0.1:*")
 	} else {
 		args := []string{"127.0.0.1", "0", "0"}
+		if t.keyed {
+			keyring(b)
+			args = append([]string{"-keys", filepath.Join(benchKeys.dir, "server"), "-allow", filepath.Join(benchKeys.dir, "allow")}, args...)
+		}
 		if prof := os.Getenv("BENCH_CPUPROFILE"); prof != "" {
 			args = append([]string{"-cpuprofile", fmt.Sprintf("%s.%d", prof, profiles.Add(1))}, args...)
 		}
@@ -95,7 +152,9 @@ func startTarget(b *testing.B, kind string) *target {
 	if err != nil {
 		b.Fatal(err)
 	}
-	t.cmd.Stderr = os.Stderr
+	// Its stderr is shown only should the benchmark fail.
+	var stderr bytes.Buffer
+	t.cmd.Stderr = &stderr
 	if err := t.cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -119,6 +178,11 @@ func startTarget(b *testing.B, kind string) *target {
 		b.Fatalf("%s did not start", kind)
 	}
 	b.Cleanup(func() {
+		defer func() {
+			if b.Failed() {
+				b.Logf("%s's stderr:\n%s", kind, stderr.String())
+			}
+		}()
 		t.cmd.Process.Signal(os.Interrupt) // a clean stop, so a profile is written
 		done := make(chan struct{})
 		go func() { t.cmd.Wait(); close(done) }()
@@ -145,6 +209,7 @@ func newPoster(b *testing.B, t *target, name string) *poster {
 		b.Fatal(err)
 	}
 	s.SetLinger(0)
+	t.secure(b, s, name)
 	if err := s.Connect(t.post); err != nil {
 		b.Fatal(err)
 	}
@@ -216,6 +281,7 @@ func newSubscriber(b *testing.B, t *target, measure bool) *subscriber {
 	}
 	s.SetLinger(0)
 	s.SetSubscribe(channel)
+	t.secure(b, s, "sub")
 	if err := s.Connect(t.pub); err != nil {
 		b.Fatal(err)
 	}

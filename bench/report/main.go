@@ -113,6 +113,29 @@ func run(in io.Reader, out io.Writer) error {
 			b, p, b/p, limit, yes(b <= limit, "x", &missed))
 	}
 	fmt.Fprintf(out, "\n%d target(s) missed\n", missed)
+
+	// Keyed mode's cost: the same workloads against mc_server with
+	// CurveZMQ and its allow-list, as ratios to plain mc_server.
+	if _, ok := med("Post/clients=1", "keyed", "posts/s"); !ok {
+		return nil
+	}
+	fmt.Fprintln(out, "\nkeyed mode (CurveZMQ, allow-list) against plain zmqchat, same rounds:")
+	fmt.Fprintln(out, "\n| workload | keyed | plain | keyed ÷ plain |")
+	fmt.Fprintln(out, "|---|---:|---:|---:|")
+	for _, r := range []struct{ label, w, unit string }{
+		{"post throughput, 1 client (posts/s)", "Post/clients=1", "posts/s"},
+		{"post throughput, 8 clients (posts/s)", "Post/clients=8", "posts/s"},
+		{"fan-out to 1 subscriber(s) (deliveries/s)", "Fanout/subscribers=1", "deliveries/s"},
+		{"fan-out to 10 subscriber(s) (deliveries/s)", "Fanout/subscribers=10", "deliveries/s"},
+		{"latency post→delivery p50 at 2,000/s (µs)", "Latency/rate=2000", "p50-µs"},
+		{"latency post→delivery p99 at 2,000/s (µs)", "Latency/rate=2000", "p99-µs"},
+	} {
+		k, ok1 := med(r.w, "keyed", r.unit)
+		z, ok2 := med(r.w, "zmqchat", r.unit)
+		if ok1 && ok2 {
+			fmt.Fprintf(out, "| %s | %s | %s | %.2f |\n", r.label, num(k), num(z), k/z)
+		}
+	}
 	return nil
 }
 
