@@ -8,9 +8,11 @@ package chat
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/zmqchat/zmqchat/internal/client"
@@ -46,15 +48,19 @@ func (cfg Config) readOnly() bool {
 // waits on the network until this many are in flight.
 const queued = 256
 
-// Run runs the client until its input ends (every line read by then is
-// posted first), ctx is done, or its subscription fails. When both In and
-// Out are a terminal it offers a prompt, line editing, colours and
-// commands; otherwise it reads and writes plain lines.
+// Run runs the client until its input ends (Ctrl-D, the end of a pipe, or
+// /quit), ctx is done (Ctrl-C), or its subscription fails. At the end of
+// input it waits at most one post timeout for the lines still queued;
+// Ctrl-C leaves at once. Lines that were not posted (refused, no reply, or
+// still queued) are counted on stderr, and make Run return an error, so
+// that a script can tell. When both In and Out are a terminal it offers a
+// prompt, line editing, colours and commands; otherwise it reads and
+// writes plain lines.
 func Run(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	con, err := openConsole(cfg)
+	con, err := openConsole(cfg, cancel)
 	if err != nil {
 		return err
 	}
@@ -65,8 +71,10 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	var wg sync.WaitGroup
+	var n tally
 	subDone := make(chan error, 1)
 	postDone := make(chan struct{})
+	inputEnded := make(chan struct{})
 	posts := make(chan msg.Message, queued)
 	wg.Add(2)
 	go func() {
@@ -77,20 +85,65 @@ func Run(ctx context.Context, cfg Config) error {
 		defer wg.Done()
 		defer close(postDone)
 		defer poster.Close()
-		postLines(ctx, poster, posts, con)
+		postLines(ctx, poster, posts, con, &n)
 	}()
 	// Reading input cannot be interrupted, so this goroutine is not waited
 	// for: at exit it is left blocked in Read, and it never touches a socket.
-	go readInput(ctx, cfg, con, posts)
+	go func() {
+		defer close(inputEnded)
+		readInput(ctx, cfg, con, posts, &n)
+	}()
 
-	select {
-	case <-postDone: // input ended and every line was posted
-	case <-ctx.Done():
-	case err = <-subDone:
+	var drained <-chan time.Time // the end of input's grace period
+wait:
+	for {
+		select {
+		case <-inputEnded:
+			inputEnded = nil
+			drained = time.After(cfg.Posting.Timeout)
+		case <-postDone: // input ended and every line was tried
+			break wait
+		case <-drained:
+			break wait
+		case <-ctx.Done():
+			break wait
+		case err = <-subDone:
+			break wait
+		}
 	}
 	cancel()
 	wg.Wait()
+	if err == nil {
+		err = n.report(con)
+	}
 	return err
+}
+
+// tally counts a session's lines: queued for posting, and of those, posted
+// (OK) and failed (refused or no reply). The rest were not sent.
+type tally struct {
+	queued, posted, failed atomic.Int64
+}
+
+// report says on stderr how many lines were not posted, and returns an
+// error if any were not.
+func (n *tally) report(con *console) error {
+	queued, posted, failed := n.queued.Load(), n.posted.Load(), n.failed.Load()
+	unsent := queued - posted - failed
+	if unsent > 0 {
+		con.Warn(fmt.Sprintf("%d %s not sent: the client stopped before posting %s", unsent, lines(unsent), map[bool]string{true: "it", false: "them"}[unsent == 1]))
+	}
+	if missed := unsent + failed; missed > 0 {
+		return fmt.Errorf("%d of %d %s not posted", missed, queued, lines(queued))
+	}
+	return nil
+}
+
+func lines(n int64) string {
+	if n == 1 {
+		return "line"
+	}
+	return "lines"
 }
 
 // receive subscribes to what the client shows (its channel, or everything
@@ -107,7 +160,7 @@ func receive(ctx context.Context, cfg Config, con *console) error {
 // postLines posts each message from posts until it is closed or ctx is
 // done. A post that fails is reported and the next one is tried: the
 // Poster has rebuilt its socket by then.
-func postLines(ctx context.Context, poster *client.Poster, posts <-chan msg.Message, con *console) {
+func postLines(ctx context.Context, poster *client.Poster, posts <-chan msg.Message, con *console, n *tally) {
 	for {
 		var m msg.Message
 		select {
@@ -119,15 +172,18 @@ func postLines(ctx context.Context, poster *client.Poster, posts <-chan msg.Mess
 			}
 			m = next
 		}
-		if err := poster.Post(ctx, m); err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			if msg.IsInvalid(err) {
-				con.Warn("the server refused the message: " + err.Error())
-			} else {
-				con.Warn(err.Error())
-			}
+		err := poster.Post(ctx, m)
+		switch {
+		case err == nil:
+			n.posted.Add(1)
+		case ctx.Err() != nil:
+			return // not sent, or not confirmed: counted as not sent
+		case msg.IsInvalid(err):
+			n.failed.Add(1)
+			con.Warn("the server refused the message: " + err.Error())
+		default:
+			n.failed.Add(1)
+			con.Warn(err.Error())
 		}
 	}
 }
@@ -135,7 +191,7 @@ func postLines(ctx context.Context, poster *client.Poster, posts <-chan msg.Mess
 // readInput reads lines until input ends (or /quit), carries out commands
 // at a terminal, and sends each line that makes a valid message to posts,
 // which it closes when done.
-func readInput(ctx context.Context, cfg Config, con *console, posts chan<- msg.Message) {
+func readInput(ctx context.Context, cfg Config, con *console, posts chan<- msg.Message, n *tally) {
 	defer close(posts)
 	for {
 		line, err := con.ReadLine()
@@ -151,7 +207,7 @@ func readInput(ctx context.Context, cfg Config, con *console, posts chan<- msg.M
 		}
 		if con.Interactive() && strings.HasPrefix(line, "/") {
 			var quit bool
-			if line, quit = command(line, con); quit {
+			if line, quit = command(line, con, cfg.readOnly()); quit {
 				return
 			}
 		}
@@ -165,6 +221,7 @@ func readInput(ctx context.Context, cfg Config, con *console, posts chan<- msg.M
 		}
 		select {
 		case posts <- m:
+			n.queued.Add(1)
 		case <-ctx.Done():
 			return
 		}
@@ -181,19 +238,29 @@ func prompt(cfg Config) string {
 
 const help = `commands:
   /help     this help
-  /quit     leave (as do Ctrl-D and Ctrl-C)
+  /quit     leave (as does Ctrl-D, once what you typed is posted; Ctrl-C leaves at once)
   //text    post "/text": a line that starts with / is a command, // escapes it
 anything else is posted; Up and Down recall earlier lines`
 
+const readOnlyHelp = `commands:
+  /help     this help
+  /quit     leave (as do Ctrl-D and Ctrl-C)
+channel ALL is read-only: it shows every channel, and nothing typed here is posted;
+to post, join a channel (mc_client ... <channel> <name>)`
+
 // command carries out a line that starts with "/". It returns the line to
 // post, if any ("//x" posts "/x"), and whether to quit.
-func command(line string, con *console) (post string, quit bool) {
+func command(line string, con *console, readOnly bool) (post string, quit bool) {
 	if strings.HasPrefix(line, "//") {
 		return line[1:], false
 	}
 	switch name, _, _ := strings.Cut(strings.TrimSpace(line), " "); name {
 	case "/help":
-		con.Warn(help)
+		if readOnly {
+			con.Warn(readOnlyHelp)
+		} else {
+			con.Warn(help)
+		}
 	case "/quit":
 		return "", true
 	default:

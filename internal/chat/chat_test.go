@@ -72,7 +72,7 @@ func TestCommand(t *testing.T) {
 	} {
 		var errOut strings.Builder
 		con := newPlainConsole(strings.NewReader(""), io.Discard, &errOut, display.Style{})
-		post, quit := command(tt.line, con)
+		post, quit := command(tt.line, con, false)
 		if post != tt.post || quit != tt.quit || !strings.Contains(errOut.String(), tt.said) {
 			t.Errorf("command(%q) = %q, %v, said %q; want %q, %v, saying %q", tt.line, post, quit, errOut.String(), tt.post, tt.quit, tt.said)
 		}
@@ -117,7 +117,7 @@ func TestReadInput(t *testing.T) {
 	var errOut strings.Builder
 	con := newPlainConsole(strings.NewReader(in), io.Discard, &errOut, display.Style{})
 	posts := make(chan msg.Message, 10)
-	readInput(context.Background(), Config{Mode: msg.SingleRoom, Name: "ann"}, con, posts)
+	readInput(context.Background(), Config{Mode: msg.SingleRoom, Name: "ann"}, con, posts, &tally{})
 	var bodies []string
 	for m := range posts {
 		bodies = append(bodies, m.Body)

@@ -39,11 +39,12 @@ type console struct {
 }
 
 // openConsole returns the terminal console when both cfg.In and cfg.Out
-// are a terminal, and the plain one otherwise.
-func openConsole(cfg Config) (*console, error) {
+// are a terminal, and the plain one otherwise. At a terminal, Ctrl-C calls
+// interrupt (in raw mode it is a key, not a signal).
+func openConsole(cfg Config, interrupt func()) (*console, error) {
 	style := display.Style{ShowChannel: cfg.readOnly()}
 	if in, out, ok := isTerminal(cfg.In, cfg.Out); ok {
-		tc, err := newTermConsole(in, out, prompt(cfg))
+		tc, err := newTermConsole(in, out, prompt(cfg), interrupt)
 		if err != nil {
 			return nil, err
 		}

@@ -23,7 +23,8 @@ type termConsole struct {
 }
 
 // newTermConsole puts the terminal in raw mode; Close restores it.
-func newTermConsole(in, out *os.File, prompt string) (*termConsole, error) {
+// Ctrl-C calls interrupt.
+func newTermConsole(in, out *os.File, prompt string, interrupt func()) (*termConsole, error) {
 	fd := int(in.Fd())
 	state, err := term.MakeRaw(fd)
 	if err != nil {
@@ -33,7 +34,7 @@ func newTermConsole(in, out *os.File, prompt string) (*termConsole, error) {
 		t: term.NewTerminal(struct {
 			io.Reader
 			io.Writer
-		}{in, out}, prompt),
+		}{&keyFilter{r: in, interrupt: interrupt}, out}, prompt),
 		fd:      fd,
 		out:     out,
 		state:   state,
@@ -81,4 +82,34 @@ func isTerminal(r io.Reader, w io.Writer) (in, out *os.File, ok bool) {
 		return nil, nil, false
 	}
 	return in, out, true
+}
+
+// keyFilter filters what is typed before the line editor sees it. x/term takes
+// Ctrl-C for the end of input, like Ctrl-D, so it is taken out here and
+// calls interrupt: Ctrl-C leaves at once, Ctrl-D after posting what is
+// queued. And a line typed before the terminal went raw (type-ahead) ends
+// in "\n", which x/term does not take for Enter: it becomes "\r".
+type keyFilter struct {
+	r         io.Reader
+	interrupt func()
+}
+
+func (k *keyFilter) Read(p []byte) (int, error) {
+	for {
+		n, err := k.r.Read(p)
+		out := p[:0]
+		for _, c := range p[:n] {
+			switch c {
+			case 0x03: // Ctrl-C
+				k.interrupt()
+			case '\n':
+				out = append(out, '\r')
+			default:
+				out = append(out, c)
+			}
+		}
+		if len(out) > 0 || err != nil {
+			return len(out), err
+		}
+	}
 }

@@ -45,8 +45,12 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	if err := msg.CheckUsername(cfg.Name); err != nil {
 		return cmd.Usagef("%v", err)
 	}
-	fmt.Fprintf(env.Stderr, "mc_client: %s on %s via %s and %s; type a line and press Enter to post; Ctrl-D or Ctrl-C leaves\n",
-		cfg.Name, cfg.Channel, cfg.Post, cfg.Pub)
+	how := "type a line and press Enter to post"
+	if cfg.Channel == msg.AllChannel {
+		how = "read-only: it shows every channel, and nothing typed here is posted"
+	}
+	fmt.Fprintf(env.Stderr, "mc_client: %s on %s via %s and %s; %s; Ctrl-D or Ctrl-C leaves\n",
+		cfg.Name, cfg.Channel, cfg.Post, cfg.Pub, how)
 
 	// Three goroutines: one reads lines; one owns a REQ socket to
 	// <post_port> and posts them to <channel>; one owns a SUB socket to

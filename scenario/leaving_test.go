@@ -1,0 +1,99 @@
+package scenario
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// A script can tell: a piped client whose lines could not be posted (no
+// server here) exits 1 and says how many, and at the end of its input it
+// waits at most one post timeout for what is queued.
+func TestPipedClientWhosePostsFailExits1(t *testing.T) {
+	t.Parallel()
+	port := itoa(freePort(t)) // nothing listens there
+	c := start(t, "mc_client", "-timeout", "300ms", "-retries", "0", "127.0.0.1", port, itoa(freePort(t)), "dev", "ann")
+	c.typeLine("one")
+	c.typeLine("two")
+	c.typeLine("three")
+	c.stdin.Close()
+	if code := c.wait(); code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	c.err.waitFor(t, "mc_client", "no reply from")
+	c.err.waitFor(t, "mc_client", "2 lines not sent: the client stopped before posting them")
+	c.err.waitFor(t, "mc_client", "mc_client: 3 of 3 lines not posted")
+}
+
+// At a terminal, Ctrl-C leaves at once, whatever is queued, and says how
+// many lines were not sent; with a 10 s post timeout, waiting for the
+// queue would take far longer than the deadline here.
+func TestTerminalCtrlCLeavesAtOnce(t *testing.T) {
+	t.Parallel()
+	port := itoa(freePort(t))
+	c := startTTY(t, nil, "mc_client", "-timeout", "10s", "127.0.0.1", port, itoa(freePort(t)), "dev", "ann")
+	at := c.waitScreen(0, "ann@dev> ")
+	c.typeKeys("one\rtwo\rthree\r")
+	at = c.waitScreen(at, "three")
+	c.typeKeys("\x03") // Ctrl-C
+	select {
+	case <-c.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Ctrl-C did not end the client within 5 s (each queued post would wait 10 s)")
+	}
+	if c.code != 1 {
+		t.Errorf("exit %d after leaving 3 lines unsent, want 1", c.code)
+	}
+	c.waitScreen(at, "3 lines not sent")
+}
+
+// At a terminal, Ctrl-D waits at most one post timeout for what is queued,
+// then says what was dropped.
+func TestTerminalCtrlDWaitsOneTimeoutAtMost(t *testing.T) {
+	t.Parallel()
+	port := itoa(freePort(t))
+	c := startTTY(t, nil, "mc_client", "-timeout", "500ms", "-retries", "0", "127.0.0.1", port, itoa(freePort(t)), "dev", "ann")
+	at := c.waitScreen(0, "ann@dev> ")
+	c.typeKeys("one\rtwo\rthree\r")
+	at = c.waitScreen(at, "three")
+	c.typeKeys("\x04") // Ctrl-D on an empty line
+	if code := c.wait(); code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	c.waitScreen(at, "lines not sent")
+	c.waitScreen(at, "3 of 3 lines not posted")
+}
+
+// A line typed before the prompt appears (while the client starts) is
+// posted, not left in the prompt.
+func TestTerminalTypeAheadIsPosted(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "mc_server", "127.0.0.1")
+	c := startTTY(t, nil, "mc_client", s.args("dev", "ann")...)
+	c.typeKeys("typed ahead\n") // at once, before the client has its terminal
+	s.out.waitFor(t, "mc_server", "[dev] ann: typed ahead (")
+	c.typeKeys("\x04")
+	if code := c.wait(); code != 0 {
+		t.Errorf("exit %d, want 0", code)
+	}
+}
+
+// The ALL client says it is read-only wherever it explains itself.
+func TestALLClientSaysItIsReadOnly(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "mc_server", "127.0.0.1")
+	piped := start(t, "mc_client", s.args("ALL", "eve")...)
+	piped.err.waitFor(t, "mc_client", "eve on ALL via")
+	never(t, []*lines{piped.err}, "press Enter to post")
+	piped.err.waitFor(t, "mc_client", "read-only: it shows every channel, and nothing typed here is posted")
+
+	c := startTTY(t, nil, "mc_client", s.args("ALL", "eve")...)
+	at := c.waitScreen(0, "eve@ALL> ")
+	c.typeKeys("/help\r")
+	c.waitScreen(at, "channel ALL is read-only: it shows every channel, and nothing typed here is posted")
+	if strings.Contains(c.screen(), "anything else is posted") || strings.Contains(c.screen(), "press Enter to post") {
+		t.Errorf("the ALL client invites posting:\n%q", c.screen())
+	}
+	c.typeKeys("\x04")
+	c.wait()
+}
