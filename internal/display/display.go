@@ -47,7 +47,7 @@ func ColorOf(name string) string {
 
 // Render formats m as Line does, styled; with a zero Style it is Line.
 func Render(m msg.Message, st Style) string {
-	return string(Append(make([]byte, 0, len(m.Channel)+len(m.Username)+len(m.Body)+len(TimeLayout)+40), m, st))
+	return string(Append(nil, m, st))
 }
 
 // Append appends Render's text to dst and returns the extended slice; a
