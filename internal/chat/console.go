@@ -35,6 +35,7 @@ type console struct {
 	out, err    io.Writer
 	style       display.Style
 	interactive bool
+	cols        func() int // a terminal's width, to fold long lines; nil on pipes
 	close       func()
 }
 
@@ -52,7 +53,7 @@ func openConsole(cfg Config, interrupt func()) (*console, error) {
 		style.Self = cfg.Name
 		// Diagnostics go through the terminal too, so they do not tear the
 		// prompt.
-		return &console{lines: tc, out: tc.t, err: tc.t, style: style, interactive: true, close: tc.Close}, nil
+		return &console{lines: tc, out: tc.t, err: tc.t, style: style, interactive: true, cols: tc.cols, close: tc.Close}, nil
 	}
 	return newPlainConsole(cfg.In, cfg.Out, cfg.Err, style), nil
 }
@@ -67,8 +68,16 @@ func (c *console) ReadLine() (string, error) { return c.lines.ReadLine() }
 // Interactive reports whether a person is at a terminal: commands apply.
 func (c *console) Interactive() bool { return c.interactive }
 
-// ShowMessage shows a received message in the console's style.
-func (c *console) ShowMessage(m msg.Message) { c.Show(display.Render(m, c.style)) }
+// ShowMessage shows a received message in the console's style; at a
+// terminal a long one is folded, with its continuations indented, so that
+// none of it can pass for a line of its own.
+func (c *console) ShowMessage(m msg.Message) {
+	line := display.Render(m, c.style)
+	if c.cols != nil {
+		line = display.Fold(line, c.cols()-1, "  ")
+	}
+	c.Show(line)
+}
 
 // Show writes a chat line to standard output.
 func (c *console) Show(line string) { c.write(c.out, line) }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/term"
@@ -20,6 +21,7 @@ type termConsole struct {
 	state   *term.State
 	winch   chan os.Signal
 	stopped chan struct{}
+	width   atomic.Int64
 }
 
 // newTermConsole puts the terminal in raw mode; Close restores it.
@@ -59,7 +61,16 @@ func newTermConsole(in, out *os.File, prompt string, interrupt func()) (*termCon
 func (c *termConsole) resize(fd int) {
 	if w, h, err := term.GetSize(fd); err == nil {
 		c.t.SetSize(w, h)
+		c.width.Store(int64(w))
 	}
+}
+
+// cols returns the terminal's width, 80 if it could not be read.
+func (c *termConsole) cols() int {
+	if w := c.width.Load(); w > 0 {
+		return int(w)
+	}
+	return 80
 }
 
 // ReadLine reads an edited line; Ctrl-D on an empty line and Ctrl-C end

@@ -5,6 +5,7 @@ package display
 import (
 	"fmt"
 	"hash/fnv"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/zmqchat/zmqchat/internal/msg"
@@ -88,8 +89,8 @@ func appendColored(dst []byte, color bool, name string) []byte {
 
 // Escape returns s with everything a terminal could act on made visible:
 // control characters (C0 but tab, DEL, C1) as \xNN, bytes that are not
-// UTF-8 as \xNN, and the invisible bidirectional controls that can make
-// text read differently from what it is as \uNNNN. A backslash is left as
+// UTF-8 as \xNN, and invisible characters that can make text read
+// differently from what it is (see isInvisible) as \uNNNN. A backslash is left as
 // it is; the escapes are for reading, not for decoding.
 func Escape(s string) string {
 	if isSafe(s) {
@@ -111,6 +112,7 @@ func appendEscaped(dst []byte, s string) []byte {
 	if isSafe(s) {
 		return append(dst, s...)
 	}
+	prev := rune(0)
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
@@ -118,23 +120,32 @@ func appendEscaped(dst []byte, s string) []byte {
 			dst = fmt.Appendf(dst, `\x%02x`, s[i])
 		case r < 0x20 && r != '\t', r >= 0x7f && r < 0xa0:
 			dst = fmt.Appendf(dst, `\x%02x`, r)
-		case isBidiControl(r):
+		case isInvisible(r, prev):
 			dst = fmt.Appendf(dst, `\u%04x`, r)
 		default:
 			dst = append(dst, s[i:i+size]...)
 		}
 		i += size
+		prev = r
 	}
 	return dst
 }
 
-// isBidiControl reports the invisible bidirectional formatting characters
-// (the "Trojan Source" ones) and the line and paragraph separators.
-func isBidiControl(r rune) bool {
+// isInvisible reports the characters that show nothing yet change what
+// text looks like or how it reads: format characters (the bidirectional
+// controls of "Trojan Source", zero-width spaces and joiners, tags, the
+// soft hyphen), the other default-ignorable ones (the Hangul filler that
+// shows as a blank), and the line and paragraph separators. A zero-width
+// joiner after a symbol is left alone: it builds emoji (👩‍💻). prev is the
+// character before r.
+func isInvisible(r, prev rune) bool {
 	switch {
-	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c,
-		r == 0x2028, r == 0x2029:
+	case r == zwj:
+		return !unicode.Is(unicode.So, prev)
+	case r == 0x2028, r == 0x2029:
 		return true
 	}
-	return false
+	return unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r)
 }
+
+const zwj = 0x200d

@@ -29,6 +29,15 @@ func TestEscape(t *testing.T) {
 		{"\u202a\u202e", `\u202a\u202e`},   // the ends of the embeddings
 		{"\u2066\u2069", `\u2066\u2069`},   // the ends of the isolates
 		{"\u2029\u2028\u200e\u200f\u061c", `\u2029\u2028\u200e\u200f\u061c`},
+		// Invisible characters: zero-width, tags, the Hangul filler, the
+		// soft hyphen and the byte-order mark; a joiner that builds an
+		// emoji stays.
+		{"zero\u200bwidth\u200c\u2060", `zero\u200bwidth\u200c\u2060`},
+		{"tag\U000e0041\U000e007f", `tag\ue0041\ue007f`},
+		{"ann\u3164", `ann\u3164`},
+		{"soft\u00adhy\ufeff", `soft\u00adhy\ufeff`},
+		{"a\u200db", `a\u200db`},
+		{"\U0001F469\u200d\U0001F4BB \u2764\ufe0f", "\U0001F469\u200d\U0001F4BB \u2764\ufe0f"},
 		{"\u2027\u202f\u2030\u2029", "\u2027\u202f\u2030" + `\u2029`}, // visible neighbours stay
 	}
 	for _, tt := range tests {
@@ -127,5 +136,25 @@ func TestRenderStyles(t *testing.T) {
 	m.Username = "x\x1b[2J"
 	if got := Render(m, Style{Color: true}); !strings.Contains(got, `x\x1b[2J`) {
 		t.Errorf("escape in a coloured name not made visible: %q", got)
+	}
+}
+
+func TestFold(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		cols int
+		want string
+	}{
+		{"eve: hi (t)", 40, "eve: hi (t)"},
+		{"eve: 0123456789", 10, "eve: 01234\n  56789"},
+		// Padding to the width cannot put "bob:" at the start of a line.
+		{"eve: x" + strings.Repeat(" ", 14) + "bob: fake", 20, "eve: x" + strings.Repeat(" ", 14) + "\n  bob: fake"},
+		// Colours take no columns; wide characters take two.
+		{"\x1b[1;93meve\x1b[0m: 日本語日本語", 12, "\x1b[1;93meve\x1b[0m: 日本語\n  日本語"},
+		{"e\u0301e\u0301e\u0301e\u0301", 4, "e\u0301e\u0301e\u0301e\u0301"},
+	} {
+		if got := Fold(tt.in, tt.cols, "  "); got != tt.want {
+			t.Errorf("Fold(%q, %d) = %q, want %q", tt.in, tt.cols, got, tt.want)
+		}
 	}
 }

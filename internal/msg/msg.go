@@ -76,31 +76,18 @@ func IsInvalid(err error) bool {
 	return errors.As(err, &e)
 }
 
-// CheckName checks a username or channel name; what names the thing in the
-// reason ("username", "channel").
-func CheckName(what, s string) error {
-	if s == "" {
-		return errorf("%s is empty: use 1 to %d letters, digits, '_', '-' or '.'", what, MaxNameLen)
-	}
-	if !utf8.ValidString(s) {
-		return errorf("%s is not valid UTF-8", what)
-	}
-	if n := utf8.RuneCountInString(s); n > MaxNameLen {
-		return errorf("%s is %d characters long, the limit is %d", what, n, MaxNameLen)
-	}
-	for _, r := range s {
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' && r != '-' && r != '.' {
-			return errorf("%s %q has %q: use only letters, digits, '_', '-' or '.'", what, s, r)
-		}
-	}
-	return nil
-}
-
-// CheckUsername checks a username.
+// CheckUsername checks a username, which must be in its normal form.
 func CheckUsername(s string) error { return CheckName("username", s) }
 
-// CheckChannel checks the name of a channel that may be joined (ALL included).
-func CheckChannel(s string) error { return CheckName("channel", s) }
+// CheckChannel checks the name of a channel that may be joined (ALL
+// included), which must be in its normal form.
+func CheckChannel(s string) error {
+	norm, err := NormalizeChannel(s)
+	if err == nil && norm != s {
+		err = errorf("channel %q is not in its normal form, %q", s, norm)
+	}
+	return err
+}
 
 // CheckPostChannel checks the channel of a post to a multi-channel server:
 // a valid name, and not the read-only ALL.
@@ -143,9 +130,25 @@ func ParseTime(s string) (time.Time, error) {
 	return t, nil
 }
 
+// Normalize returns m with its names in their normal form (see
+// NormalizeName), or why m cannot be posted under mode's rules (see
+// Check).
+func (m Message) Normalize(mode Mode) (Message, error) {
+	var err error
+	if m.Username, err = NormalizeName("username", m.Username); err != nil {
+		return m, err
+	}
+	if m.Channel != "" {
+		if m.Channel, err = NormalizeChannel(m.Channel); err != nil {
+			return m, err
+		}
+	}
+	return m, m.Check(mode)
+}
+
 // Check checks every field of m under mode's rules: in SingleRoom the
 // channel must be empty; in MultiChannel it must name a channel that can be
-// posted to.
+// posted to. Names must be in their normal form.
 func (m Message) Check(mode Mode) error {
 	if mode == MultiChannel {
 		if m.Channel == "" {
@@ -175,7 +178,8 @@ func EncodePost(m Message) [][]byte {
 }
 
 // DecodePost decodes and checks the frames of a POST request (command word
-// included) under mode's rules (see Message.Check).
+// included) under mode's rules (see Message.Check), with its names in their
+// normal form (see Message.Normalize).
 func DecodePost(frames [][]byte, mode Mode) (Message, error) {
 	if len(frames) == 0 {
 		return Message{}, errorf("empty request")
@@ -196,15 +200,22 @@ func DecodePost(frames [][]byte, mode Mode) (Message, error) {
 		Time:     t,
 		Body:     string(frames[4]),
 	}
-	return m, m.Check(mode)
+	return m.Normalize(mode)
 }
 
 // PubFrames returns the publication of a POST request that DecodePost
-// accepted: its last four frames as received, which are the publication's
-// fields (channel first, as the subscription topic) in its order. Nothing
-// is copied or formatted, so a server publishes the time exactly as the
-// client wrote it.
-func PubFrames(post [][]byte) [][]byte { return post[1:5] }
+// accepted as m: its last four frames as received, which are the
+// publication's fields (channel first, as the subscription topic) in its
+// order. Nothing is copied or formatted, so a server publishes the time
+// exactly as the client wrote it; only names that were not in their normal
+// form are replaced by m's.
+func PubFrames(post [][]byte, m Message) [][]byte {
+	pub := post[1:5]
+	if string(pub[0]) != m.Channel || string(pub[1]) != m.Username {
+		pub = [][]byte{[]byte(m.Channel), []byte(m.Username), pub[2], pub[3]}
+	}
+	return pub
+}
 
 // DecodePub decodes a publication. It checks only the shape (frame count and
 // time), not the content rules: a subscriber shows whatever arrives, made

@@ -22,16 +22,34 @@ func TestCheckName(t *testing.T) {
 		{"Ann_B-2.x", ""},
 		{"Zoë", ""},
 		{"日本語", ""},
-		{"٣", ""}, // a Unicode digit
+		{"O'Brien", ""},
+		{"राहुल", ""},   // Hindi: vowel signs are combining marks
+		{"தமிழ்", ""},   // Tamil
+		{"বাংলা", ""},   // Bengali
+		{"สมชาย", ""},   // Thai
+		{"שָׁלוֹם", ""}, // Hebrew with vowel points
+		{"やまだ太郎", ""},   // Japanese: Hiragana with Han
+		{"김민준", ""},     // Korean
+		{"Nguyễn", ""},  // Vietnamese, composed
+		{"علي", ""},     // Arabic, right to left
 		{strings.Repeat("a", 32), ""},
 		{strings.Repeat("é", 32), ""}, // 32 characters, 64 bytes
 		{"", "empty"},
 		{strings.Repeat("a", 33), "33 characters long"},
-		{"ann b", "' '"},
-		{"ann\x1b", `'\x1b'`},
+		{"ann b", "has a space (U+0020)"},
+		{"ann\x1b", "U+001B"},
 		{"a/b", "'/'"},
 		{"a:b", "':'"},
+		{"ann!", "'!'"},
 		{"\xff", "not valid UTF-8"},
+		{"\u3164", "U+3164, which is invisible"},        // Hangul filler, shows as blank
+		{"ann\u3164", "U+3164, which is invisible"},     // shows exactly as ann
+		{"an\u200bn", "U+200B, which is invisible"},     // zero-width space
+		{"ann\U000e0041", "invisible"},                  // a tag character
+		{"\u0430nn", "mixes scripts (Cyrillic, Latin)"}, // Cyrillic а
+		{"𝐚𝐧𝐧", "which a name may not have"},            // mathematical bold
+		{"Nguye\u0302\u0303n", "not in its normal form, \"Nguyễn\""},
+		{"ａｎｎ", "not in its normal form, \"ann\""}, // full width
 	}
 	for _, tt := range tests {
 		err := CheckName("username", tt.in)
@@ -39,10 +57,49 @@ func TestCheckName(t *testing.T) {
 	}
 }
 
+// Names are stored as their normal form: width folded and composed.
+func TestNormalizeName(t *testing.T) {
+	for in, want := range map[string]string{"ａｎｎ": "ann", "Nguye\u0302\u0303n": "Nguyễn", "ann": "ann", "Zoë": "Zoë"} {
+		if got, err := NormalizeName("username", in); err != nil || got != want {
+			t.Errorf("NormalizeName(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	m, err := Message{Channel: "ｄｅｖ", Username: "ａｎｎ", Time: when, Body: "hi"}.Normalize(MultiChannel)
+	if err != nil || m.Channel != "dev" || m.Username != "ann" {
+		t.Errorf("Normalize: %+v, %v", m, err)
+	}
+	frames := EncodePost(Message{Channel: "ｄｅｖ", Username: "ａｎｎ", Time: when, Body: "hi"})
+	if got, err := DecodePost(frames, MultiChannel); err != nil || got.Username != "ann" {
+		t.Fatalf("DecodePost of full-width names: %+v, %v", got, err)
+	} else if pub := PubFrames(frames, got); string(pub[0]) != "dev" || string(pub[1]) != "ann" {
+		t.Errorf("published names %q, want the normal form", pub)
+	}
+}
+
+// ALL cannot be faked: another case, full width, or look-alike letters.
+func TestChannelsThatLookLikeALL(t *testing.T) {
+	for _, c := range []string{"all", "All", "aLL", "ａｌｌ", "\u0410LL", "\u0391LL"} {
+		if _, err := NormalizeChannel(c); err == nil {
+			t.Errorf("channel %q was taken", c)
+		}
+	}
+	// Full-width ＡＬＬ is ALL itself, once width is folded: read-only.
+	for _, c := range []string{"ALL", "ＡＬＬ"} {
+		if n, err := NormalizeChannel(c); err != nil || n != "ALL" {
+			t.Errorf("%q: %q, %v; want ALL", c, n, err)
+		}
+	}
+	for _, c := range []string{"alley", "mall", "dev"} {
+		if _, err := NormalizeChannel(c); err != nil {
+			t.Errorf("channel %q refused: %v", c, err)
+		}
+	}
+}
+
 func TestCheckPostChannel(t *testing.T) {
 	checkErr(t, "dev", CheckPostChannel("dev"), "")
 	checkErr(t, "ALL", CheckPostChannel("ALL"), "read-only")
-	checkErr(t, "all", CheckPostChannel("all"), "") // only the exact name is reserved
+	checkErr(t, "all", CheckPostChannel("all"), "looks like ALL")
 	checkErr(t, "empty", CheckPostChannel(""), "channel is empty")
 	checkErr(t, "join ALL", CheckChannel("ALL"), "")
 }
@@ -143,7 +200,7 @@ func TestDecodePostRejects(t *testing.T) {
 
 func TestPubRoundTrip(t *testing.T) {
 	m := Message{Channel: "devops", Username: "cy", Time: when, Body: "deploy done"}
-	frames := PubFrames(EncodePost(m))
+	frames := PubFrames(EncodePost(m), m)
 	if string(frames[0]) != "devops" {
 		t.Fatalf("topic frame = %q, want the channel", frames[0])
 	}

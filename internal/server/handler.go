@@ -45,7 +45,7 @@ func (h *Handler) Handle(frames [][]byte, key string) [][]byte {
 		}
 	}
 	if h.Store.Add(m) && h.Stored != nil {
-		h.Stored(m, msg.PubFrames(frames))
+		h.Stored(m, msg.PubFrames(frames, m))
 	}
 	return msg.OKReply()
 }

@@ -41,8 +41,9 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	if err := posting.Check(); err != nil {
 		return cmd.Usagef("%v", err)
 	}
-	m := msg.Message{Username: a[2], Time: time.Now(), Body: a[3]}
-	if err := m.Check(msg.SingleRoom); err != nil {
+	// The name is posted in its normal form (PRECIS: ａｎｎ is ann).
+	m, err := msg.Message{Username: a[2], Time: time.Now(), Body: a[3]}.Normalize(msg.SingleRoom)
+	if err != nil {
 		return cmd.Usagef("%v", err)
 	}
 

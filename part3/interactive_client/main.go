@@ -38,8 +38,7 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	if err := cfg.Posting.Check(); err != nil {
 		return cmd.Usagef("%v", err)
 	}
-	cfg.Name = a[3]
-	if err := msg.CheckUsername(cfg.Name); err != nil {
+	if cfg.Name, err = msg.NormalizeName("username", a[3]); err != nil {
 		return cmd.Usagef("%v", err)
 	}
 	fmt.Fprintf(env.Stderr, "interactive_client: %s via %s and %s; type a line and press Enter to post; Ctrl-D or Ctrl-C leaves\n",

@@ -38,11 +38,11 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	if err := cfg.Posting.Check(); err != nil {
 		return cmd.Usagef("%v", err)
 	}
-	cfg.Channel, cfg.Name = a[3], a[4]
-	if err := msg.CheckChannel(cfg.Channel); err != nil {
+	// Names are used in their normal form (PRECIS: ａｎｎ is ann).
+	if cfg.Channel, err = msg.NormalizeChannel(a[3]); err != nil {
 		return cmd.Usagef("%v", err)
 	}
-	if err := msg.CheckUsername(cfg.Name); err != nil {
+	if cfg.Name, err = msg.NormalizeName("username", a[4]); err != nil {
 		return cmd.Usagef("%v", err)
 	}
 	how := "type a line and press Enter to post"

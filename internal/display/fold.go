@@ -1,0 +1,59 @@
+package display
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/width"
+)
+
+// Fold breaks a rendered line into lines of at most cols columns for a
+// terminal of that width, each after the first starting with indent. A
+// terminal would wrap a long line by itself, at column 0, where a body
+// padded to the terminal's width could put text that looks like a message
+// of its own ("bob: ..."); folded, every continuation is indented, and no
+// name starts with a space. SGR sequences (colours) take no columns.
+func Fold(line string, cols int, indent string) string {
+	if cols <= len(indent)+1 || len(line) <= cols && isSafe(line) {
+		return line
+	}
+	var b strings.Builder
+	col := 0
+	for i := 0; i < len(line); {
+		if line[i] == 0x1b { // an SGR sequence: ESC [ params m
+			j := i + 1
+			for j < len(line) && line[j] != 'm' {
+				j++
+			}
+			b.WriteString(line[i:min(j+1, len(line))])
+			i = j + 1
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(line[i:])
+		w := columns(r)
+		if col+w > cols {
+			b.WriteByte('\n')
+			b.WriteString(indent)
+			col = len(indent)
+		}
+		b.WriteString(line[i : i+size])
+		col += w
+		i += size
+	}
+	return b.String()
+}
+
+// columns is how many terminal columns r takes: none for a combining mark,
+// two for a wide East Asian character, one otherwise.
+func columns(r rune) int {
+	switch {
+	case unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf):
+		return 0
+	}
+	switch width.LookupRune(r).Kind() {
+	case width.EastAsianWide, width.EastAsianFullwidth:
+		return 2
+	}
+	return 1
+}

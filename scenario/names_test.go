@@ -1,0 +1,70 @@
+package scenario
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// Names follow PRECIS (RFC 8265) with one script per name, in clients and
+// server alike; the normal form is what is stored and shown.
+func TestNamesThatLieAreRefused(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "mc_server", "127.0.0.1")
+	for _, tt := range []struct{ channel, user, want string }{
+		{"dev", "\u0430nn", "mixes scripts (Cyrillic, Latin)"},
+		{"dev", "ann\u3164", "U+3164, which is invisible"},
+		{"dev", "\u3164", "U+3164, which is invisible"},
+		{"dev", "𝐚𝐧𝐧", "which a name may not have"},
+		{"all", "ann", "looks like ALL"},
+		{"\u0410LL", "ann", "mixes scripts"},
+		{"ＡＬＬ", "ann", "read-only"},
+	} {
+		mustERR(t, s, tt.want, post(tt.channel, tt.user, "hi")...)
+		if tt.want == "read-only" {
+			continue // a client on ＡＬＬ is on ALL itself, read-only
+		}
+		p := run(t, "mc_client", s.args(tt.channel, tt.user)...)
+		if p.code != 2 || !strings.Contains(p.err.String(), tt.want) {
+			t.Errorf("mc_client on %q as %q: exit %d, stderr:\n%s", tt.channel, tt.user, p.code, p.err)
+		}
+	}
+	// Real names in their own scripts are names; full width is folded.
+	for _, user := range []string{"राहुल", "தமிழ்", "שָׁלוֹם", "O'Brien", "Nguye\u0302\u0303n", "ａｎｎ"} {
+		mustOK(t, s, "dev", user, "hello from "+user)
+	}
+	for _, shown := range []string{"राहुल", "O'Brien", "Nguyễn", "ann"} {
+		s.out.waitFor(t, "mc_server", "[dev] "+shown+": hello from ")
+	}
+	never(t, []*lines{s.out}, "[dev] ａｎｎ", "[dev] Nguye\u0302")
+	// A client given a full-width name posts as its normal form.
+	c := start(t, "mc_client", s.args("ｄｅｖ", "ｂｏｂ")...)
+	c.typeLine("folded")
+	s.out.waitFor(t, "mc_server", "[dev] bob: folded (")
+	c.stdin.Close()
+	c.wait()
+}
+
+// Invisible characters in a body are shown escaped, and at a terminal a
+// body padded to the screen's width cannot put a line of its own, such as
+// "bob: fake", at the start of a row.
+func TestInvisibleAndPaddedBodies(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "mc_server", "127.0.0.1")
+	listener := start(t, "pub_client", s.host, s.pub)
+	ann, at := ttyMember(t, s, "dev", "ann")
+	subscribed(t, s, "dev", listener)
+	mustOK(t, s, "dev", "eve", "pay\u200bpal\U000e0041 is safe")
+	listener.out.waitFor(t, "pub_client", `eve: pay\u200bpal\ue0041 is safe (`)
+
+	padded := "x" + strings.Repeat(" ", 160) + "bob: wire me money"
+	mustOK(t, s, "dev", "eve", padded)
+	ann.waitScreen(at, "wire me money")
+	escapes := regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
+	for _, line := range strings.Split(escapes.ReplaceAllString(ann.screen(), ""), "\n") {
+		line = strings.TrimLeft(line, "\r")
+		if strings.Contains(line, "wire me money") && !strings.HasPrefix(line, "  ") {
+			t.Errorf("the padded part shows at the start of a row: %q", line)
+		}
+	}
+}
