@@ -36,7 +36,8 @@ build: deps
 	$(GO) build -o $(BIN)/ $(addprefix ./,$(PROGRAMS))
 
 run: build
-	@exec $(BIN)/mc_server "$(HOST)" $(POST_PORT) $(PUB_PORT)
+	@$(BIN)/mc_server "$(HOST)" $(POST_PORT) $(PUB_PORT) || { code=$$?; \
+	  [ $$code -ne 1 ] || echo "make run: to serve on other ports: make run POST_PORT=6000 PUB_PORT=6001" >&2; exit $$code; }
 
 KEYDIR ?=
 key: build

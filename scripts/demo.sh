@@ -17,6 +17,8 @@ bin=$PWD/bin
 
 tm kill-session -t "$session" 2>/dev/null || true
 tm new-session -d -s "$session" -x 200 -y 50 "$bin/mc_server 127.0.0.1 $post $pub"
+# The server's pane stays once it has stopped, so its summary can be read.
+tm set-option -t "$session" remain-on-exit on >/dev/null
 client() { # channel name
   tm split-window -t "$session" "$bin/mc_client 127.0.0.1 $post $pub $1 $2"
   tm select-layout -t "$session" tiled >/dev/null
@@ -52,6 +54,10 @@ Type in any client pane (click it, or Ctrl-b o moves between panes).
 Leave: Ctrl-b d detaches; 'tmux kill-session -t $session' ends the demo.
 MSG
 if [ "${DEMO_ATTACH:-1}" != 0 ] && [ -t 0 ] && [ -t 1 ]; then
+  if [ -n "${TMUX:-}" ] && [ -z "${DEMO_TMUX:-}" ]; then
+    # Already inside tmux: attaching would nest; switch this client instead.
+    exec tmux switch-client -t "$session"
+  fi
   exec tmux "${tmuxopts[@]}" attach -t "$session"
 fi
 echo "attach with: tmux ${DEMO_TMUX:+$DEMO_TMUX }attach -t $session"

@@ -4,6 +4,18 @@
 # exact command to run and fails. Usage: scripts/deps.sh [tmux]
 set -euo pipefail
 
+# Go itself: the version go.mod names, from go.dev/dl or a distribution.
+need=$(sed -n 's/^go \([0-9.]*\).*/\1/p' "$(dirname "$0")/../go.mod")
+if ! command -v go >/dev/null 2>&1; then
+  echo "zmqchat needs Go $need or newer, and there is no go command: install it from https://go.dev/dl/ and put its bin/ on PATH" >&2
+  exit 1
+fi
+have=$(go env GOVERSION | sed 's/^go//')
+if [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -n1)" != "$need" ]; then
+  echo "zmqchat needs Go $need or newer; this is Go $have: install a newer one from https://go.dev/dl/" >&2
+  exit 1
+fi
+
 missing=()
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 if ! pkg-config --exists libzmq 2>/dev/null; then

@@ -76,6 +76,13 @@ func (c *Command) Parse(args []string) ([]string, error) {
 		if len(pos) > len(c.args) && c.args[len(c.args)-1] == "<message>" {
 			hint = " (quote a message that has spaces)"
 		}
+		for _, a := range pos {
+			name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+			if strings.HasPrefix(a, "-") && c.Lookup(name) != nil {
+				hint = fmt.Sprintf(" (%s is a flag: flags go before the arguments)", a)
+				break
+			}
+		}
 		return nil, c.Usagef("want %d arguments (%s), got %d%s", len(c.args), strings.Join(c.args, " "), len(pos), hint)
 	}
 	return pos, nil
@@ -128,12 +135,20 @@ func (c *Command) endpoints(resolve func(host, port string) (transport.Endpoint,
 	return post, pub, err
 }
 
+// Invalidf returns a UsageError for an argument whose content is wrong (a
+// message with a newline, say): the reason alone is shown, without the
+// usage, which would not help.
+func (c *Command) Invalidf(format string, a ...any) error {
+	return &UsageError{cmd: c, reason: fmt.Sprintf(format, a...), brief: true}
+}
+
 // UsageError is a wrong command line (or -h): Main prints the reason and
 // the usage and exits with status 2 (0 for -h).
 type UsageError struct {
 	cmd    *Command
 	reason string
 	help   bool
+	brief  bool // the reason alone, without the usage
 }
 
 func (e *UsageError) Error() string { return e.reason }
@@ -166,6 +181,9 @@ func ExitStatus(err error, env Env) int {
 	case errors.As(err, &usage) && usage.help:
 		fmt.Fprint(env.Stdout, usage.cmd.Usage())
 		return ExitOK
+	case errors.As(err, &usage) && usage.brief:
+		fmt.Fprintf(env.Stderr, "%s: %s\n", usage.cmd.Name(), usage.reason)
+		return ExitUsage
 	case errors.As(err, &usage):
 		fmt.Fprintf(env.Stderr, "%s: %s\n%s", usage.cmd.Name(), usage.reason, usage.cmd.Usage())
 		return ExitUsage

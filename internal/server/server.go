@@ -98,6 +98,14 @@ func Listen(cfg Config) (*Server, error) {
 // Store returns the server's message store.
 func (s *Server) Store() *store.Store { return s.handler.Store }
 
+// Stored says how many messages the store holds: "1 message", "2 messages".
+func (s *Server) Stored() string {
+	if n := s.Store().Len(); n != 1 {
+		return fmt.Sprintf("%d messages", n)
+	}
+	return "1 message"
+}
+
 // PostEndpoint returns where the server takes posts, as bound: with port 0
 // in the Config, the port the system picked.
 func (s *Server) PostEndpoint() transport.Endpoint { return s.postEP }

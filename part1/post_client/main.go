@@ -41,6 +41,9 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	if err := posting.Check(); err != nil {
 		return cmd.Usagef("%v", err)
 	}
+	if err := msg.CheckBody(a[3]); err != nil {
+		return cmd.Invalidf("%v", err)
+	}
 	// The name is posted in its normal form (PRECIS: ａｎｎ is ann).
 	m, err := msg.Message{Username: a[2], Time: time.Now(), Body: a[3]}.Normalize(msg.SingleRoom)
 	if err != nil {

@@ -50,6 +50,6 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 
 	// The loop: receive a post, check it, store it, print it, reply.
 	err = srv.Serve(ctx)
-	fmt.Fprintf(env.Stdout, "post_server: stopped; %d messages stored\n", srv.Store().Len())
+	fmt.Fprintf(env.Stdout, "post_server: stopped; %s stored\n", srv.Stored())
 	return err
 }

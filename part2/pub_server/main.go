@@ -51,6 +51,6 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 
 	// The loop: receive a post, check and store it, publish it, reply.
 	err = srv.Serve(ctx)
-	fmt.Fprintf(env.Stdout, "pub_server: stopped; %d messages stored\n", srv.Store().Len())
+	fmt.Fprintf(env.Stdout, "pub_server: stopped; %s stored\n", srv.Stored())
 	return err
 }

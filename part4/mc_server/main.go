@@ -56,6 +56,6 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	// The loop: receive a post, check and store it, publish it on its
 	// channel, reply.
 	err = srv.Serve(ctx)
-	fmt.Fprintf(env.Stdout, "mc_server: stopped; %d messages stored\n", srv.Store().Len())
+	fmt.Fprintf(env.Stdout, "mc_server: stopped; %s stored\n", srv.Stored())
 	return err
 }

@@ -16,6 +16,9 @@ type Case struct {
 	Args []string
 	Code int
 	Want string
+	// Brief is a usage error about an argument's content: its one line of
+	// reason comes without the usage.
+	Brief bool
 }
 
 // Check runs each case through run and cli.ExitStatus. A usage error must
@@ -37,7 +40,12 @@ func Check(t *testing.T, name string, run cli.Program, cases []Case) {
 		}
 		if c.Code == cli.ExitUsage {
 			first, rest, _ := strings.Cut(stderr.String(), "\n")
-			if !strings.HasPrefix(first, name+": ") || !strings.HasPrefix(rest, "usage: "+name+" ") {
+			switch {
+			case !strings.HasPrefix(first, name+": "):
+				t.Errorf("%s %q: stderr %q, want a line of reason starting %q", name, c.Args, stderr.String(), name+": ")
+			case c.Brief && rest != "":
+				t.Errorf("%s %q: stderr %q, want the one line of reason alone", name, c.Args, stderr.String())
+			case !c.Brief && !strings.HasPrefix(rest, "usage: "+name+" "):
 				t.Errorf("%s %q: stderr %q, want one line of reason, then the usage", name, c.Args, stderr.String())
 			}
 		}
