@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"net"
 	"regexp"
 	"strings"
 	"testing"
@@ -67,4 +68,32 @@ func TestInvisibleAndPaddedBodies(t *testing.T) {
 			t.Errorf("the padded part shows at the start of a row: %q", line)
 		}
 	}
+}
+
+// A subscriber pointed at something that is not a ZeroMQ server (a web
+// server) never says "connected": the handshake fails, it says so and
+// exits 1.
+func TestSubscriberAtAWebServer(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"))
+			c.Close()
+		}
+	}()
+	p := start(t, "pub_client", "127.0.0.1", itoa(ln.Addr().(*net.TCPAddr).Port))
+	if code := p.wait(); code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	p.err.waitFor(t, "pub_client", "the handshake with the server failed")
+	never(t, []*lines{p.err}, "connected to")
 }

@@ -33,6 +33,10 @@ const (
 	// died silently (a server that was killed, a cable pulled) and reconnect.
 	HeartbeatIvl     = 1 * time.Second
 	HeartbeatTimeout = 3 * time.Second
+	// HandshakeIvl bounds a client's ZMTP handshake: a peer that accepts
+	// the connection and then says nothing (not a ZeroMQ server) is given
+	// up on, and reported, after it.
+	HandshakeIvl = 5 * time.Second
 	// ReconnectIvl and ReconnectIvlMax pace reconnection to a missing server.
 	ReconnectIvl    = 100 * time.Millisecond
 	ReconnectIvlMax = 1 * time.Second
@@ -183,6 +187,7 @@ func dial(t zmq.Type, ep Endpoint, setup func(*zmq.Socket) error) (*zmq.Socket, 
 		s.SetHeartbeatTimeout(HeartbeatTimeout),
 		s.SetReconnectIvl(ReconnectIvl),
 		s.SetReconnectIvlMax(ReconnectIvlMax),
+		s.SetHandshakeIvl(HandshakeIvl),
 		clientAuth(s, ep.Curve),
 		setup(s),
 	)
