@@ -98,3 +98,23 @@ func TestALLClientSaysItIsReadOnly(t *testing.T) {
 	c.typeKeys("\x04")
 	c.wait()
 }
+
+// At a terminal no input is cut: a pasted line past x/term's old 4,096
+// characters is posted whole, and one over the body limit is refused with
+// the same reason as on a pipe.
+func TestTerminalLongLinesAreWholeOrRefused(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "mc_server", "127.0.0.1")
+	ann, at := ttyMember(t, s, "dev", "ann")
+	long := strings.Repeat("0123456789", 1000) + "END" // 10,003 characters
+	ann.typeKeys("\x1b[200~" + long + "\x1b[201~\r")
+	s.out.waitFor(t, "mc_server", "[dev] ann: "+long+" (")
+
+	tooLong := strings.Repeat("y", 17000)
+	ann.typeKeys(tooLong + "\r")
+	ann.waitScreen(at, "not sent: message is 17000 bytes long, the limit is 16384")
+	piped := start(t, "mc_client", s.args("dev", "bob")...)
+	piped.typeLine(tooLong)
+	piped.err.waitFor(t, "mc_client", "not sent: message is 17000 bytes long, the limit is 16384")
+	never(t, []*lines{s.out}, "yyyyyyyyyy")
+}

@@ -53,7 +53,7 @@ func openConsole(cfg Config, interrupt func()) (*console, error) {
 		style.Self = cfg.Name
 		// Diagnostics go through the terminal too, so they do not tear the
 		// prompt.
-		return &console{lines: tc, out: tc.t, err: tc.t, style: style, interactive: true, cols: tc.cols, close: tc.Close}, nil
+		return &console{lines: tc, out: tc.ed, err: tc.ed, style: style, interactive: true, cols: tc.cols, close: tc.Close}, nil
 	}
 	return newPlainConsole(cfg.In, cfg.Out, cfg.Err, style), nil
 }

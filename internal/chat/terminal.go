@@ -11,11 +11,11 @@ import (
 	"golang.org/x/term"
 )
 
-// termConsole is the terminal side of a console: a prompt with line
-// editing (x/term), and output (written to t) that appears above the line
-// being typed, which stays intact.
+// termConsole is the terminal side of a console: raw mode (x/term), a
+// prompt with line editing (editor), and output written through the editor
+// so that it appears above the line being typed, which stays intact.
 type termConsole struct {
-	t       *term.Terminal
+	ed      *editor
 	fd      int
 	out     *os.File
 	state   *term.State
@@ -33,10 +33,7 @@ func newTermConsole(in, out *os.File, prompt string, interrupt func()) (*termCon
 		return nil, fmt.Errorf("terminal: %w", err)
 	}
 	c := &termConsole{
-		t: term.NewTerminal(struct {
-			io.Reader
-			io.Writer
-		}{&keyFilter{r: in, interrupt: interrupt}, out}, prompt),
+		ed:      newEditor(in, out, prompt, interrupt),
 		fd:      fd,
 		out:     out,
 		state:   state,
@@ -59,8 +56,8 @@ func newTermConsole(in, out *os.File, prompt string, interrupt func()) (*termCon
 }
 
 func (c *termConsole) resize(fd int) {
-	if w, h, err := term.GetSize(fd); err == nil {
-		c.t.SetSize(w, h)
+	if w, _, err := term.GetSize(fd); err == nil {
+		c.ed.SetWidth(w)
 		c.width.Store(int64(w))
 	}
 }
@@ -73,9 +70,9 @@ func (c *termConsole) cols() int {
 	return 80
 }
 
-// ReadLine reads an edited line; Ctrl-D on an empty line and Ctrl-C end
-// input (io.EOF), as they would in a shell.
-func (c *termConsole) ReadLine() (string, error) { return c.t.ReadLine() }
+// ReadLine reads an edited line; Ctrl-D on an empty line ends input
+// (io.EOF), as it would in a shell. Ctrl-C interrupts (see editor).
+func (c *termConsole) ReadLine() (string, error) { return c.ed.ReadLine() }
 
 // Close restores the terminal and ends the line with the prompt on it.
 func (c *termConsole) Close() {
@@ -93,34 +90,4 @@ func isTerminal(r io.Reader, w io.Writer) (in, out *os.File, ok bool) {
 		return nil, nil, false
 	}
 	return in, out, true
-}
-
-// keyFilter filters what is typed before the line editor sees it. x/term takes
-// Ctrl-C for the end of input, like Ctrl-D, so it is taken out here and
-// calls interrupt: Ctrl-C leaves at once, Ctrl-D after posting what is
-// queued. And a line typed before the terminal went raw (type-ahead) ends
-// in "\n", which x/term does not take for Enter: it becomes "\r".
-type keyFilter struct {
-	r         io.Reader
-	interrupt func()
-}
-
-func (k *keyFilter) Read(p []byte) (int, error) {
-	for {
-		n, err := k.r.Read(p)
-		out := p[:0]
-		for _, c := range p[:n] {
-			switch c {
-			case 0x03: // Ctrl-C
-				k.interrupt()
-			case '\n':
-				out = append(out, '\r')
-			default:
-				out = append(out, c)
-			}
-		}
-		if len(out) > 0 || err != nil {
-			return len(out), err
-		}
-	}
 }

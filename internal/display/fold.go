@@ -31,7 +31,7 @@ func Fold(line string, cols int, indent string) string {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(line[i:])
-		w := columns(r)
+		w := Columns(r)
 		if col+w > cols {
 			b.WriteByte('\n')
 			b.WriteString(indent)
@@ -44,9 +44,9 @@ func Fold(line string, cols int, indent string) string {
 	return b.String()
 }
 
-// columns is how many terminal columns r takes: none for a combining mark,
+// Columns is how many terminal columns r takes: none for a combining mark,
 // two for a wide East Asian character, one otherwise.
-func columns(r rune) int {
+func Columns(r rune) int {
 	switch {
 	case unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf):
 		return 0
