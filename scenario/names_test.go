@@ -97,3 +97,21 @@ func TestSubscriberAtAWebServer(t *testing.T) {
 	p.err.waitFor(t, "pub_client", "the handshake with the server failed")
 	never(t, []*lines{p.err}, "connected to")
 }
+
+// A subscriber's connection state is always right: fifty pub_clients
+// started against a live server each say "connected" (its monitor is
+// attached before it connects, so the event cannot slip past).
+func TestFiftySubscriberStartUpsAllConnect(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "pub_server", "127.0.0.1")
+	for batch := 0; batch < 5; batch++ {
+		var subs []*proc
+		for i := 0; i < 10; i++ {
+			subs = append(subs, start(t, "pub_client", s.host, s.pub))
+		}
+		for _, p := range subs {
+			p.err.waitFor(t, "pub_client", "connected to tcp://")
+			p.interrupt()
+		}
+	}
+}
