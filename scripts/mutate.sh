@@ -14,7 +14,7 @@ for p in "${pkgs[@]}"; do
   out="bin/mutate/$(echo "$p" | tr / _).txt"
   echo "mutating $p ..." >&2
   # Timeouts are generous: the socket tests take a few seconds under load.
-  $GREMLINS unleash --workers 1 --timeout-coefficient 5 "./$p" > "$out" 2>&1 || true
+  $GREMLINS unleash --workers 1 --timeout-coefficient 10 "./$p" > "$out" 2>&1 || true
   killed=$(sed -n 's/^Killed: \([0-9]*\), Lived: \([0-9]*\), Not covered: \([0-9]*\).*/\1/p' "$out")
   lived=$(sed -n 's/^Killed: \([0-9]*\), Lived: \([0-9]*\), Not covered: \([0-9]*\).*/\2/p' "$out")
   uncovered=$(sed -n 's/^Killed: \([0-9]*\), Lived: \([0-9]*\), Not covered: \([0-9]*\).*/\3/p' "$out")
