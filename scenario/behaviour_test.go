@@ -240,3 +240,25 @@ func TestResizeSignalsAreHarmless(t *testing.T) {
 		p.interrupt()
 	}
 }
+
+// The time frame is strict RFC 3339, so nothing the server republishes
+// can be much larger than the body limit: a post with a 1-byte body and a
+// megabyte of "time" is refused, as are a one-digit hour, year 0000 and
+// an offset of +24:00.
+func TestTimeFrameIsBounded(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "mc_server", "127.0.0.1")
+	listener := start(t, "pub_client", s.host, s.pub)
+	subscribed(t, s, "dev", listener)
+	for _, tm := range []string{
+		"2026-11-25T07:43:15Z" + strings.Repeat("0", 1<<20-64),
+		"2026-11-25T7:43:15Z",
+		"0000-11-25T07:43:15Z",
+		"2026-11-25T07:43:15+24:00",
+	} {
+		mustERR(t, s, "not RFC 3339", "POST", "dev", "mallory", tm, "x")
+	}
+	mustOKFrames(t, s, "POST", "dev", "ann", "2026-11-25t07:43:15.5z", "lower case t and z are RFC 3339 too")
+	listener.out.waitFor(t, "pub_client", "ann: lower case t and z are RFC 3339 too (")
+	never(t, []*lines{s.out, listener.out}, "mallory")
+}

@@ -8,6 +8,7 @@ package msg
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -121,13 +122,62 @@ func CheckBody(s string) error {
 	return nil
 }
 
-// ParseTime parses a post's time field (RFC 3339, fractional seconds allowed).
+// ParseTime parses a post's time field, strict RFC 3339 (section 5.6):
+// YYYY-MM-DDTHH:MM:SS, an optional fraction of 1 to 9 digits, then Z or an
+// offset ±HH:MM within ±23:59; T and Z may be lower case. Every field has
+// its fixed width, so the frame is at most 35 bytes, and what a server
+// republishes is bounded. (time.Parse alone takes a one-digit hour.)
 func ParseTime(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, errorf("time %q is not RFC 3339 (like 2006-01-02T15:04:05.999Z07:00)", truncate(s, 40))
+	if !rfc3339(s) {
+		return time.Time{}, errorf("time %q is not RFC 3339 (like 2006-01-02T15:04:05.999Z or +01:00 for Z)", truncate(s, 40))
+	}
+	t, err := time.Parse(time.RFC3339Nano, strings.ToUpper(s))
+	if err != nil || t.Year() < 1 {
+		return time.Time{}, errorf("time %q is not RFC 3339: there is no such date and time", truncate(s, 40))
 	}
 	return t, nil
+}
+
+// MaxTimeLen is the longest time field ParseTime takes.
+const MaxTimeLen = len("2006-01-02T15:04:05.123456789+01:00")
+
+// rfc3339 checks the shape of s against RFC 3339's date-time, field by
+// field; time.Parse then checks the values (a month 13, a day 31 in June).
+func rfc3339(s string) bool {
+	if len(s) < len("2006-01-02T15:04:05Z") || len(s) > MaxTimeLen {
+		return false
+	}
+	digits := func(i, n int) bool {
+		for j := i; j < i+n; j++ {
+			if s[j] < '0' || s[j] > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	if !digits(0, 4) || s[4] != '-' || !digits(5, 2) || s[7] != '-' || !digits(8, 2) ||
+		(s[10] != 'T' && s[10] != 't') || !digits(11, 2) || s[13] != ':' || !digits(14, 2) || s[16] != ':' || !digits(17, 2) {
+		return false
+	}
+	rest := s[19:]
+	if rest[0] == '.' {
+		n := 1
+		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+			n++
+		}
+		if n == 1 || n > 10 { // 1 to 9 digits
+			return false
+		}
+		rest = rest[n:]
+	}
+	switch {
+	case rest == "Z" || rest == "z":
+		return true
+	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
+		return rest[1] >= '0' && rest[1] <= '2' && rest[2] >= '0' && rest[2] <= '9' &&
+			(rest[1] < '2' || rest[2] <= '3') && rest[4] >= '0' && rest[4] <= '5' && rest[5] >= '0' && rest[5] <= '9'
+	}
+	return false
 }
 
 // Normalize returns m with its names in their normal form (see

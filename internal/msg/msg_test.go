@@ -326,3 +326,40 @@ func checkErr(t *testing.T, name string, err error, want string) {
 		t.Errorf("%s: error %q does not contain %q", name, err, want)
 	}
 }
+
+// The time field is strict RFC 3339, so every frame the server republishes
+// is bounded (35 bytes at most).
+func TestParseTimeIsStrict(t *testing.T) {
+	for _, ok := range []string{
+		"2026-11-25T07:43:15Z",
+		"2026-11-25T07:43:15.5Z",
+		"2026-11-25T07:43:15.123456789+01:00",
+		"2026-11-25t07:43:15z",
+		"2026-11-25T07:43:15-23:59",
+		"2026-11-25T07:43:15+23:59",
+		"0001-01-01T00:00:00Z",
+	} {
+		if _, err := ParseTime(ok); err != nil {
+			t.Errorf("ParseTime(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{
+		"2026-11-25T7:43:15Z",                               // a one-digit hour
+		"0000-11-25T07:43:15Z",                              // year 0
+		"2026-11-25T07:43:15+24:00",                         // offset past 23:59
+		"2026-11-25T07:43:15+23:60",                         // offset minutes
+		"2026-11-25T07:43:15.1234567890Z",                   // 10 fractional digits
+		"2026-11-25T07:43:15.Z",                             // no fractional digits
+		"2026-11-25 07:43:15Z",                              // space for T
+		"2026-11-25T07:43:15",                               // no zone
+		"2026-13-25T07:43:15Z",                              // month 13
+		"2026-06-31T07:43:15Z",                              // 31 June
+		"+2026-11-25T07:43:15Z",                             // a sign on the year
+		"2026-11-25T07:43:15Z" + strings.Repeat(" ", 1<<20), // a megabyte of padding
+		"",
+	} {
+		if _, err := ParseTime(bad); err == nil || !IsInvalid(err) {
+			t.Errorf("ParseTime(%.40q) accepted", bad)
+		}
+	}
+}
