@@ -156,11 +156,12 @@ func (e *UsageError) Error() string { return e.reason }
 // Program is the body of a program: what its main hands to Main.
 type Program func(ctx context.Context, args []string, env Env) error
 
-// Main runs a program: it makes a context that SIGINT and SIGTERM cancel,
+// Main runs a program: it makes a context that SIGINT, SIGTERM and SIGHUP
+// (a closed terminal) cancel,
 // calls run with the command-line arguments and standard streams, reports
 // its error on stderr, and returns the exit status.
 func Main(run Program) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	go func() {
 		<-ctx.Done()
@@ -191,6 +192,12 @@ func ExitStatus(err error, env Env) int {
 		fmt.Fprintf(env.Stderr, "%s: %v\n", programName(), err)
 		return ExitFailure
 	}
+}
+
+// Warn returns a function that writes a line on env's stderr, prefixed
+// with the program's name: how a server reports trouble it lives through.
+func Warn(env Env, name string) func(string) {
+	return func(s string) { fmt.Fprintf(env.Stderr, "%s: %s\n", name, s) }
 }
 
 func programName() string {

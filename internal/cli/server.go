@@ -41,6 +41,9 @@ func (o *ServerOptions) Start(ctx context.Context, env Env, endpoints ...*transp
 	if (*o.keys == "") != (*o.allow == "") {
 		return nil, o.cmd.Usagef("-keys and -allow go together: keyed mode needs the server's keys and the users' allow-list")
 	}
+	// A closed stdout (| head -1) must cost log lines, not the server: with
+	// SIGPIPE ignored, the write fails instead, and the log says so.
+	signal.Ignore(syscall.SIGPIPE)
 	stopProfile, err := o.profile()
 	if err != nil {
 		return nil, err
@@ -80,7 +83,7 @@ func (o *ServerOptions) keyed(ctx context.Context, env Env, endpoints []*transpo
 	if err != nil {
 		return nil, err
 	}
-	say := func(s string) { fmt.Fprintf(env.Stderr, "%s: %s\n", o.cmd.Name(), s) }
+	say := Warn(env, o.cmd.Name())
 	gate := transport.NewGate(list, say)
 	for _, ep := range endpoints {
 		ep.Curve = &transport.Curve{Pair: pair, Gate: gate}

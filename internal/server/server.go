@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -32,8 +31,16 @@ type Config struct {
 	Pub *transport.Endpoint
 	// Mode is which part's rules posts are checked by (see Handler).
 	Mode msg.Mode
-	// Log receives one line per stored message; nil for none.
+	// Log receives one line per stored message; nil for none. It is
+	// written from a goroutine of its own: if it cannot keep up, or fails,
+	// lines are dropped, never replies.
 	Log io.Writer
+	// Warn, if set, is told of trouble that does not stop the server (log
+	// lines dropped), a line at a time.
+	Warn func(string)
+	// Name, if set, names the server in the log's last line, written when
+	// it stops: "mc_server: stopped; 3 messages stored".
+	Name string
 	// Store keeps the messages; nil for a new in-memory store.
 	Store *store.Store
 }
@@ -49,7 +56,8 @@ type Server struct {
 	pub     *zmq.Socket
 	postEP  transport.Endpoint // as bound, with the port picked for port 0
 	pubEP   transport.Endpoint
-	log     *bufio.Writer
+	log     *logWriter
+	name    string
 	line    []byte    // the log line being formatted, reused
 	flushed time.Time // when the log was last flushed
 	pubErr  error
@@ -60,7 +68,7 @@ type Server struct {
 // Listen binds the server's sockets. A port in use is an error here, before
 // anything is served.
 func Listen(cfg Config) (*Server, error) {
-	s := &Server{handler: Handler{Store: cfg.Store, Mode: cfg.Mode}}
+	s := &Server{handler: Handler{Store: cfg.Store, Mode: cfg.Mode}, name: cfg.Name}
 	if cfg.keyed() {
 		s.gate = cfg.Post.Curve.Gate
 		s.gateGen = s.gate.Generation()
@@ -87,9 +95,13 @@ func Listen(cfg Config) (*Server, error) {
 		}
 	}
 	if cfg.Log != nil {
-		// Buffered, and flushed every FlushInterval at most, so that the log
-		// never limits throughput yet is never far behind.
-		s.log = bufio.NewWriterSize(cfg.Log, 64<<10)
+		// Handed over every FlushInterval at most, so that the log never
+		// limits throughput yet is never far behind.
+		warn := cfg.Warn
+		if warn == nil {
+			warn = func(string) {}
+		}
+		s.log = newLogWriter(cfg.Log, warn)
 	}
 	s.handler.Stored = s.stored
 	return s, nil
@@ -130,9 +142,10 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 	defer func() {
 		s.close()
 		if s.log != nil {
-			if ferr := s.log.Flush(); err == nil && ferr != nil {
-				err = fmt.Errorf("write log: %w", ferr)
+			if s.name != "" {
+				s.log.Line(fmt.Appendf(nil, "%s: stopped; %s stored", s.name, s.Stored()))
 			}
+			s.log.Close(logCloseWait)
 		}
 	}()
 	// One blocking receive per request, as a bare REP loop does; the
@@ -148,9 +161,7 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 			if zmq.AsErrno(err) != zmq.Errno(syscall.EAGAIN) {
 				return fmt.Errorf("receive post: %w", err)
 			}
-			if err := s.flush(); err != nil {
-				return err
-			}
+			s.flush()
 			if err := s.checkGate(); err != nil {
 				return err
 			}
@@ -163,9 +174,7 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 			return s.pubErr
 		}
 		if s.log != nil && time.Since(s.flushed) >= FlushInterval {
-			if err := s.flush(); err != nil {
-				return err
-			}
+			s.flush()
 		}
 	}
 	return nil
@@ -208,19 +217,20 @@ func (s *Server) stored(m msg.Message, pub [][]byte) {
 		}
 	}
 	if s.log != nil {
-		s.line = append(display.Append(s.line[:0], m, display.Style{ShowChannel: m.Channel != ""}), '\n')
-		s.log.Write(s.line)
+		s.line = display.Append(s.line[:0], m, display.Style{ShowChannel: m.Channel != ""})
+		s.log.Line(s.line)
 	}
 }
 
-// flush writes out the log's buffered lines.
-func (s *Server) flush() error {
-	if s.log == nil || s.log.Buffered() == 0 {
-		return nil
+// flush hands the log's buffered lines over to be written.
+func (s *Server) flush() {
+	if s.log == nil {
+		return
 	}
 	s.flushed = time.Now()
-	if err := s.log.Flush(); err != nil {
-		return fmt.Errorf("write log: %w", err)
-	}
-	return nil
+	s.log.Flush()
 }
+
+// logCloseWait bounds how long a stopping server waits for its last log
+// lines to be written: a stuck stdout must not keep it from stopping.
+const logCloseWait = 300 * time.Millisecond

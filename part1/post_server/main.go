@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	"github.com/zmqchat/zmqchat/internal/cli"
@@ -40,7 +39,7 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 
 	// One socket: REP on <port>, where each post is answered OK once it is
 	// stored, or ERR with the reason it was refused.
-	srv, err := server.Listen(server.Config{Post: post, Mode: msg.SingleRoom, Log: env.Stdout})
+	srv, err := server.Listen(server.Config{Post: post, Mode: msg.SingleRoom, Log: env.Stdout, Warn: cli.Warn(env, "post_server"), Name: "post_server"})
 	if err != nil {
 		return err
 	}
@@ -49,7 +48,6 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 		"post_client HOST POST <username> <message>")
 
 	// The loop: receive a post, check it, store it, print it, reply.
-	err = srv.Serve(ctx)
-	fmt.Fprintf(env.Stdout, "post_server: stopped; %s stored\n", srv.Stored())
-	return err
+	// Its last log line, once stopped, says how many messages it stored.
+	return srv.Serve(ctx)
 }

@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	"github.com/zmqchat/zmqchat/internal/cli"
@@ -40,7 +39,7 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	// Two sockets: REP on <post_port> takes posts; PUB on <pub_port> sends
 	// each stored message to every subscriber, as frames channel (""),
 	// username, time, message.
-	srv, err := server.Listen(server.Config{Post: post, Pub: &pub, Mode: msg.SingleRoom, Log: env.Stdout})
+	srv, err := server.Listen(server.Config{Post: post, Pub: &pub, Mode: msg.SingleRoom, Log: env.Stdout, Warn: cli.Warn(env, "pub_server"), Name: "pub_server"})
 	if err != nil {
 		return err
 	}
@@ -50,7 +49,6 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 		"pub_client HOST PUB", "post_client HOST POST <username> <message>")
 
 	// The loop: receive a post, check and store it, publish it, reply.
-	err = srv.Serve(ctx)
-	fmt.Fprintf(env.Stdout, "pub_server: stopped; %s stored\n", srv.Stored())
-	return err
+	// Its last log line, once stopped, says how many messages it stored.
+	return srv.Serve(ctx)
 }

@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	"github.com/zmqchat/zmqchat/internal/cli"
@@ -41,7 +40,7 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	// REP on <post_port> takes every client's posts, one at a time; PUB on
 	// <pub_port> sends each stored message to every client, its poster's
 	// included, which is how a client sees its own lines.
-	srv, err := server.Listen(server.Config{Post: post, Pub: &pub, Mode: msg.SingleRoom, Log: env.Stdout})
+	srv, err := server.Listen(server.Config{Post: post, Pub: &pub, Mode: msg.SingleRoom, Log: env.Stdout, Warn: cli.Warn(env, "interactive_server"), Name: "interactive_server"})
 	if err != nil {
 		return err
 	}
@@ -51,7 +50,6 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 		"interactive_client HOST POST PUB <name>")
 
 	// The loop: receive a post, check and store it, publish it, reply.
-	err = srv.Serve(ctx)
-	fmt.Fprintf(env.Stdout, "interactive_server: stopped; %s stored\n", srv.Stored())
-	return err
+	// Its last log line, once stopped, says how many messages it stored.
+	return srv.Serve(ctx)
 }

@@ -8,7 +8,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	"github.com/zmqchat/zmqchat/internal/cli"
@@ -43,7 +42,7 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	// REP on <post_port> takes posts; MultiChannel rules mean each names a
 	// channel other than ALL. PUB on <pub_port> sends each stored message
 	// with its channel as frame 0, the topic a subscriber's prefix matches.
-	srv, err := server.Listen(server.Config{Post: post, Pub: &pub, Mode: msg.MultiChannel, Log: env.Stdout})
+	srv, err := server.Listen(server.Config{Post: post, Pub: &pub, Mode: msg.MultiChannel, Log: env.Stdout, Warn: cli.Warn(env, "mc_server"), Name: "mc_server"})
 	if err != nil {
 		return err
 	}
@@ -55,7 +54,6 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 
 	// The loop: receive a post, check and store it, publish it on its
 	// channel, reply.
-	err = srv.Serve(ctx)
-	fmt.Fprintf(env.Stdout, "mc_server: stopped; %s stored\n", srv.Stored())
-	return err
+	// Its last log line, once stopped, says how many messages it stored.
+	return srv.Serve(ctx)
 }
