@@ -29,10 +29,22 @@ const (
 	// Linger lets a server's last reply leave before the process exits,
 	// without letting a dead peer hold the exit up.
 	Linger = 200 * time.Millisecond
-	// HeartbeatIvl and HeartbeatTimeout make a peer notice a connection that
-	// died silently (a server that was killed, a cable pulled) and reconnect.
+	// HeartbeatIvl and HeartbeatTimeout make a client notice a connection
+	// to a server that died silently (a server that was killed or froze, a
+	// cable pulled) and reconnect. Only clients send heartbeats: a ZMTP 3.0
+	// peer (the pure-Go zmq4, say) does not answer ZMTP 3.1 PINGs, and a
+	// server that sent them would drop it; libzmq answers a client's PINGs
+	// whatever its own settings.
 	HeartbeatIvl     = 1 * time.Second
 	HeartbeatTimeout = 3 * time.Second
+	// KeepaliveIdle, KeepaliveIntvl and KeepaliveCnt are how servers find
+	// peers that are gone without a word (a host that went down): TCP
+	// keepalive, answered by the peer's kernel, whatever its ZeroMQ. A dead
+	// peer is dropped within Idle + Intvl×Cnt, 30 s. A live peer that stops
+	// reading is bounded by HWM instead.
+	KeepaliveIdle  = 15 * time.Second
+	KeepaliveIntvl = 5 * time.Second
+	KeepaliveCnt   = 3
 	// HandshakeIvl bounds a client's ZMTP handshake: a peer that accepts
 	// the connection and then says nothing (not a ZeroMQ server) is given
 	// up on, and reported, after it.
@@ -87,8 +99,10 @@ func listen(t zmq.Type, ep Endpoint, maxIn int64) (*zmq.Socket, error) {
 		s.SetSndhwm(HWM),
 		s.SetRcvhwm(HWM),
 		s.SetIpv6(ep.IPv6),
-		s.SetHeartbeatIvl(HeartbeatIvl),
-		s.SetHeartbeatTimeout(HeartbeatTimeout),
+		s.SetTcpKeepalive(1),
+		s.SetTcpKeepaliveIdle(int(KeepaliveIdle/time.Second)),
+		s.SetTcpKeepaliveIntvl(int(KeepaliveIntvl/time.Second)),
+		s.SetTcpKeepaliveCnt(KeepaliveCnt),
 		serverAuth(s, ep.Curve),
 	)
 	if err == nil {
