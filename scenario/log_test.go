@@ -137,3 +137,28 @@ func TestServersStopOnSIGHUP(t *testing.T) {
 		t.Errorf("the last line was lost:\n%s", s.out)
 	}
 }
+
+// The store has a byte budget: past it the oldest messages are dropped,
+// which the server says once; it goes on answering.
+func TestStoreBudget(t *testing.T) {
+	t.Parallel()
+	s := &server{host: "127.0.0.1"}
+	s.proc = start(t, "mc_server", "-store-mib", "1", "127.0.0.1", "0", "0")
+	m := bannerPorts.FindStringSubmatch(s.out.waitMatch(t, "mc_server", "banner", bannerPorts.MatchString))
+	s.post, s.pub = m[1], m[2]
+	body := strings.Repeat("m", 16000)
+	for i := 0; i < 100; i++ { // 1.6 MB of bodies
+		mustOK(t, s, "dev", "ann", fmt.Sprint(i, body))
+	}
+	s.err.waitFor(t, "mc_server", "the messages reached their budget of 1 MiB: the oldest are dropped from here on (-store-mib sets it)")
+	if n := s.err.count("reached their budget"); n != 1 {
+		t.Errorf("said %d times, want once", n)
+	}
+	s.interrupt()
+	line := s.out.waitMatch(t, "mc_server", "summary", func(l string) bool { return strings.Contains(l, "stopped;") })
+	var held int
+	fmt.Sscanf(line[strings.Index(line, "stopped;"):], "stopped; %d messages stored", &held)
+	if held < 50 || held > 66 {
+		t.Errorf("%q: want about 1 MiB of 16 KB messages held (60 or so)", line)
+	}
+}

@@ -21,7 +21,11 @@ type ServerOptions struct {
 	cpuprofile *string
 	keys       *string
 	allow      *string
+	storeMiB   *int64
 }
+
+// StoreBudget is the store's byte budget that -store-mib sets.
+func (o *ServerOptions) StoreBudget() int64 { return *o.storeMiB << 20 }
 
 // ServerFlags adds the flags every server takes to cmd.
 func ServerFlags(cmd *Command) *ServerOptions {
@@ -30,6 +34,7 @@ func ServerFlags(cmd *Command) *ServerOptions {
 		cpuprofile: cmd.String("cpuprofile", "", "write a CPU profile (pprof) to `file` until the server stops"),
 		keys:       cmd.String("keys", "", "keyed mode: the server's key pair in `dir` (made by keygen); needs -allow"),
 		allow:      cmd.String("allow", "", "keyed mode: the allow-list `file`, a \"username public-key\" line per user; kill -USR1 re-reads it"),
+		storeMiB:   cmd.Int64("store-mib", 512, "the memory the messages may take, in `MiB`; past it the oldest are dropped"),
 	}
 }
 
@@ -40,6 +45,9 @@ func ServerFlags(cmd *Command) *ServerOptions {
 func (o *ServerOptions) Start(ctx context.Context, env Env, endpoints ...*transport.Endpoint) (stop func(), err error) {
 	if (*o.keys == "") != (*o.allow == "") {
 		return nil, o.cmd.Usagef("-keys and -allow go together: keyed mode needs the server's keys and the users' allow-list")
+	}
+	if *o.storeMiB < 1 {
+		return nil, o.cmd.Usagef("-store-mib must be at least 1")
 	}
 	// A closed stdout (| head -1) must cost log lines, not the server: with
 	// SIGPIPE ignored, the write fails instead, and the log says so.

@@ -43,6 +43,9 @@ type Config struct {
 	Name string
 	// Store keeps the messages; nil for a new in-memory store.
 	Store *store.Store
+	// StoreBudget, if not 0, is the byte budget of the new store (see
+	// store.SetBudget); reaching it is said once through Warn.
+	StoreBudget int64
 }
 
 // keyed reports whether the server's endpoints speak CurveZMQ.
@@ -76,6 +79,14 @@ func Listen(cfg Config) (*Server, error) {
 	}
 	if s.handler.Store == nil {
 		s.handler.Store = store.New(store.DefaultWindow)
+		if cfg.StoreBudget > 0 {
+			s.handler.Store.SetBudget(cfg.StoreBudget)
+		}
+		if cfg.Warn != nil {
+			s.handler.Store.Evicting = func(budget int64) {
+				cfg.Warn(fmt.Sprintf("the messages reached their budget of %d MiB: the oldest are dropped from here on (-store-mib sets it)", budget>>20))
+			}
+		}
 	}
 	var err error
 	if s.post, err = transport.ListenReply(cfg.Post); err != nil {

@@ -22,21 +22,37 @@ const chunk = 4096
 // between messages; past it, names are simply stored with each message.
 const maxInterned = 1 << 16
 
-// Store is an in-memory, append-only message log. It is safe for concurrent
-// use, though a server has one goroutine add to it.
+// DefaultBudget is the memory a store may hold, by its own count (see
+// Size): 512 MiB.
+const DefaultBudget = 512 << 20
+
+// overhead is what a stored message costs besides its text: the record,
+// its share of a block, and its entry in the resend window, as measured.
+const overhead = 96
+
+// Store is an in-memory, append-only message log with a byte budget: past
+// it, the oldest messages are dropped, a block at a time. It is safe for
+// concurrent use, though a server has one goroutine add to it.
 type Store struct {
-	mu     sync.RWMutex
-	blocks [][]msg.Message
-	n      int
-	names  map[string]string // interned channel and user names
-	seed   maphash.Seed
-	recent map[uint64]int // hash of a recent message -> its index
-	ring   []uint64       // hashes of the last len(ring) messages, oldest at next
-	next   int
+	mu      sync.RWMutex
+	blocks  [][]msg.Message
+	n       int   // messages added, evicted ones included: the next index
+	first   int   // the index of the oldest message still held
+	size    int64 // bytes held, by Size
+	budget  int64
+	evicted int64
+	// Evicting, if set, is called the first time the budget makes the
+	// store drop messages.
+	Evicting func(budget int64)
+	names    map[string]string // interned channel and user names
+	seed     maphash.Seed
+	recent   map[uint64]int // hash of a recent message -> its index
+	ring     []uint64       // hashes of the last len(ring) messages, oldest at next
+	next     int
 }
 
 // New returns an empty store that recognizes resends among the last window
-// messages.
+// messages, within DefaultBudget (see SetBudget).
 func New(window int) *Store {
 	window = max(window, 1)
 	return &Store{
@@ -44,7 +60,22 @@ func New(window int) *Store {
 		seed:   maphash.MakeSeed(),
 		recent: make(map[uint64]int, window),
 		ring:   make([]uint64, 0, window),
+		budget: DefaultBudget,
 	}
+}
+
+// SetBudget sets how many bytes (by Size) the store may hold.
+func (s *Store) SetBudget(bytes int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.budget = bytes
+}
+
+// Size is what a message counts against the budget: its text and a fixed
+// overhead. Names shared between messages are counted each time, so the
+// count errs on the safe side.
+func Size(m msg.Message) int64 {
+	return int64(len(m.Channel)+len(m.Username)+len(m.Body)) + overhead
 }
 
 // Add appends m unless it is identical (channel, username, time and body)
@@ -53,7 +84,7 @@ func (s *Store) Add(m msg.Message) bool {
 	h := s.hash(m)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i, ok := s.recent[h]; ok && same(s.at(i), m) {
+	if i, ok := s.recent[h]; ok && i >= s.first && same(s.at(i), m) {
 		return false
 	}
 	idx := s.n
@@ -75,10 +106,45 @@ func (s *Store) Add(m msg.Message) bool {
 		s.next = (s.next + 1) % len(s.ring)
 	}
 	s.recent[h] = idx
+	s.size += Size(m)
+	for s.size > s.budget && s.n-s.first > 1 {
+		s.evictOldest()
+	}
 	return true
 }
 
-func (s *Store) at(i int) msg.Message { return s.blocks[i/chunk][i%chunk] }
+// evictOldest drops the oldest message, and its block once it is empty.
+func (s *Store) evictOldest() {
+	if s.evicted == 0 && s.Evicting != nil {
+		s.Evicting(s.budget)
+	}
+	s.size -= Size(s.blocks[0][0])
+	s.blocks[0][0] = msg.Message{} // let its text go
+	s.blocks[0] = s.blocks[0][1:]
+	s.first++
+	s.evicted++
+	if s.first%chunk == 0 && len(s.blocks) > 1 {
+		s.blocks = s.blocks[1:]
+	}
+}
+
+// at returns message i (an index from Add), which must be held. The
+// oldest block may have lost its first messages to the budget; the others
+// start at multiples of chunk.
+func (s *Store) at(i int) msg.Message {
+	base := s.first - s.first%chunk // the index blocks[0] started at
+	if b := (i - base) / chunk; b > 0 {
+		return s.blocks[b][(i-base)%chunk]
+	}
+	return s.blocks[0][i-s.first]
+}
+
+// Evicted returns how many messages the budget made the store drop.
+func (s *Store) Evicted() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.evicted
+}
 
 // intern returns the stored copy of name, so that the many messages of one
 // user or channel share one string.
@@ -92,18 +158,18 @@ func (s *Store) intern(name string) string {
 	return name
 }
 
-// Len returns the number of stored messages.
+// Len returns the number of messages held.
 func (s *Store) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.n
+	return s.n - s.first
 }
 
 // Messages returns a copy of the stored messages, oldest first.
 func (s *Store) Messages() []msg.Message {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	all := make([]msg.Message, 0, s.n)
+	all := make([]msg.Message, 0, s.n-s.first)
 	for _, b := range s.blocks {
 		all = append(all, b...)
 	}

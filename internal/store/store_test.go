@@ -133,3 +133,44 @@ func TestNamesAreShared(t *testing.T) {
 		t.Errorf("%d names interned, want the bound, %d", len(s.names), maxInterned)
 	}
 }
+
+// At its byte budget the store drops its oldest messages, saying so once;
+// what it holds stays within the budget, in order, and resends of what it
+// still holds are still recognized.
+func TestBudgetEvictsTheOldest(t *testing.T) {
+	s := New(DefaultWindow)
+	body := strings.Repeat("b", 1000)
+	per := Size(msg.Message{Channel: "dev", Username: "ann", Body: body})
+	s.SetBudget(100 * per)
+	told := 0
+	s.Evicting = func(int64) { told++ }
+	const n = 3*chunk + 123
+	for i := 0; i < n; i++ {
+		s.Add(msg.Message{Channel: "dev", Username: "ann", Time: time.Unix(int64(i), 0), Body: body})
+	}
+	if s.Len() != 100 || s.Evicted() != n-100 || told != 1 {
+		t.Fatalf("Len %d, Evicted %d, told %d; want 100, %d, 1", s.Len(), s.Evicted(), told, n-100)
+	}
+	held := s.Messages()
+	for i, m := range held {
+		if want := int64(n - 100 + i); m.Time.Unix() != want {
+			t.Fatalf("message %d is from %d, want %d", i, m.Time.Unix(), want)
+		}
+	}
+	// The newest are still recognized when resent; an evicted one is not
+	// (it is new again, as far as the store can tell).
+	if s.Add(msg.Message{Channel: "dev", Username: "ann", Time: time.Unix(n-1, 0), Body: body}) {
+		t.Error("a resend of the newest message was stored again")
+	}
+	if !s.Add(msg.Message{Channel: "dev", Username: "ann", Time: time.Unix(0, 0), Body: body}) {
+		t.Error("a message evicted long ago was not taken")
+	}
+	// A budget smaller than one message keeps the newest.
+	tiny := New(4)
+	tiny.SetBudget(1)
+	tiny.Add(message(1))
+	tiny.Add(message(2))
+	if got := tiny.Messages(); len(got) != 1 || got[0].Body != "m2" {
+		t.Errorf("with a tiny budget: %+v", got)
+	}
+}

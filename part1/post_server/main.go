@@ -39,7 +39,14 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 
 	// One socket: REP on <port>, where each post is answered OK once it is
 	// stored, or ERR with the reason it was refused.
-	srv, err := server.Listen(server.Config{Post: post, Mode: msg.SingleRoom, Log: env.Stdout, Warn: cli.Warn(env, "post_server"), Name: "post_server"})
+	srv, err := server.Listen(server.Config{
+		Post:        post,
+		Mode:        msg.SingleRoom,
+		Log:         env.Stdout,
+		Warn:        cli.Warn(env, "post_server"),
+		Name:        "post_server",
+		StoreBudget: opts.StoreBudget(),
+	})
 	if err != nil {
 		return err
 	}

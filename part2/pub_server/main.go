@@ -39,7 +39,15 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	// Two sockets: REP on <post_port> takes posts; PUB on <pub_port> sends
 	// each stored message to every subscriber, as frames channel (""),
 	// username, time, message.
-	srv, err := server.Listen(server.Config{Post: post, Pub: &pub, Mode: msg.SingleRoom, Log: env.Stdout, Warn: cli.Warn(env, "pub_server"), Name: "pub_server"})
+	srv, err := server.Listen(server.Config{
+		Post:        post,
+		Pub:         &pub,
+		Mode:        msg.SingleRoom,
+		Log:         env.Stdout,
+		Warn:        cli.Warn(env, "pub_server"),
+		Name:        "pub_server",
+		StoreBudget: opts.StoreBudget(),
+	})
 	if err != nil {
 		return err
 	}

@@ -40,7 +40,15 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	// REP on <post_port> takes every client's posts, one at a time; PUB on
 	// <pub_port> sends each stored message to every client, its poster's
 	// included, which is how a client sees its own lines.
-	srv, err := server.Listen(server.Config{Post: post, Pub: &pub, Mode: msg.SingleRoom, Log: env.Stdout, Warn: cli.Warn(env, "interactive_server"), Name: "interactive_server"})
+	srv, err := server.Listen(server.Config{
+		Post:        post,
+		Pub:         &pub,
+		Mode:        msg.SingleRoom,
+		Log:         env.Stdout,
+		Warn:        cli.Warn(env, "interactive_server"),
+		Name:        "interactive_server",
+		StoreBudget: opts.StoreBudget(),
+	})
 	if err != nil {
 		return err
 	}

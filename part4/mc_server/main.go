@@ -42,7 +42,15 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	// REP on <post_port> takes posts; MultiChannel rules mean each names a
 	// channel other than ALL. PUB on <pub_port> sends each stored message
 	// with its channel as frame 0, the topic a subscriber's prefix matches.
-	srv, err := server.Listen(server.Config{Post: post, Pub: &pub, Mode: msg.MultiChannel, Log: env.Stdout, Warn: cli.Warn(env, "mc_server"), Name: "mc_server"})
+	srv, err := server.Listen(server.Config{
+		Post:        post,
+		Pub:         &pub,
+		Mode:        msg.MultiChannel,
+		Log:         env.Stdout,
+		Warn:        cli.Warn(env, "mc_server"),
+		Name:        "mc_server",
+		StoreBudget: opts.StoreBudget(),
+	})
 	if err != nil {
 		return err
 	}
