@@ -39,18 +39,15 @@ func TestNonLibzmqPeerStaysConnected(t *testing.T) {
 
 	got := make(chan []string, 1)
 	go func() {
-		for {
-			m, err := sub.Recv()
-			if err != nil {
-				return
-			}
-			frames := make([]string, len(m.Frames))
-			for i, f := range m.Frames {
-				frames[i] = string(f)
-			}
-			got <- frames
+		m, err := sub.Recv()
+		if err != nil {
 			return
 		}
+		frames := make([]string, len(m.Frames))
+		for i, f := range m.Frames {
+			frames[i] = string(f)
+		}
+		got <- frames
 	}()
 	frames := post("dev", "gopher", "hello from a pure-Go peer")
 	msg := make([][]byte, len(frames))

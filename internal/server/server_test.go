@@ -3,12 +3,15 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
 
+	"github.com/zmqchat/zmqchat/internal/keys"
 	"github.com/zmqchat/zmqchat/internal/msg"
 	"github.com/zmqchat/zmqchat/internal/server"
 	"github.com/zmqchat/zmqchat/internal/server/servertest"
@@ -201,4 +204,75 @@ func roundTrip(t *testing.T, req *zmq.Socket, frames ...string) []string {
 		t.Errorf("no reply to %q: %v", frames, err)
 	}
 	return reply
+}
+
+// A keyed server over real CURVE sockets: a post is taken only under the
+// name its key is bound to, and when a new list is put in force the
+// publish socket is opened anew, so a removed subscriber is cut off.
+func TestKeyedServe(t *testing.T) {
+	dir := t.TempDir()
+	serverKeys, _ := keys.Generate(filepath.Join(dir, "server"))
+	alice, _ := keys.Generate(filepath.Join(dir, "alice"))
+	allow := filepath.Join(dir, "allow")
+	os.WriteFile(allow, []byte("alice "+alice.Public+"\n"), 0o644)
+	list, err := keys.ReadAllowList(allow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := transport.NewGate(list, func(string) {})
+	post, _ := transport.BindEndpoint("127.0.0.1", "0")
+	post.Curve = &transport.Curve{Pair: serverKeys, Gate: gate}
+	pub := post
+	log := servertest.NewLines()
+	srv, err := server.Listen(server.Config{Post: post, Pub: &pub, Mode: msg.MultiChannel, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	client := func(typ zmq.Type, ep transport.Endpoint) *zmq.Socket {
+		s, _ := zmq.NewSocket(typ)
+		t.Cleanup(func() { s.Close() })
+		s.SetLinger(0)
+		s.SetRcvtimeo(servertest.Wait)
+		s.ClientAuthCurve(serverKeys.Public, alice.Public, alice.Secret)
+		if typ == zmq.SUB {
+			s.SetSubscribe("")
+		}
+		if err := s.Connect(ep.URL); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	req := client(zmq.REQ, srv.PostEndpoint())
+	tm := time.Now().Format(time.RFC3339Nano)
+	if r := roundTrip(t, req, "POST", "dev", "alice", tm, "mine"); len(r) != 1 || r[0] != "OK" {
+		t.Errorf("alice as alice: %q", r)
+	}
+	if r := roundTrip(t, req, "POST", "dev", "bob", tm, "not mine"); len(r) != 2 || r[1] != "you cannot post as bob: your key is alice's" {
+		t.Errorf("alice as bob: %q", r)
+	}
+	pubEP, _ := srv.PubEndpoint()
+	sub := client(zmq.SUB, pubEP)
+	sub.Monitor("inproc://keyed-serve-monitor", zmq.EVENT_HANDSHAKE_SUCCEEDED|zmq.EVENT_DISCONNECTED)
+	mon, _ := zmq.NewSocket(zmq.PAIR)
+	defer mon.Close()
+	mon.SetRcvtimeo(servertest.Wait)
+	mon.Connect("inproc://keyed-serve-monitor")
+	if ev, _, _, err := mon.RecvEvent(0); err != nil || ev != zmq.EVENT_HANDSHAKE_SUCCEEDED {
+		t.Fatalf("alice's subscription: %v, %v", ev, err)
+	}
+	os.WriteFile(allow, []byte("# nobody\n"), 0o644)
+	empty, _ := keys.ReadAllowList(allow)
+	gate.Replace(empty)
+	if ev, _, _, err := mon.RecvEvent(0); err != nil || ev != zmq.EVENT_DISCONNECTED {
+		t.Fatalf("after alice's key was removed, her subscription: %v, %v; want disconnected", ev, err)
+	}
+	if r := roundTrip(t, req, "POST", "dev", "alice", tm, "still?"); len(r) != 2 || r[1] != "your key is no longer on this server's allow-list" {
+		t.Errorf("a removed key's post: %q", r)
+	}
+	sub.Monitor("", 0)
 }

@@ -1,10 +1,12 @@
 package transport
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -190,5 +192,81 @@ func TestGateAllowsListedKeysAndReportsEachRefusalOnce(t *testing.T) {
 		if status != tt.status || user != tt.user {
 			t.Errorf("ZAP %s %s: %s %q, want %s %q", tt.domain, tt.mech, status, user, tt.status, tt.user)
 		}
+	}
+}
+
+// The ZAP handler in action: a plain REQ/REP round trip (NULL), a keyed one
+// whose User-Id is the client's public key, and a key not on the list that
+// never gets through; each refused key and address is reported once.
+func TestZAPRoundTrips(t *testing.T) {
+	ep, _ := BindEndpoint("127.0.0.1", "0")
+	roundTrip := func(server, client Endpoint) (string, error) {
+		rep, err := ListenReply(server)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rep.Close()
+		bound, _ := Bound(rep, server)
+		client.URL = bound.URL
+		req, err := DialRequest(client, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer req.Close()
+		req.SetSndtimeo(time.Second)
+		if _, err := req.SendMessage("ping"); err != nil {
+			return "", err
+		}
+		rep.SetRcvtimeo(500 * time.Millisecond)
+		_, meta, err := rep.RecvMessageWithMetadata(0, "User-Id")
+		return meta["User-Id"], err
+	}
+	if user, err := roundTrip(ep, Endpoint{}); err != nil || user != "" {
+		t.Errorf("plain: User-Id %q, %v", user, err)
+	}
+
+	dir := t.TempDir()
+	server, _ := keys.Generate(filepath.Join(dir, "server"))
+	alice, _ := keys.Generate(filepath.Join(dir, "alice"))
+	eve, _ := keys.Generate(filepath.Join(dir, "eve"))
+	os.WriteFile(filepath.Join(dir, "allow"), []byte("alice "+alice.Public+"\n"), 0o644)
+	list, err := keys.ReadAllowList(filepath.Join(dir, "allow"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var said []string
+	gate := NewGate(list, func(s string) { mu.Lock(); said = append(said, s); mu.Unlock() })
+	keyed := ep
+	keyed.Curve = &Curve{Pair: server, Gate: gate}
+	if user, err := roundTrip(keyed, Endpoint{Curve: &Curve{Pair: alice, Server: server.Public}}); err != nil || user != alice.Public {
+		t.Errorf("keyed: User-Id %q, %v; want alice's key", user, err)
+	}
+	if _, err := roundTrip(keyed, Endpoint{Curve: &Curve{Pair: eve, Server: server.Public}}); err == nil {
+		t.Error("a key not on the list got a request through")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(said) != 1 || !strings.Contains(said[0], eve.Public) {
+		t.Errorf("reported %q, want eve's key refused once", said)
+	}
+}
+
+// Each refused key and address is reported once, however many strangers
+// come, and what is remembered for that stays bounded.
+func TestGateRemembersRefusalsBoundedly(t *testing.T) {
+	n := 0
+	g := NewGate(&keys.AllowList{}, func(string) { n++ })
+	g.allows("10.0.0.1", "a")
+	g.allows("10.0.0.2", "b")
+	g.allows("10.0.0.1", "a")
+	if n != 2 {
+		t.Errorf("two strangers, one twice: %d reports, want 2", n)
+	}
+	for i := 0; i < maxTold+10; i++ {
+		g.allows("10.0.0.3", fmt.Sprint("k", i))
+	}
+	if len(g.told) > maxTold {
+		t.Errorf("%d refusals remembered, want at most %d", len(g.told), maxTold)
 	}
 }
