@@ -44,7 +44,8 @@ func (h *Handler) Handle(frames [][]byte, key string) [][]byte {
 			return msg.ErrReply(err)
 		}
 	}
-	if h.Store.Add(m) && h.Stored != nil {
+	id := h.Store.ID(frames[1], frames[2], frames[3], frames[4])
+	if h.Store.Add(m, id) && h.Stored != nil {
 		h.Stored(m, msg.PubFrames(frames, m))
 	}
 	return msg.OKReply()

@@ -17,7 +17,7 @@ func message(i int) msg.Message {
 func TestAddKeepsOrder(t *testing.T) {
 	s := New(8)
 	for i := 0; i < 20; i++ {
-		if !s.Add(message(i)) {
+		if !add(s, message(i)) {
 			t.Fatalf("Add(message %d) = false for a new message", i)
 		}
 	}
@@ -35,12 +35,16 @@ func TestAddKeepsOrder(t *testing.T) {
 func TestResendIsNotStoredTwice(t *testing.T) {
 	s := New(8)
 	m := message(1)
-	s.Add(m)
-	// The same instant written in another zone is the same time.
-	again := m
-	again.Time = m.Time.In(time.FixedZone("X", 7200))
-	if s.Add(again) {
+	add(s, m)
+	if add(s, m) {
 		t.Fatalf("resend was stored again")
+	}
+	// The same instant written in another zone is other bytes: not a
+	// resend (a client resends its frames as they were).
+	other := m
+	other.Time = m.Time.In(time.FixedZone("X", 7200))
+	if !add(s, other) {
+		t.Errorf("the same instant in another zone was taken for a resend")
 	}
 	for _, differs := range []func(*msg.Message){
 		func(m *msg.Message) { m.Channel = "ops" },
@@ -50,27 +54,27 @@ func TestResendIsNotStoredTwice(t *testing.T) {
 	} {
 		d := m
 		differs(&d)
-		if !s.Add(d) {
+		if !add(s, d) {
 			t.Errorf("message differing from a stored one (%+v) was taken for a resend", d)
 		}
 	}
-	if s.Len() != 5 {
-		t.Errorf("Len = %d, want 5", s.Len())
+	if s.Len() != 6 {
+		t.Errorf("Len = %d, want 6", s.Len())
 	}
 }
 
 func TestWindowForgetsOldMessages(t *testing.T) {
 	s := New(4)
 	for i := 0; i < 10; i++ {
-		s.Add(message(i))
+		add(s, message(i))
 	}
-	if s.Add(message(9)) || s.Add(message(6)) {
+	if add(s, message(9)) || add(s, message(6)) {
 		t.Errorf("a message within the window was stored twice")
 	}
-	if !s.Add(message(2)) {
+	if !add(s, message(2)) {
 		t.Errorf("a message older than the window was not stored again")
 	}
-	if s.Add(message(2)) {
+	if add(s, message(2)) {
 		t.Errorf("the message just stored was stored twice")
 	}
 }
@@ -81,7 +85,7 @@ func TestManyMessagesAcrossBlocks(t *testing.T) {
 	for i := 0; i < n; i++ {
 		m := message(i)
 		m.Username = fmt.Sprint("user", i%5)
-		s.Add(m)
+		add(s, m)
 	}
 	got := s.Messages()
 	if len(got) != n || s.Len() != n {
@@ -92,7 +96,7 @@ func TestManyMessagesAcrossBlocks(t *testing.T) {
 			t.Fatalf("message %d is %+v", i, m)
 		}
 	}
-	if s.Add(got[n-1]) {
+	if add(s, got[n-1]) {
 		t.Fatalf("the last message, in the last block, was stored twice")
 	}
 }
@@ -102,11 +106,11 @@ func TestManyMessagesAcrossBlocks(t *testing.T) {
 func TestResendFoundAnywhereInTheWindow(t *testing.T) {
 	s := New(DefaultWindow)
 	first := msg.Message{Username: "ann", Time: time.Unix(1, 0), Body: "first"}
-	s.Add(first)
+	add(s, first)
 	for i := 0; i < 1000; i++ {
-		s.Add(msg.Message{Username: "bob", Time: time.Unix(int64(i+2), 0), Body: "filler"})
+		add(s, msg.Message{Username: "bob", Time: time.Unix(int64(i+2), 0), Body: "filler"})
 	}
-	if s.Add(first) {
+	if add(s, first) {
 		t.Fatal("a resend after 1,000 other posts was stored again")
 	}
 	if s.Len() != 1001 {
@@ -120,14 +124,14 @@ func TestNamesAreShared(t *testing.T) {
 	s := New(4)
 	a := msg.Message{Username: strings.Clone("ann"), Time: time.Unix(1, 0), Body: "a"}
 	b := msg.Message{Username: strings.Clone("ann"), Time: time.Unix(2, 0), Body: "b"}
-	s.Add(a)
-	s.Add(b)
+	add(s, a)
+	add(s, b)
 	got := s.Messages()
 	if unsafe.StringData(got[0].Username) != unsafe.StringData(got[1].Username) {
 		t.Error("two messages of ann hold two copies of the name")
 	}
 	for i := len(s.names); i < maxInterned+10; i++ {
-		s.Add(msg.Message{Username: fmt.Sprint("u", i), Time: time.Unix(int64(i+3), 0), Body: "x"})
+		add(s, msg.Message{Username: fmt.Sprint("u", i), Time: time.Unix(int64(i+3), 0), Body: "x"})
 	}
 	if len(s.names) != maxInterned {
 		t.Errorf("%d names interned, want the bound, %d", len(s.names), maxInterned)
@@ -146,7 +150,7 @@ func TestBudgetEvictsTheOldest(t *testing.T) {
 	s.Evicting = func(int64) { told++ }
 	const n = 3*chunk + 123
 	for i := 0; i < n; i++ {
-		s.Add(msg.Message{Channel: "dev", Username: "ann", Time: time.Unix(int64(i), 0), Body: body})
+		add(s, msg.Message{Channel: "dev", Username: "ann", Time: time.Unix(int64(i), 0), Body: body})
 	}
 	if s.Len() != 100 || s.Evicted() != n-100 || told != 1 {
 		t.Fatalf("Len %d, Evicted %d, told %d; want 100, %d, 1", s.Len(), s.Evicted(), told, n-100)
@@ -159,18 +163,58 @@ func TestBudgetEvictsTheOldest(t *testing.T) {
 	}
 	// The newest are still recognized when resent; an evicted one is not
 	// (it is new again, as far as the store can tell).
-	if s.Add(msg.Message{Channel: "dev", Username: "ann", Time: time.Unix(n-1, 0), Body: body}) {
+	if add(s, msg.Message{Channel: "dev", Username: "ann", Time: time.Unix(n-1, 0), Body: body}) {
 		t.Error("a resend of the newest message was stored again")
 	}
-	if !s.Add(msg.Message{Channel: "dev", Username: "ann", Time: time.Unix(0, 0), Body: body}) {
+	if !add(s, msg.Message{Channel: "dev", Username: "ann", Time: time.Unix(0, 0), Body: body}) {
 		t.Error("a message evicted long ago was not taken")
 	}
 	// A budget smaller than one message keeps the newest.
 	tiny := New(4)
 	tiny.SetBudget(1)
-	tiny.Add(message(1))
-	tiny.Add(message(2))
+	add(tiny, message(1))
+	add(tiny, message(2))
 	if got := tiny.Messages(); len(got) != 1 || got[0].Body != "m2" {
 		t.Errorf("with a tiny budget: %+v", got)
+	}
+}
+
+// add adds m as the server does, identified by its frames as a client
+// would send them.
+func add(s *Store, m msg.Message) bool {
+	return s.Add(m, s.ID([]byte(m.Channel), []byte(m.Username), []byte(m.Time.Format(msg.TimeLayout)), []byte(m.Body)))
+}
+
+// Identical means identical bytes: the same instant written another way is
+// another post, not a resend.
+func TestResendMeansTheSameBytes(t *testing.T) {
+	s := New(DefaultWindow)
+	m := message(1)
+	z := s.ID([]byte("dev"), []byte("ann"), []byte("2026-11-25T07:30:00Z"), []byte("hi"))
+	utc := s.ID([]byte("dev"), []byte("ann"), []byte("2026-11-25T07:30:00+00:00"), []byte("hi"))
+	if z == utc {
+		t.Fatal("two ways of writing a time have one ID")
+	}
+	if !s.Add(m, z) || s.Add(m, z) || !s.Add(m, utc) {
+		t.Error("want: stored, a resend, stored")
+	}
+	// The frames are kept apart: moving a byte from one to the next is
+	// another post.
+	if s.ID([]byte("de"), []byte("vann"), nil, nil) == s.ID([]byte("dev"), []byte("ann"), nil, nil) {
+		t.Error("frame boundaries are not part of the ID")
+	}
+}
+
+// A resend after 100,000 other posts is still recognized: the window
+// covers a client's whole retry period at any load a server takes.
+func TestResendAfterManyPosts(t *testing.T) {
+	s := New(DefaultWindow)
+	first := msg.Message{Username: "ann", Time: time.Unix(1, 0), Body: "first"}
+	add(s, first)
+	for i := 0; i < 100000; i++ {
+		add(s, msg.Message{Username: "bob", Time: time.Unix(int64(i+2), 0), Body: "filler"})
+	}
+	if add(s, first) {
+		t.Fatal("a resend after 100,000 other posts was stored again")
 	}
 }
