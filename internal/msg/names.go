@@ -33,12 +33,15 @@ func NormalizeName(what, s string) (string, error) {
 	if !utf8.ValidString(s) {
 		return "", errorf("%s is not valid UTF-8", what)
 	}
-	norm := s
-	if !plainASCII(s) { // plain ASCII names are their own normal form
-		var err error
-		if norm, err = precis.UsernameCasePreserved.String(s); err != nil {
-			return "", errorf("%s %q %s", what, s, refusedRune(s))
+	if plainASCII(s) { // their own normal form, of one script: the common case, made cheap
+		if n := len(s); n > MaxNameLen {
+			return "", errorf("%s is %d characters long, the limit is %d", what, n, MaxNameLen)
 		}
+		return s, nil
+	}
+	norm, err := precis.UsernameCasePreserved.String(s)
+	if err != nil {
+		return "", errorf("%s %q %s", what, s, refusedRune(s))
 	}
 	if n := utf8.RuneCountInString(norm); n > MaxNameLen {
 		return "", errorf("%s is %d characters long, the limit is %d", what, n, MaxNameLen)
@@ -77,7 +80,12 @@ var allSkeleton = confusables.Skeleton("all")
 
 // likeALL reports whether name reads as ALL: the same letters in another
 // case, or letters that look the same (a confusables skeleton, UTS #39).
+// A name of more than three characters cannot: every character of a name
+// has a skeleton of its own (PRECIS has refused those that have none).
 func likeALL(name string) bool {
+	if utf8.RuneCountInString(name) > 3 {
+		return false
+	}
 	return strings.EqualFold(name, AllChannel) || confusables.Skeleton(strings.ToLower(name)) == allSkeleton ||
 		strings.ToLower(confusables.Skeleton(name)) == allSkeleton
 }

@@ -50,6 +50,7 @@ type Store struct {
 	seed     maphash.Seed
 	recent   map[uint64]int // hash of a recent message -> its index
 	ring     []uint64       // hashes of the last len(ring) messages, oldest at next
+	window   int            // how long ring grows as messages come: it starts small
 	next     int
 }
 
@@ -60,8 +61,8 @@ func New(window int) *Store {
 	return &Store{
 		names:  make(map[string]string),
 		seed:   maphash.MakeSeed(),
-		recent: make(map[uint64]int, window),
-		ring:   make([]uint64, 0, window),
+		recent: make(map[uint64]int),
+		window: window,
 		budget: DefaultBudget,
 	}
 }
@@ -110,7 +111,7 @@ func (s *Store) Add(m msg.Message, id uint64) bool {
 	last := len(s.blocks) - 1
 	s.blocks[last] = append(s.blocks[last], m)
 	s.n++
-	if len(s.ring) < cap(s.ring) {
+	if len(s.ring) < s.window {
 		s.ring = append(s.ring, h)
 	} else {
 		old := s.ring[s.next]
