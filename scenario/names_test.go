@@ -2,9 +2,15 @@ package scenario
 
 import (
 	"net"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/zmqchat/zmqchat/internal/proctest"
 )
 
 // Names follow PRECIS (RFC 8265) with one script per name, in clients and
@@ -113,5 +119,56 @@ func TestFiftySubscriberStartUpsAllConnect(t *testing.T) {
 			p.err.waitFor(t, "pub_client", "connected to tcp://")
 			p.interrupt()
 		}
+	}
+}
+
+// The client follows the terminal's size: shrunk (SIGWINCH), it folds a
+// long message at the new width.
+func TestTerminalFollowsItsSize(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "mc_server", "127.0.0.1")
+	ann, at := ttyMember(t, s, "dev", "ann")
+	if err := pty.Setsize(ann.pt, &pty.Winsize{Rows: 40, Cols: 40}); err != nil { // the kernel sends SIGWINCH
+		t.Fatal(err)
+	}
+	// A resize arrives asynchronously; a probe line after it is folded
+	// once it has been taken in.
+	long := "0123456789012345678901234567890123456789XYZ"
+	deadline := time.Now().Add(wait)
+	for {
+		from := at
+		mustOK(t, s, "dev", "bob", long)
+		at = ann.waitScreen(from, "XYZ")
+		if strings.Contains(ann.screen()[from:at], "\n  ") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a %d-character message was not folded at 40 columns:\n%q", len(long), ann.screen()[from:at])
+		}
+	}
+}
+
+// scripts/deps.sh, which make run and make test start with, says which Go
+// is needed when there is none.
+func TestDepsNamesTheGoItNeeds(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command("bash", "scripts/deps.sh")
+	cmd.Dir = proctest.ModuleRoot()
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir()}
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "zmqchat needs Go 1.26") || !strings.Contains(string(out), "there is no go command") {
+		t.Errorf("deps.sh without go: %v\n%s", err, out)
+	}
+}
+
+// make run on a port that is taken says how to pick others.
+func TestMakeRunNamesOtherPorts(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "post_server", "127.0.0.1")
+	cmd := exec.Command("make", "--no-print-directory", "run", "POST_PORT="+s.post, "PUB_PORT=0")
+	cmd.Dir = proctest.ModuleRoot()
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "make run: to serve on other ports: make run POST_PORT=6000 PUB_PORT=6001") {
+		t.Errorf("make run on a taken port: %v\n%s", err, out)
 	}
 }
