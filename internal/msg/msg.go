@@ -141,28 +141,19 @@ func ParseTime(s string) (time.Time, error) {
 // MaxTimeLen is the longest time field ParseTime takes.
 const MaxTimeLen = len("2006-01-02T15:04:05.123456789+01:00")
 
-// rfc3339 checks the shape of s against RFC 3339's date-time, field by
-// field; time.Parse then checks the values (a month 13, a day 31 in June).
+// rfc3339 checks the shape of s against RFC 3339's date-time: every field
+// at its fixed width (a one-digit hour would move the separators), 1 to 9
+// fractional digits, an offset within ±23:59. time.Parse then checks the
+// digits and the values (a month 13, a day 31 in June).
 func rfc3339(s string) bool {
-	if len(s) < len("2006-01-02T15:04:05Z") || len(s) > MaxTimeLen {
-		return false
-	}
-	digits := func(i, n int) bool {
-		for j := i; j < i+n; j++ {
-			if s[j] < '0' || s[j] > '9' {
-				return false
-			}
-		}
-		return true
-	}
-	if !digits(0, 4) || s[4] != '-' || !digits(5, 2) || s[7] != '-' || !digits(8, 2) ||
-		(s[10] != 'T' && s[10] != 't') || !digits(11, 2) || s[13] != ':' || !digits(14, 2) || s[16] != ':' || !digits(17, 2) {
+	if len(s) < len("2006-01-02T15:04:05Z") || len(s) > MaxTimeLen ||
+		s[4] != '-' || s[7] != '-' || s[10] != 'T' && s[10] != 't' || s[13] != ':' || s[16] != ':' {
 		return false
 	}
 	rest := s[19:]
 	if rest[0] == '.' {
 		n := 1
-		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+		for n < len(rest) && '0' <= rest[n] && rest[n] <= '9' {
 			n++
 		}
 		if n == 1 || n > 10 { // 1 to 9 digits
@@ -174,8 +165,7 @@ func rfc3339(s string) bool {
 	case rest == "Z" || rest == "z":
 		return true
 	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
-		return rest[1] >= '0' && rest[1] <= '2' && rest[2] >= '0' && rest[2] <= '9' &&
-			(rest[1] < '2' || rest[2] <= '3') && rest[4] >= '0' && rest[4] <= '5' && rest[5] >= '0' && rest[5] <= '9'
+		return rest[1:3] <= "23" && rest[4:6] <= "59"
 	}
 	return false
 }

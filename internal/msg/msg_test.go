@@ -20,6 +20,7 @@ func TestCheckName(t *testing.T) {
 	}{
 		{"ann", ""},
 		{"Ann_B-2.x", ""},
+		{"azAZ09_-.'", ""}, // every end of every range of plain names
 		{"Zoë", ""},
 		{"日本語", ""},
 		{"O'Brien", ""},
@@ -67,6 +68,19 @@ func TestNormalizeName(t *testing.T) {
 	m, err := Message{Channel: "ｄｅｖ", Username: "ａｎｎ", Time: when, Body: "hi"}.Normalize(MultiChannel)
 	if err != nil || m.Channel != "dev" || m.Username != "ann" {
 		t.Errorf("Normalize: %+v, %v", m, err)
+	}
+	// Only the channel, or only the username, in another form: each is
+	// published in its normal form.
+	for _, m := range []Message{{Channel: "ｄｅｖ", Username: "ann"}, {Channel: "dev", Username: "ａｎｎ"}} {
+		m.Time, m.Body = when, "hi"
+		f := EncodePost(m)
+		got, err := DecodePost(f, MultiChannel)
+		if pub := PubFrames(f, got); err != nil || string(pub[0]) != "dev" || string(pub[1]) != "ann" {
+			t.Errorf("%q: published %q, %v", f[1:3], pub, err)
+		}
+	}
+	if err := CheckChannel("ｄｅｖ"); err == nil || !strings.Contains(err.Error(), `not in its normal form, "dev"`) {
+		t.Errorf("CheckChannel(ｄｅｖ): %v", err)
 	}
 	frames := EncodePost(Message{Channel: "ｄｅｖ", Username: "ａｎｎ", Time: when, Body: "hi"})
 	if got, err := DecodePost(frames, MultiChannel); err != nil || got.Username != "ann" {

@@ -93,7 +93,7 @@ func likeALL(name string) bool {
 func plainASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= utf8.RuneSelf || !isNameASCII(c) {
+		if !isNameASCII(c) {
 			return false
 		}
 	}
@@ -129,12 +129,6 @@ func refusedRune(s string) string {
 func scriptsOf(s string) []string {
 	var found []string
 	for _, r := range s {
-		if r < utf8.RuneSelf {
-			if unicode.IsLetter(r) && !slices.Contains(found, "Latin") {
-				found = append(found, "Latin")
-			}
-			continue
-		}
 		for name, table := range unicode.Scripts {
 			if name != "Common" && name != "Inherited" && unicode.Is(table, r) {
 				if !slices.Contains(found, name) {
