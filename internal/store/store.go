@@ -139,7 +139,7 @@ func (s *Store) evictOldest() {
 	s.blocks[0] = s.blocks[0][1:]
 	s.first++
 	s.evicted++
-	if s.first%chunk == 0 && len(s.blocks) > 1 {
+	if len(s.blocks[0]) == 0 { // a newer block holds the newest message
 		s.blocks = s.blocks[1:]
 	}
 }
@@ -150,7 +150,7 @@ func (s *Store) evictOldest() {
 func (s *Store) at(i int) msg.Message {
 	base := s.first - s.first%chunk // the index blocks[0] started at
 	if b := (i - base) / chunk; b > 0 {
-		return s.blocks[b][(i-base)%chunk]
+		return s.blocks[b][i%chunk]
 	}
 	return s.blocks[0][i-s.first]
 }
@@ -185,7 +185,7 @@ func (s *Store) Len() int {
 func (s *Store) Messages() []msg.Message {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	all := make([]msg.Message, 0, s.n-s.first)
+	var all []msg.Message
 	for _, b := range s.blocks {
 		all = append(all, b...)
 	}

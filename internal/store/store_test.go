@@ -77,6 +77,11 @@ func TestWindowForgetsOldMessages(t *testing.T) {
 	if add(s, message(2)) {
 		t.Errorf("the message just stored was stored twice")
 	}
+	// The window's edge: the last four are now 7, 8, 9 and 2, so 6, the
+	// fifth back, is out of it.
+	if !add(s, message(6)) {
+		t.Errorf("a message just past the window of 4 was taken for a resend")
+	}
 }
 
 func TestManyMessagesAcrossBlocks(t *testing.T) {
@@ -216,5 +221,34 @@ func TestResendAfterManyPosts(t *testing.T) {
 	}
 	if add(s, first) {
 		t.Fatal("a resend after 100,000 other posts was stored again")
+	}
+}
+
+func TestSizeCountsEachField(t *testing.T) {
+	if got, want := Size(msg.Message{Channel: "dev", Username: "alice", Body: "hello, world"}), int64(3+5+12+overhead); got != want {
+		t.Errorf("Size = %d, want %d", got, want)
+	}
+}
+
+// With the oldest block partly evicted and a newer block after it, a
+// message in either is found again for a resend.
+func TestResendAcrossAPartlyEvictedBlock(t *testing.T) {
+	s := New(DefaultWindow)
+	body := strings.Repeat("b", 100)
+	m := func(i int) msg.Message {
+		return msg.Message{Channel: "dev", Username: "ann", Time: time.Unix(int64(i), 0), Body: body}
+	}
+	s.SetBudget(100 * Size(m(0)))
+	for i := 0; i < chunk+50; i++ {
+		add(s, m(i))
+	}
+	// Held: chunk-50 to chunk+49, across the end of the first block.
+	for _, i := range []int{chunk - 50, chunk - 1, chunk, chunk + 49} {
+		if add(s, m(i)) {
+			t.Errorf("a resend of message %d, still held, was stored again", i)
+		}
+	}
+	if got := s.Messages(); len(got) != 100 || got[0].Time.Unix() != chunk-50 || got[99].Time.Unix() != chunk+49 {
+		t.Errorf("held %d messages, from %v to %v", len(got), got[0].Time.Unix(), got[len(got)-1].Time.Unix())
 	}
 }
