@@ -152,6 +152,11 @@ func TestFold(t *testing.T) {
 		// Colours take no columns; wide characters take two.
 		{"\x1b[1;93meve\x1b[0m: 日本語日本語", 12, "\x1b[1;93meve\x1b[0m: 日本語\n  日本語"},
 		{"e\u0301e\u0301e\u0301e\u0301", 4, "e\u0301e\u0301e\u0301e\u0301"},
+		// Too narrow to fold with the indent: left to the terminal.
+		{"abcdef", 3, "abcdef"},
+		{"abcdef", 4, "abcd\n  ef"},
+		// An escape cut short is copied as it is, not read past its end.
+		{"ab\x1b[1;3", 40, "ab\x1b[1;3"},
 	} {
 		if got := Fold(tt.in, tt.cols, "  "); got != tt.want {
 			t.Errorf("Fold(%q, %d) = %q, want %q", tt.in, tt.cols, got, tt.want)
