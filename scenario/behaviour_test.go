@@ -2,7 +2,6 @@ package scenario
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -10,8 +9,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	zmq "github.com/pebbe/zmq4"
 )
 
 // cpuTicks returns the CPU time process pid has used, in clock ticks
@@ -116,15 +113,8 @@ func TestServerStopsCleanlyUnderLoad(t *testing.T) {
 			posters.Add(1)
 			go func() {
 				defer posters.Done()
-				req, err := zmq.NewSocket(zmq.REQ)
-				if err != nil {
-					t.Error(err)
-					return
-				}
+				req := dialPost(t, s, time.Second)
 				defer req.Close()
-				req.SetLinger(0)
-				req.SetRcvtimeo(time.Second)
-				req.Connect("tcp://" + net.JoinHostPort(s.host, s.post))
 				for i := 0; ; i++ {
 					body := fmt.Sprintf("load %d-%d-%d", round, p, i)
 					if _, err := req.SendMessage(post("dev", "ann", body)); err != nil {
@@ -183,15 +173,8 @@ func TestBusyServerLogKeepsUp(t *testing.T) {
 		posters.Add(1)
 		go func() {
 			defer posters.Done()
-			req, err := zmq.NewSocket(zmq.REQ)
-			if err != nil {
-				t.Error(err)
-				return
-			}
+			req := dialPost(t, s, wait)
 			defer req.Close()
-			req.SetLinger(0)
-			req.SetRcvtimeo(wait)
-			req.Connect("tcp://" + net.JoinHostPort(s.host, s.post))
 			for i := 0; ; i++ {
 				frames := []string{"NOTHING"}
 				if i < 10 {

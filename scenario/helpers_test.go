@@ -437,6 +437,22 @@ func rawRequest(host, port string, timeout time.Duration, frames ...string) ([]s
 	return req.RecvMessage(0)
 }
 
+// dialPost returns a REQ socket connected to s's post port, which waits
+// at most timeout for each reply; it is closed by the caller.
+func dialPost(t testing.TB, s *server, timeout time.Duration) *zmq.Socket {
+	req, err := zmq.NewSocket(zmq.REQ)
+	if err != nil {
+		t.Error(err)
+		return nil
+	}
+	req.SetLinger(0)
+	req.SetRcvtimeo(timeout)
+	if err := req.Connect("tcp://" + net.JoinHostPort(s.host, s.post)); err != nil {
+		t.Error(err)
+	}
+	return req
+}
+
 // post is a valid post request's frames.
 func post(channel, user, body string) []string {
 	return []string{"POST", channel, user, time.Now().Format(time.RFC3339Nano), body}

@@ -3,15 +3,12 @@ package scenario
 import (
 	"bufio"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	zmq "github.com/pebbe/zmq4"
 )
 
 // startWithStdout starts mc_server on free ports with its stdout a pipe
@@ -70,11 +67,8 @@ func flood(t *testing.T, s *server, n int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req, _ := zmq.NewSocket(zmq.REQ)
+			req := dialPost(t, s, 5*time.Second)
 			defer req.Close()
-			req.SetLinger(0)
-			req.SetRcvtimeo(5 * time.Second)
-			req.Connect("tcp://" + net.JoinHostPort(s.host, s.post))
 			for i := 0; i < n/4; i++ {
 				body := fmt.Sprintf("a line of the log that nobody reads, %d-%d", p, i)
 				req.SendMessage(post("dev", "ann", body))

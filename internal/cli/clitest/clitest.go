@@ -4,6 +4,7 @@ package clitest
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -19,6 +20,24 @@ type Case struct {
 	// Brief is a usage error about an argument's content: its one line of
 	// reason comes without the usage.
 	Brief bool
+}
+
+// ServerCases are the cases every server's command line must pass: name
+// takes the positional arguments pos (each a valid value) after its flags.
+func ServerCases(name string, pos ...string) []Case {
+	n := fmt.Sprint(len(pos))
+	with := func(flags ...string) []string { return append(flags, pos...) }
+	return []Case{
+		{Args: []string{"-h"}, Code: 0, Want: "usage: " + name + " [flags] "},
+		{Args: nil, Code: 2, Want: "want " + n + " arguments"},
+		{Args: append(with(), "x"), Code: 2, Want: "want " + n + " arguments"},
+		{Args: with("-bogus"), Code: 2, Want: "flag provided but not defined: -bogus"},
+		{Args: with("-cpuprofile", "/no/such/dir/cpu.prof"), Code: 1, Want: "cpu profile: open /no/such/dir/cpu.prof"},
+		{Args: with("-keys", "k"), Code: 2, Want: "-keys and -allow go together"},
+		{Args: with("-keys", "/no/such/dir", "-allow", "/no/such/file"), Code: 1, Want: "secret key: stat /no/such/dir/secret.key: no such file or directory (make one with: make key KEYDIR=/no/such/dir)"},
+		{Args: with("-store-mib", "0"), Code: 2, Want: "-store-mib must be at least 1"},
+		{Args: append([]string{pos[0], "65536"}, pos[2:]...), Code: 2, Want: "from 0 to 65535"},
+	}
 }
 
 // Check runs each case through run and cli.ExitStatus. A usage error must
