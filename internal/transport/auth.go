@@ -34,7 +34,6 @@ const maxTold = 4096
 
 var gates struct {
 	mu     sync.Mutex
-	n      int
 	byName map[string]*Gate
 }
 
@@ -43,8 +42,8 @@ var gates struct {
 func NewGate(list *keys.AllowList, report func(string)) *Gate {
 	gates.mu.Lock()
 	defer gates.mu.Unlock()
-	gates.n++
-	g := &Gate{domain: fmt.Sprintf("%s-keyed-%d", ZAPDomain, gates.n), report: report, told: map[string]bool{}}
+	g := &Gate{report: report, told: map[string]bool{}}
+	g.domain = fmt.Sprintf("%s-keyed-%p", ZAPDomain, g) // one domain a gate
 	g.list.Store(list)
 	if gates.byName == nil {
 		gates.byName = map[string]*Gate{}

@@ -263,7 +263,8 @@ func TestGateRemembersRefusalsBoundedly(t *testing.T) {
 	if n != 2 {
 		t.Errorf("two strangers, one twice: %d reports, want 2", n)
 	}
-	for i := 0; i < maxTold+10; i++ {
+	g = NewGate(&keys.AllowList{}, func(string) {})
+	for i := 0; i < maxTold+1; i++ {
 		g.allows("10.0.0.3", fmt.Sprint("k", i))
 	}
 	if len(g.told) > maxTold {
