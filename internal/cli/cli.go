@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -200,10 +201,4 @@ func Warn(env Env, name string) func(string) {
 	return func(s string) { fmt.Fprintf(env.Stderr, "%s: %s\n", name, s) }
 }
 
-func programName() string {
-	name := os.Args[0]
-	if i := strings.LastIndexByte(name, '/'); i >= 0 {
-		name = name[i+1:]
-	}
-	return name
-}
+func programName() string { return filepath.Base(os.Args[0]) }

@@ -46,6 +46,12 @@ func TestParse(t *testing.T) {
 	if _, err := cmd.Parse([]string{"127.0.0.1", "5555", "ann", "hi", "there"}); err == nil || !strings.HasSuffix(err.Error(), "got 5 (quote a message that has spaces)") {
 		t.Errorf("too many: %v", err)
 	}
+	if _, err := cmd.Parse([]string{"127.0.0.1", "5555", "ann", "-5", "degrees"}); err == nil || !strings.HasSuffix(err.Error(), "(quote a message that has spaces)") {
+		t.Errorf("a message like -5 degrees: %v, want the quoting hint, -5 being no flag", err)
+	}
+	if _, err := cmd.Parse([]string{"127.0.0.1", "5555", "ann", "hi", "--retries=2"}); err == nil || !strings.HasSuffix(err.Error(), "(--retries=2 is a flag: flags go before the arguments)") {
+		t.Errorf("a flag after the arguments: %v", err)
+	}
 	if _, err := cmd.Parse([]string{"127.0.0.1"}); err == nil || strings.Contains(err.Error(), "quote") {
 		t.Errorf("too few: %v, want no hint about quoting", err)
 	}
@@ -90,6 +96,39 @@ func TestAnnounce(t *testing.T) {
 	if !strings.HasPrefix(b.String(), "post_server: taking posts on tcp://0.0.0.0:41000; Ctrl-C stops\n") ||
 		!strings.Contains(b.String(), "post_client localhost 41000 <username>") {
 		t.Errorf("banner of a server that does not publish:\n%s", b.String())
+	}
+}
+
+func TestServerFlagsStoreBudget(t *testing.T) {
+	for _, tt := range []struct {
+		arg  string
+		want int64 // 0: refused
+	}{{"1", 1 << 20}, {"512", 512 << 20}, {"0", 0}, {"-3", 0}} {
+		cmd := NewCommand("s", "S.")
+		opts := ServerFlags(cmd)
+		if _, err := cmd.Parse([]string{"-store-mib", tt.arg}); err != nil {
+			t.Fatal(err)
+		}
+		stop, err := opts.Start(context.Background(), Env{Stderr: io.Discard})
+		switch {
+		case tt.want == 0 && err == nil:
+			t.Errorf("-store-mib %s taken", tt.arg)
+		case tt.want != 0 && (err != nil || opts.StoreBudget() != tt.want):
+			t.Errorf("-store-mib %s: %v, budget %d", tt.arg, err, opts.StoreBudget())
+		}
+		if stop != nil {
+			stop()
+		}
+	}
+}
+
+func TestProgramName(t *testing.T) {
+	defer func(a string) { os.Args[0] = a }(os.Args[0])
+	for in, want := range map[string]string{"/usr/local/bin/mc_server": "mc_server", "bin/pub_client": "pub_client", "keygen": "keygen"} {
+		os.Args[0] = in
+		if got := programName(); got != want {
+			t.Errorf("programName for %q = %q, want %q", in, got, want)
+		}
 	}
 }
 
