@@ -12,6 +12,7 @@ import (
 	"github.com/zmqchat/zmqchat/internal/display"
 	"github.com/zmqchat/zmqchat/internal/msg"
 	"github.com/zmqchat/zmqchat/internal/server/servertest"
+	"github.com/zmqchat/zmqchat/internal/transport"
 )
 
 var now = time.Date(2026, 11, 25, 7, 30, 0, 0, time.UTC)
@@ -202,5 +203,39 @@ func TestRunStopsOnCancel(t *testing.T) {
 		}
 	case <-time.After(servertest.Wait):
 		t.Fatal("Run went on after its context was cancelled")
+	}
+}
+
+func TestTallyReport(t *testing.T) {
+	for _, tt := range []struct {
+		queued, posted, failed int64
+		said, err              string
+	}{
+		{3, 3, 0, "", ""},
+		{3, 1, 1, "1 line not sent: the client stopped before posting it", "2 of 3 lines not posted"},
+		{4, 0, 1, "3 lines not sent: the client stopped before posting them", "4 of 4 lines not posted"},
+		{2, 0, 2, "", "2 of 2 lines not posted"},
+		{1, 0, 1, "", "1 of 1 line not posted"},
+	} {
+		var n tally
+		n.queued.Store(tt.queued)
+		n.posted.Store(tt.posted)
+		n.failed.Store(tt.failed)
+		var errOut strings.Builder
+		err := n.report(newPlainConsole(strings.NewReader(""), io.Discard, &errOut, display.Style{}))
+		if strings.TrimSpace(errOut.String()) != tt.said || (err == nil) != (tt.err == "") || err != nil && err.Error() != tt.err {
+			t.Errorf("%+v: said %q, returned %v; want %q and %q", tt, errOut.String(), err, tt.said, tt.err)
+		}
+	}
+}
+
+// Run returns an error, for the exit status, when lines were not posted:
+// here no server answers.
+func TestRunReportsUnpostedLines(t *testing.T) {
+	nowhere, _ := transport.ConnectEndpoint("127.0.0.1", "1")
+	cfg := Config{Post: nowhere, Pub: nowhere, Mode: msg.SingleRoom, Name: "ann",
+		Posting: client.Options{Timeout: 100 * time.Millisecond}, In: strings.NewReader("lost\n"), Out: io.Discard, Err: io.Discard}
+	if err := Run(context.Background(), cfg); err == nil || err.Error() != "1 of 1 line not posted" {
+		t.Errorf("Run = %v, want 1 of 1 line not posted", err)
 	}
 }

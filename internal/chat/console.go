@@ -2,6 +2,7 @@ package chat
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -112,8 +113,5 @@ func (r *plainReader) ReadLine() (string, error) {
 	if err != nil && !(errors.Is(err, io.EOF) && len(line) > 0) {
 		return "", err
 	}
-	if n := len(line); n > 0 && line[n-1] == '\n' {
-		line = line[:n-1]
-	}
-	return string(line), nil
+	return string(bytes.TrimSuffix(line, []byte{'\n'})), nil
 }
