@@ -22,6 +22,7 @@ type tty struct {
 	mu   sync.Mutex
 	raw  []byte        // everything it printed, escapes and all
 	more chan struct{} // closed and replaced when raw grows
+	read chan struct{} // closed once all it printed has been read
 }
 
 func (p *tty) stdout() *lines { return p.out }
@@ -31,7 +32,7 @@ func (p *tty) stdout() *lines { return p.out }
 func startTTY(t *testing.T, env []string, name string, args ...string) *tty {
 	t.Helper()
 	env = append([]string{"TERM=xterm", "NO_COLOR="}, env...)
-	p := &tty{program: newProgram(t, name, args, env...), out: newLines(), more: make(chan struct{})}
+	p := &tty{program: newProgram(t, name, args, env...), out: newLines(), more: make(chan struct{}), read: make(chan struct{})}
 	var err error
 	if p.pt, err = pty.StartWithAttrs(p.cmd, &pty.Winsize{Rows: 40, Cols: 160}, &syscall.SysProcAttr{
 		Setsid: true, Setctty: true, Pdeathsig: syscall.SIGKILL,
@@ -54,6 +55,7 @@ func startTTY(t *testing.T, env []string, name string, args ...string) *tty {
 			}
 			if err != nil { // EIO once the program has exited
 				pw.Close()
+				close(p.read)
 				return
 			}
 		}
@@ -101,9 +103,16 @@ func (p *tty) waitScreen(from int, s string) int {
 		select {
 		case <-more:
 		case <-p.done:
+			// It has exited: what it printed last may still be on its way
+			// from the terminal.
+			select {
+			case <-p.read:
+			case <-time.After(wait):
+			}
 			if !strings.Contains(p.screen()[from:], s) {
 				p.t.Fatalf("%s exited without printing %q", p.name, s)
 			}
+			return from + strings.Index(p.screen()[from:], s) + len(s)
 		case <-deadline:
 			p.t.Fatalf("%s did not print %q within %s", p.name, s, wait)
 		}
