@@ -126,15 +126,26 @@ func TestEditorKeyEdges(t *testing.T) {
 		{"ab\x1b[C\x1b[Cx\r", "abx"},             // Right past the end
 		{"ab\x06\x02\x02\x02x\r", "xab"},         // Ctrl-F past the end, Ctrl-B past the start
 		{"a\x1b[7~b\x1b[8~c\r", "bac"},           // Home and End, rxvt
-		{"abc\x04\x01\x04\r", "bc"},              // Ctrl-D deletes at the cursor
+		{"abc\x04\x01\x04\r", "bc"},
+		{"ab\x01\x06x\r", "axb"}, // Ctrl-F              // Ctrl-D deletes at the cursor
 	} {
 		got, _ := typed(t, tt.keys+"\x04")
 		if strings.Join(got, "|") != tt.want {
 			t.Errorf("keys %q: lines %q, want %q", tt.keys, strings.Join(got, "|"), tt.want)
 		}
 	}
+	// Keys a byte at a time: an escape sequence split across reads.
+	e := newEditor(iotest.OneByteReader(strings.NewReader("ab\x1b[D\x1b[3~c\r")), io.Discard, "> ", func() {})
+	if line, err := e.ReadLine(); line != "ac" || err != nil {
+		t.Errorf("a byte at a time: %q, %v", line, err)
+	}
+	// A width of 0 (a terminal that does not say) keeps the last one.
+	e.SetWidth(0)
+	if e.cols != 80 {
+		t.Errorf("width %d after SetWidth(0), want 80", e.cols)
+	}
 	// Data that comes with the end of input is still read.
-	e := newEditor(iotest.DataErrReader(strings.NewReader("last\r")), io.Discard, "> ", func() {})
+	e = newEditor(iotest.DataErrReader(strings.NewReader("last\r")), io.Discard, "> ", func() {})
 	if line, err := e.ReadLine(); line != "last" || err != nil {
 		t.Errorf("data with EOF: %q, %v", line, err)
 	}
@@ -151,7 +162,10 @@ func TestEditorLimitIsExact(t *testing.T) {
 		{x + "\x01\x1b[3~y\r", "ok"},      // so does Delete
 		{x[2:] + "\r\x1b[Aab\r", "ok|ok"}, // a recalled line counts as it is
 		{x[2:] + "\r\x1b[Aabc\r", "ok|<too long>"},
-		{x[2:] + "\r\x1b[A\x1b[Bab\r", "ok|ok"}, // and so does going back down
+		{x[2:] + "\r\x1b[A\x1b[Bab\r", "ok|ok"},               // and so does going back down
+		{"h\r" + x[1:] + "\x1b[A\x1b[Bab\r", "ok|<too long>"}, // to a long draft
+		{x + "\x02y\r", "<too long>"},                         // a key that moves, not deletes
+		{x + "\x01\x1b[3~yz\r", "<too long>"},                 // Delete frees one byte, not two
 	} {
 		got, _ := typed(t, tt.keys+"\x04")
 		for i, g := range got {
@@ -214,6 +228,7 @@ func (s *screen) Write(p []byte) (int, error) {
 				j++
 			}
 			n, _ := strconv.Atoi(text[i+1 : j])
+			n = max(n, 1) // as a terminal takes it: 0 or nothing is 1
 			switch text[j] {
 			case 'A':
 				s.row -= n
