@@ -369,6 +369,7 @@ func TestParseTimeIsStrict(t *testing.T) {
 		"2026-11-25T07:43:15.Z",                             // no fractional digits
 		"2026-11-25 07:43:15Z",                              // space for T
 		"2026-11-25T07:43:15",                               // no zone
+		"2026-11-25T07:43:15.123",                           // a fraction, then no zone
 		"2026-13-25T07:43:15Z",                              // month 13
 		"2026-06-31T07:43:15Z",                              // 31 June
 		"+2026-11-25T07:43:15Z",                             // a sign on the year
