@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -279,4 +280,33 @@ func TestKeyedServe(t *testing.T) {
 		t.Errorf("a removed key's post: %q", r)
 	}
 	sub.Monitor("", 0)
+}
+
+// The server's last log line says how many messages it stored; the store's
+// budget is passed on, and reaching it is said through Warn.
+func TestServeSummaryAndBudget(t *testing.T) {
+	post, _ := transport.BindEndpoint("127.0.0.1", "0")
+	log := servertest.NewLines()
+	var mu sync.Mutex
+	var warned []string
+	srv, err := server.Listen(server.Config{Post: post, Mode: msg.SingleRoom, Log: log, Name: "post_server",
+		StoreBudget: 1, Warn: func(s string) { mu.Lock(); warned = append(warned, s); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	req := dial(t, srv.PostEndpoint())
+	for i := 0; i < 3; i++ {
+		roundTrip(t, req, "POST", "", "ann", time.Now().Format(time.RFC3339Nano), fmt.Sprint("m", i))
+	}
+	cancel()
+	<-done
+	log.WaitFor(t, "post_server: stopped; 1 message stored", 1) // a budget of 1 byte keeps the newest
+	mu.Lock()
+	defer mu.Unlock()
+	if len(warned) != 1 || !strings.Contains(warned[0], "the messages reached their budget of 0 MiB") {
+		t.Errorf("warned %q", warned)
+	}
 }
