@@ -310,3 +310,31 @@ func TestServeSummaryAndBudget(t *testing.T) {
 		t.Errorf("warned %q", warned)
 	}
 }
+
+// Without a budget in its Config, a server keeps the store's default, not
+// none; without Warn, a log that fails costs lines and nothing else.
+func TestListenDefaults(t *testing.T) {
+	post, _ := transport.BindEndpoint("127.0.0.1", "0")
+	srv, err := server.Listen(server.Config{Post: post, Mode: msg.SingleRoom, Log: failingWriter{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	req := dial(t, srv.PostEndpoint())
+	for i := 0; i < 3; i++ {
+		roundTrip(t, req, "POST", "", "ann", time.Now().Format(time.RFC3339Nano), fmt.Sprint("m", i))
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Store().Len(); n != 3 {
+		t.Errorf("%d messages held, want all 3", n)
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, fmt.Errorf("disk full") }
