@@ -182,6 +182,25 @@ func TestBusyServerLogKeepsUp(t *testing.T) {
 	<-busy
 }
 
+// serve starts Serve in the background and returns a function that stops
+// it and returns its error.
+func serve(t *testing.T, srv *server.Server) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	return func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(servertest.Wait):
+			t.Fatal("Serve went on after its context was done")
+			return nil
+		}
+	}
+}
+
 // dial returns a REQ socket connected to ep, closed when the test ends.
 func dial(t *testing.T, ep transport.Endpoint) *zmq.Socket {
 	t.Helper()
@@ -294,15 +313,12 @@ func TestServeSummaryAndBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
+	stop := serve(t, srv)
 	req := dial(t, srv.PostEndpoint())
 	for i := 0; i < 3; i++ {
 		roundTrip(t, req, "POST", "", "ann", time.Now().Format(time.RFC3339Nano), fmt.Sprint("m", i))
 	}
-	cancel()
-	<-done
+	stop()
 	log.WaitFor(t, "post_server: stopped; 1 message stored", 1) // a budget of 1 byte keeps the newest
 	mu.Lock()
 	defer mu.Unlock()
@@ -319,15 +335,12 @@ func TestListenDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
+	stop := serve(t, srv)
 	req := dial(t, srv.PostEndpoint())
 	for i := 0; i < 3; i++ {
 		roundTrip(t, req, "POST", "", "ann", time.Now().Format(time.RFC3339Nano), fmt.Sprint("m", i))
 	}
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	if n := srv.Store().Len(); n != 3 {
