@@ -22,7 +22,7 @@ help:
 	@echo "make key KEYDIR=dir   a CurveZMQ key pair for keyed mode in dir (see Security in the README)"
 	@echo "make bench   zmqchat against raw libzmq, medians of BENCH_ROUNDS rounds of BENCH_TIME each, as ratios"
 	@echo "make fuzz    fuzz the codec and the server's request handling, FUZZTIME each (default 30s)"
-	@echo "make mutate  mutation testing of internal/ (gremlins), efficacy per package; a few minutes"
+	@echo "make mutate  mutation testing of internal/ (gremlins), efficacy per package; about half an hour"
 	@echo "make vet     go vet, the gofmt check and staticcheck only"
 	@echo "make fmt     gofmt every Go file in place"
 	@echo "make deps    install (as root) or name the missing system packages"
