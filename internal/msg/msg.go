@@ -97,9 +97,13 @@ func CheckPostChannel(s string) error {
 		return err
 	}
 	if s == AllChannel {
-		return errorf("channel %s is read-only: it shows every channel, post to one of them instead", AllChannel)
+		return errReadOnly()
 	}
 	return nil
+}
+
+func errReadOnly() error {
+	return errorf("channel %s is read-only: it shows every channel, post to one of them instead", AllChannel)
 }
 
 // CheckBody checks a message body: 1 to MaxBodyLen bytes of valid UTF-8 with
@@ -183,25 +187,35 @@ func (m Message) Normalize(mode Mode) (Message, error) {
 			return m, err
 		}
 	}
-	return m, m.Check(mode)
+	return m, m.checkRules(mode)
 }
 
 // Check checks every field of m under mode's rules: in SingleRoom the
 // channel must be empty; in MultiChannel it must name a channel that can be
 // posted to. Names must be in their normal form.
 func (m Message) Check(mode Mode) error {
-	if mode == MultiChannel {
-		if m.Channel == "" {
-			return errorf("no channel: this server has channels, so every post names one")
-		}
-		if err := CheckPostChannel(m.Channel); err != nil {
+	if m.Channel != "" {
+		if err := CheckChannel(m.Channel); err != nil {
 			return err
 		}
-	} else if m.Channel != "" {
-		return errorf("this server has no channels: send an empty channel frame (channels are part 4's mc_server)")
 	}
 	if err := CheckUsername(m.Username); err != nil {
 		return err
+	}
+	return m.checkRules(mode)
+}
+
+// checkRules checks what is left once the names are valid and in their
+// normal form: the channel mode's rules and the body. Normalize and Check
+// share it, so a post's names are normalized once.
+func (m Message) checkRules(mode Mode) error {
+	switch {
+	case mode == MultiChannel && m.Channel == "":
+		return errorf("no channel: this server has channels, so every post names one")
+	case mode == MultiChannel && m.Channel == AllChannel:
+		return errReadOnly()
+	case mode == SingleRoom && m.Channel != "":
+		return errorf("this server has no channels: send an empty channel frame (channels are part 4's mc_server)")
 	}
 	return CheckBody(m.Body)
 }
