@@ -62,7 +62,7 @@ type Server struct {
 	log     *logWriter
 	name    string
 	line    []byte    // the log line being formatted, reused
-	flushed time.Time // when the log was last flushed
+	ticked  time.Time // when periodic last ran
 	pubErr  error
 	gate    *transport.Gate // keyed mode's allow-list; nil when plain
 	gateGen int64           // the gate's generation the PUB socket was bound under
@@ -172,8 +172,7 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 			if zmq.AsErrno(err) != zmq.Errno(syscall.EAGAIN) {
 				return fmt.Errorf("receive post: %w", err)
 			}
-			s.flush()
-			if err := s.checkGate(); err != nil {
+			if err := s.periodic(); err != nil {
 				return err
 			}
 			continue
@@ -184,11 +183,23 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 		if s.pubErr != nil {
 			return s.pubErr
 		}
-		if s.log != nil && time.Since(s.flushed) >= FlushInterval {
-			s.flush()
+		// A busy server is never idle: what it does when idle is done every
+		// FlushInterval meanwhile.
+		if time.Since(s.ticked) >= FlushInterval {
+			if err := s.periodic(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// periodic does what waits for a pause, or for FlushInterval of work:
+// hands the log's lines over, and puts a new allow-list in force.
+func (s *Server) periodic() error {
+	s.ticked = time.Now()
+	s.flush()
+	return s.checkGate()
 }
 
 // receive takes the next request and, in keyed mode, the public key of
@@ -235,11 +246,9 @@ func (s *Server) stored(m msg.Message, pub [][]byte) {
 
 // flush hands the log's buffered lines over to be written.
 func (s *Server) flush() {
-	if s.log == nil {
-		return
+	if s.log != nil {
+		s.log.Flush()
 	}
-	s.flushed = time.Now()
-	s.log.Flush()
 }
 
 // logCloseWait bounds how long a stopping server waits for its last log
