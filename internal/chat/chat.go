@@ -131,7 +131,11 @@ func (n *tally) report(con *console) error {
 	queued, posted, failed := n.queued.Load(), n.posted.Load(), n.failed.Load()
 	unsent := queued - posted - failed
 	if unsent > 0 {
-		con.Warn(fmt.Sprintf("%d %s not sent: the client stopped before posting %s", unsent, lines(unsent), map[bool]string{true: "it", false: "them"}[unsent == 1]))
+		them := "them"
+		if unsent == 1 {
+			them = "it"
+		}
+		con.Warn(fmt.Sprintf("%d %s not sent: the client stopped before posting %s", unsent, lines(unsent), them))
 	}
 	if missed := unsent + failed; missed > 0 {
 		return fmt.Errorf("%d of %d %s not posted", missed, queued, lines(queued))

@@ -201,6 +201,14 @@ func serve(t *testing.T, srv *server.Server) (stop func() error) {
 	}
 }
 
+// postThree posts three messages from ann, m0 to m2, each answered.
+func postThree(t *testing.T, srv *server.Server) {
+	req := dial(t, srv.PostEndpoint())
+	for i := 0; i < 3; i++ {
+		roundTrip(t, req, "POST", "", "ann", time.Now().Format(time.RFC3339Nano), fmt.Sprint("m", i))
+	}
+}
+
 // dial returns a REQ socket connected to ep, closed when the test ends.
 func dial(t *testing.T, ep transport.Endpoint) *zmq.Socket {
 	t.Helper()
@@ -323,10 +331,7 @@ func TestServeSummaryAndBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := serve(t, srv)
-	req := dial(t, srv.PostEndpoint())
-	for i := 0; i < 3; i++ {
-		roundTrip(t, req, "POST", "", "ann", time.Now().Format(time.RFC3339Nano), fmt.Sprint("m", i))
-	}
+	postThree(t, srv)
 	stop()
 	log.WaitFor(t, "post_server: stopped; 1 message stored", 1) // a budget of 1 byte keeps the newest
 	mu.Lock()
@@ -345,10 +350,7 @@ func TestListenDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := serve(t, srv)
-	req := dial(t, srv.PostEndpoint())
-	for i := 0; i < 3; i++ {
-		roundTrip(t, req, "POST", "", "ann", time.Now().Format(time.RFC3339Nano), fmt.Sprint("m", i))
-	}
+	postThree(t, srv)
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
