@@ -2,6 +2,7 @@ package msg
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -379,5 +380,29 @@ func TestParseTimeIsStrict(t *testing.T) {
 		if _, err := ParseTime(bad); err == nil || !IsInvalid(err) {
 			t.Errorf("ParseTime(%.40q) accepted", bad)
 		}
+	}
+}
+
+// Check, which clients use, refuses what Normalize would, and names not in
+// their normal form besides.
+func TestCheckRefuses(t *testing.T) {
+	for _, tt := range []struct {
+		m    Message
+		mode Mode
+		want string
+	}{
+		{Message{Channel: "dev", Username: "a b", Body: "hi"}, MultiChannel, "username"},
+		{Message{Channel: "dev", Username: "ann", Body: ""}, MultiChannel, "message is empty"},
+		{Message{Channel: "d/v", Username: "ann", Body: "hi"}, MultiChannel, "channel"},
+		{Message{Channel: "ALL", Username: "ann", Body: "hi"}, MultiChannel, "read-only"},
+		{Message{Username: "ａｎｎ", Body: "hi"}, SingleRoom, "not in its normal form"},
+		{Message{Username: "ann", Body: "x\x00"}, SingleRoom, "control character"},
+		{Message{Channel: "dev", Username: "ann", Body: "hi"}, SingleRoom, "no channels"},
+	} {
+		err := tt.m.Check(tt.mode)
+		checkErr(t, fmt.Sprintf("Check(%+v)", tt.m), err, tt.want)
+	}
+	if err := (Message{Channel: "dev", Username: "ann", Body: "hi"}).Check(MultiChannel); err != nil {
+		t.Errorf("a valid message: %v", err)
 	}
 }
