@@ -144,7 +144,7 @@ func TestStoreBudget(t *testing.T) {
 	for i := 0; i < 100; i++ { // 1.6 MB of bodies
 		mustOK(t, s, "dev", "ann", fmt.Sprint(i, body))
 	}
-	s.err.waitFor(t, "mc_server", "the messages reached their budget of 1 MiB: the oldest are dropped from here on (-store-mib sets it)")
+	s.err.waitFor(t, "mc_server", "the messages reached their budget of 1 MiB: the oldest are dropped from here on (-store-mib sets it; -store FILE keeps them all)")
 	if n := s.err.count("reached their budget"); n != 1 {
 		t.Errorf("said %d times, want once", n)
 	}

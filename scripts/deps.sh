@@ -21,6 +21,12 @@ command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 if ! pkg-config --exists libzmq 2>/dev/null; then
   missing+=(libzmq3-dev)
 fi
+# The store's SQLite: the system's library (the Makefile builds with the
+# libsqlite3 tag), rather than compiling the driver's own copy of SQLite's
+# 250,000 lines for every build mode.
+if ! pkg-config --exists sqlite3 2>/dev/null; then
+  missing+=(libsqlite3-dev)
+fi
 for extra in "$@"; do
   command -v "$extra" >/dev/null 2>&1 || missing+=("$extra")
 done

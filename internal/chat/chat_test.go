@@ -59,23 +59,29 @@ func TestCompose(t *testing.T) {
 
 func TestCommand(t *testing.T) {
 	for _, tt := range []struct {
-		line, post string
-		quit       bool
-		said       string
+		line string
+		want cmdResult
+		said string
 	}{
-		{"//text", "/text", false, ""},
-		{"///", "//", false, ""},
-		{"/quit", "", true, ""},
-		{"/quit now", "", true, ""},
-		{"/help", "", false, "/quit     leave"},
-		{"/nope", "", false, "unknown command /nope: not posted"},
-		{"/\x1b[2J", "", false, `unknown command /\x1b[2J`},
+		{"//text", cmdResult{post: "/text"}, ""},
+		{"///", cmdResult{post: "//"}, ""},
+		{"/quit", cmdResult{quit: true}, ""},
+		{"/quit now", cmdResult{quit: true}, ""},
+		{"/help", cmdResult{}, "/quit         leave"},
+		{"/history", cmdResult{history: 20}, ""},
+		{"/history 1000", cmdResult{history: 1000}, ""},
+		{"/history 1", cmdResult{history: 1}, ""},
+		{"/history 0", cmdResult{}, "/history 0: want a number from 1 to 1000"},
+		{"/history 1001", cmdResult{}, "want a number from 1 to 1000"},
+		{"/history x\x1b", cmdResult{}, `/history x\x1b: want`},
+		{"/nope", cmdResult{}, "unknown command /nope: not posted"},
+		{"/\x1b[2J", cmdResult{}, `unknown command /\x1b[2J`},
 	} {
 		var errOut strings.Builder
 		con := newPlainConsole(strings.NewReader(""), io.Discard, &errOut, display.Style{})
-		post, quit := command(tt.line, con, false)
-		if post != tt.post || quit != tt.quit || !strings.Contains(errOut.String(), tt.said) {
-			t.Errorf("command(%q) = %q, %v, said %q; want %q, %v, saying %q", tt.line, post, quit, errOut.String(), tt.post, tt.quit, tt.said)
+		got := command(tt.line, con, false)
+		if got != tt.want || !strings.Contains(errOut.String(), tt.said) {
+			t.Errorf("command(%q) = %+v, said %q; want %+v, saying %q", tt.line, got, errOut.String(), tt.want, tt.said)
 		}
 	}
 }
@@ -117,11 +123,11 @@ func TestReadInput(t *testing.T) {
 	in := "one\n\n   \n/quit\n" + strings.Repeat("x", maxLine+1) + "\nbad \x07 bell\ntwo\n"
 	var errOut strings.Builder
 	con := newPlainConsole(strings.NewReader(in), io.Discard, &errOut, display.Style{})
-	posts := make(chan msg.Message, 10)
+	posts := make(chan job, 10)
 	readInput(context.Background(), Config{Mode: msg.SingleRoom, Name: "ann"}, con, posts, &tally{})
 	var bodies []string
-	for m := range posts {
-		bodies = append(bodies, m.Body)
+	for j := range posts {
+		bodies = append(bodies, j.m.Body)
 	}
 	if got := strings.Join(bodies, "|"); got != "one|/quit|two" {
 		t.Errorf("posted %q, want one|/quit|two", got)

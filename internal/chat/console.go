@@ -37,6 +37,7 @@ type console struct {
 	style       display.Style
 	interactive bool
 	cols        func() int // a terminal's width, to fold long lines; nil on pipes
+	rows        func() int // a terminal's height; nil on pipes
 	close       func()
 }
 
@@ -54,7 +55,7 @@ func openConsole(cfg Config, interrupt func()) (*console, error) {
 		style.Self = cfg.Name
 		// Diagnostics go through the terminal too, so they do not tear the
 		// prompt.
-		return &console{lines: tc, out: tc.ed, err: tc.ed, style: style, interactive: true, cols: tc.cols, close: tc.Close}, nil
+		return &console{lines: tc, out: tc.ed, err: tc.ed, style: style, interactive: true, cols: tc.cols, rows: tc.rows, close: tc.Close}, nil
 	}
 	return newPlainConsole(cfg.In, cfg.Out, cfg.Err, style), nil
 }
@@ -78,6 +79,29 @@ func (c *console) ShowMessage(m msg.Message) {
 		line = display.Fold(line, c.cols()-1, "  ")
 	}
 	c.Show(line)
+}
+
+// ShowHistory shows messages from before the client joined (or asked
+// with /history), set apart from live ones by a line before and after.
+func (c *console) ShowHistory(ms []msg.Message) {
+	earlier := "earlier messages"
+	if len(ms) == 1 {
+		earlier = "earlier message"
+	}
+	c.Show(c.style.Note(fmt.Sprintf("--- %d %s ---", len(ms), earlier)))
+	for _, m := range ms {
+		c.ShowMessage(m)
+	}
+	c.Show(c.style.Note("--- live from here ---"))
+}
+
+// Screenful is how many messages of history fill a terminal, leaving room
+// for the lines that set them apart and the prompt; 0 on pipes.
+func (c *console) Screenful() int {
+	if c.rows == nil {
+		return 0
+	}
+	return min(max(c.rows()-3, 1), msg.MaxHistory)
 }
 
 // Show writes a chat line to standard output.

@@ -22,6 +22,7 @@ type termConsole struct {
 	winch   chan os.Signal
 	stopped chan struct{}
 	width   atomic.Int64
+	height  atomic.Int64
 }
 
 // newTermConsole puts the terminal in raw mode; Close restores it.
@@ -56,10 +57,19 @@ func newTermConsole(in, out *os.File, prompt string, interrupt func()) (*termCon
 }
 
 func (c *termConsole) resize(fd int) {
-	if w, _, err := term.GetSize(fd); err == nil {
+	if w, h, err := term.GetSize(fd); err == nil {
 		c.ed.SetWidth(w)
 		c.width.Store(int64(w))
+		c.height.Store(int64(h))
 	}
+}
+
+// rows returns the terminal's height, 24 if it could not be read.
+func (c *termConsole) rows() int {
+	if h := c.height.Load(); h > 0 {
+		return int(h)
+	}
+	return 24
 }
 
 // cols returns the terminal's width, 80 if it could not be read.

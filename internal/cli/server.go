@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,10 +23,17 @@ type ServerOptions struct {
 	keys       *string
 	allow      *string
 	storeMiB   *int64
+	storeFile  *string
+	sync       *bool
 }
 
-// StoreBudget is the store's byte budget that -store-mib sets.
+// StoreBudget is the store's memory budget in bytes that -store-mib sets,
+// or 0 for the store's default.
 func (o *ServerOptions) StoreBudget() int64 { return *o.storeMiB << 20 }
+
+// StoreFile is the store file -store names ("" for memory only), and
+// whether -sync asks that every post reach the disk before its reply.
+func (o *ServerOptions) StoreFile() (path string, sync bool) { return *o.storeFile, *o.sync }
 
 // ServerFlags adds the flags every server takes to cmd.
 func ServerFlags(cmd *Command) *ServerOptions {
@@ -34,7 +42,9 @@ func ServerFlags(cmd *Command) *ServerOptions {
 		cpuprofile: cmd.String("cpuprofile", "", "write a CPU profile (pprof) to `file` until the server stops"),
 		keys:       cmd.String("keys", "", "keyed mode: the server's key pair in `dir` (made by keygen); needs -allow"),
 		allow:      cmd.String("allow", "", "keyed mode: the allow-list `file`, a \"username public-key\" line per user; kill -USR1 re-reads it"),
-		storeMiB:   cmd.Int64("store-mib", 512, "the memory the messages may take, in `MiB`; past it the oldest are dropped"),
+		storeMiB:   cmd.Int64("store-mib", 0, "the memory the messages may take, in `MiB` (default 512; 64 with -store); past it the oldest are dropped from memory"),
+		storeFile:  cmd.String("store", "", "keep every message in the SQLite `file` too (made if missing), and serve history from it after a restart"),
+		sync:       cmd.Bool("sync", false, "with -store: flush each post to the disk before its reply, so that a power loss loses nothing"),
 	}
 }
 
@@ -46,9 +56,15 @@ func (o *ServerOptions) Start(ctx context.Context, env Env, endpoints ...*transp
 	if (*o.keys == "") != (*o.allow == "") {
 		return nil, o.cmd.Usagef("-keys and -allow go together: keyed mode needs the server's keys and the users' allow-list")
 	}
-	if *o.storeMiB < 1 {
+	if *o.storeMiB < 0 || o.set("store-mib") && *o.storeMiB < 1 {
 		return nil, o.cmd.Usagef("-store-mib must be at least 1")
 	}
+	if *o.sync && *o.storeFile == "" {
+		return nil, o.cmd.Usagef("-sync needs -store: without a file there is nothing to flush")
+	}
+	// A store file past a file size limit (ulimit -f) must cost a refused
+	// post, not the server: with SIGXFSZ ignored, the write fails instead.
+	signal.Ignore(syscall.SIGXFSZ)
 	// A closed stdout (| head -1) must cost log lines, not the server: with
 	// SIGPIPE ignored, the write fails instead, and the log says so.
 	signal.Ignore(syscall.SIGPIPE)
@@ -65,6 +81,13 @@ func (o *ServerOptions) Start(ctx context.Context, env Env, endpoints ...*transp
 		return nil, err
 	}
 	return func() { stopKeyed(); stopProfile() }, nil
+}
+
+// set reports whether the flag name was given.
+func (o *ServerOptions) set(name string) bool {
+	found := false
+	o.cmd.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
 }
 
 func (o *ServerOptions) profile() (stop func(), err error) {

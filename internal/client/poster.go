@@ -69,37 +69,56 @@ func (p *Poster) dial() error {
 // Resending is safe: the server stores a post identical to a recent one
 // only once.
 func (p *Poster) Post(ctx context.Context, m msg.Message) error {
-	frames := msg.EncodePost(m)
+	reply, err := p.request(ctx, msg.EncodePost(m))
+	if err != nil {
+		return err
+	}
+	return msg.DecodeReply(reply)
+}
+
+// History asks the server for the n most recent messages of channel ("" in
+// parts 1 to 3, ALL for every channel), oldest first. Errors are as Post's.
+func (p *Poster) History(ctx context.Context, channel string, n int) ([]msg.Message, error) {
+	reply, err := p.request(ctx, msg.EncodeHistory(channel, n))
+	if err != nil {
+		return nil, err
+	}
+	return msg.DecodeHistoryReply(reply)
+}
+
+// request sends frames and returns the reply, resending on a new socket
+// after each timeout, up to the retries.
+func (p *Poster) request(ctx context.Context, frames [][]byte) ([][]byte, error) {
 	for attempt := 0; attempt <= p.retries; attempt++ {
 		if p.sock == nil {
 			// The last attempt timed out: a REQ socket that missed its reply
 			// cannot send again, so it was closed and a new one is needed.
 			if err := p.dial(); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if _, err := p.sock.SendMessage(frames); err != nil {
 			p.reset() // a socket that failed to send is in no state to reuse
-			return fmt.Errorf("send post to %s: %w", p.ep, err)
+			return nil, fmt.Errorf("send request to %s: %w", p.ep, err)
 		}
 		reply, err := p.await(ctx)
 		if err != nil {
 			p.reset()
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return nil, ctx.Err()
 			}
 			if errors.Is(err, ErrNoReply) {
 				continue
 			}
-			return err
+			return nil, err
 		}
-		return msg.DecodeReply(reply)
+		return reply, nil
 	}
 	tries := ""
 	if p.retries > 0 {
 		tries = fmt.Sprintf(" (%d attempts)", p.retries+1)
 	}
-	return fmt.Errorf("%w from %s within %s%s: is the server running?", ErrNoReply, p.ep, p.timeout, tries)
+	return nil, fmt.Errorf("%w from %s within %s%s: is the server running?", ErrNoReply, p.ep, p.timeout, tries)
 }
 
 func (p *Poster) await(ctx context.Context) ([][]byte, error) {

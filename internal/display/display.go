@@ -28,6 +28,15 @@ type Style struct {
 	Self        string // the viewer's own username: their messages are marked "(you)"
 }
 
+// Note returns a line the client itself writes among the messages (such
+// as the line that sets history apart), dim when in colour.
+func (s Style) Note(line string) string {
+	if s.Color {
+		return sgrDim + line + sgrReset
+	}
+	return line
+}
+
 // SGR sequences used by Render.
 const (
 	sgrReset = "\x1b[0m"

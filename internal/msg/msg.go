@@ -8,6 +8,7 @@ package msg
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -28,10 +29,14 @@ const (
 
 // Command words of a request's first frame, and reply words.
 const (
-	CmdPost  = "POST"
-	ReplyOK  = "OK"
-	ReplyErr = "ERR"
+	CmdPost    = "POST"
+	CmdHistory = "HISTORY"
+	ReplyOK    = "OK"
+	ReplyErr   = "ERR"
 )
+
+// MaxHistory is the most messages one HISTORY request returns.
+const MaxHistory = 1000
 
 // Mode is which part's rules a server or client follows.
 type Mode int
@@ -239,7 +244,7 @@ func DecodePost(frames [][]byte, mode Mode) (Message, error) {
 		return Message{}, errorf("empty request")
 	}
 	if cmd := string(frames[0]); cmd != CmdPost {
-		return Message{}, errorf("unknown command %q: the only command is %s", truncate(cmd, 32), CmdPost)
+		return Message{}, ErrUnknownCommand(cmd)
 	}
 	if len(frames) != 5 {
 		return Message{}, errorf("%s takes 5 frames (POST, channel, username, time, message), got %d", CmdPost, len(frames))
@@ -255,6 +260,80 @@ func DecodePost(frames [][]byte, mode Mode) (Message, error) {
 		Body:     string(frames[4]),
 	}
 	return m.Normalize(mode)
+}
+
+// ErrUnknownCommand is the reason a request with an unknown command word
+// is refused.
+func ErrUnknownCommand(cmd string) error {
+	return errorf("unknown command %q: the commands are %s and %s", truncate(cmd, 32), CmdPost, CmdHistory)
+}
+
+// EncodeHistory returns the frames of a HISTORY request for the n most
+// recent messages of channel ("" in parts 1 to 3; ALL for every channel).
+func EncodeHistory(channel string, n int) [][]byte {
+	return [][]byte{[]byte(CmdHistory), []byte(channel), strconv.AppendInt(nil, int64(n), 10)}
+}
+
+// DecodeHistory decodes and checks a HISTORY request (command word
+// included): the channel, in its normal form, and how many messages, 1 to
+// MaxHistory. In SingleRoom the channel is empty; in MultiChannel it is a
+// channel name or ALL.
+func DecodeHistory(frames [][]byte, mode Mode) (channel string, n int, err error) {
+	if len(frames) != 3 || string(frames[0]) != CmdHistory {
+		return "", 0, errorf("%s takes 3 frames (HISTORY, channel, count), got %d", CmdHistory, len(frames))
+	}
+	count := string(frames[2])
+	n, err = strconv.Atoi(count)
+	if err != nil || n < 1 || n > MaxHistory || count[0] == '+' {
+		return "", 0, errorf("count %q is not a number from 1 to %d", truncate(count, 16), MaxHistory)
+	}
+	channel = string(frames[1])
+	switch {
+	case mode == SingleRoom && channel != "":
+		return "", 0, errorf("this server has no channels: send an empty channel frame")
+	case mode == MultiChannel && channel == "":
+		return "", 0, errorf("no channel: name one, or %s for every channel", AllChannel)
+	case mode == MultiChannel:
+		if channel, err = NormalizeChannel(channel); err != nil {
+			return "", 0, err
+		}
+	}
+	return channel, n, nil
+}
+
+// HistoryReply returns the frames of an OK reply to HISTORY carrying the
+// messages (each as its four publication frames), oldest first.
+func HistoryReply(pubs [][][]byte) [][]byte {
+	reply := make([][]byte, 1, 1+4*len(pubs))
+	reply[0] = []byte(ReplyOK)
+	for _, p := range pubs {
+		reply = append(reply, p...)
+	}
+	return reply
+}
+
+// DecodeHistoryReply turns a server's reply to HISTORY into its messages,
+// oldest first, or the server's reason (an *Error) for refusing. Each
+// message is decoded as a publication is (see DecodePub).
+func DecodeHistoryReply(frames [][]byte) ([]Message, error) {
+	if len(frames) == 0 || string(frames[0]) != ReplyOK {
+		if err := DecodeReply(frames); err != nil {
+			return nil, err
+		}
+	}
+	rest := frames[1:]
+	if len(rest)%4 != 0 {
+		return nil, fmt.Errorf("malformed history from server (%d frames after OK, not a multiple of 4)", len(rest))
+	}
+	ms := make([]Message, 0, len(rest)/4)
+	for i := 0; i < len(rest); i += 4 {
+		m, err := DecodePub(rest[i : i+4])
+		if err != nil {
+			return nil, fmt.Errorf("malformed history from server: %w", err)
+		}
+		ms = append(ms, m)
+	}
+	return ms, nil
 }
 
 // PubFrames returns the publication of a POST request that DecodePost

@@ -114,7 +114,16 @@ func FuzzHandle(f *testing.F) {
 		h, published := newHandler(mode)
 		for round := 0; round < 2; round++ { // the second is a resend
 			reply := h.Handle(req, "")
+			isHistory := len(req) > 0 && string(req[0]) == "HISTORY"
 			switch {
+			case isHistory && len(reply) > 0 && string(reply[0]) == "OK":
+				_, n, err := msg.DecodeHistory(req, mode)
+				if err != nil {
+					t.Fatalf("OK for an invalid request (%v): %q", err, req)
+				}
+				if got, err := msg.DecodeHistoryReply(reply); err != nil || len(got) > n || len(got) != min(n, h.Store.Len()) {
+					t.Fatalf("history of %d with %d stored: %d messages (%v)", n, h.Store.Len(), len(got), err)
+				}
 			case len(reply) == 1 && string(reply[0]) == "OK":
 				if _, err := msg.DecodePost(req, mode); err != nil {
 					t.Fatalf("OK for an invalid request (%v): %q", err, req)
@@ -130,8 +139,12 @@ func FuzzHandle(f *testing.F) {
 		if h.Store.Len() > 1 || len(*published) != h.Store.Len() {
 			t.Fatalf("stored %d, published %d: a resend was stored twice or not published", h.Store.Len(), len(*published))
 		}
-		for _, m := range h.Store.Messages() {
-			if err := m.Check(mode); err != nil {
+		for _, r := range h.Store.Messages() {
+			m, err := msg.DecodePub(r.Frames())
+			if err == nil {
+				err = m.Check(mode)
+			}
+			if err != nil {
 				t.Fatalf("stored an invalid message: %v", err)
 			}
 		}

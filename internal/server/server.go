@@ -24,7 +24,7 @@ const FlushInterval = 20 * time.Millisecond
 
 // Config says what a server listens on and how it behaves.
 type Config struct {
-	// Post is where posts are taken (REP).
+	// Post is where requests are taken (ROUTER).
 	Post transport.Endpoint
 	// Pub is where stored messages are published (PUB); nil for part 1's
 	// server, which only records.
@@ -41,11 +41,34 @@ type Config struct {
 	// Name, if set, names the server in the log's last line, written when
 	// it stops: "mc_server: stopped; 3 messages stored".
 	Name string
-	// Store keeps the messages; nil for a new in-memory store.
+	// Store keeps the messages; nil for a new store: in memory, or in
+	// StoreFile.
 	Store *store.Store
-	// StoreBudget, if not 0, is the byte budget of the new store (see
-	// store.SetBudget); reaching it is said once through Warn.
+	// StoreFile, if not "", is the SQLite file the new store keeps every
+	// message in (see store.Open), with StoreSync as its Sync.
+	StoreFile string
+	StoreSync bool
+	// StoreBudget, if not 0, is the byte budget of the new store's memory
+	// (see store.SetBudget); reaching it without a file is said once
+	// through Warn.
 	StoreBudget int64
+}
+
+// newStore makes the store cfg asks for.
+func (cfg Config) newStore() (*store.Store, error) {
+	if cfg.StoreFile != "" {
+		return store.Open(cfg.StoreFile, store.Options{Sync: cfg.StoreSync, Budget: cfg.StoreBudget})
+	}
+	st := store.New(store.DefaultWindow)
+	if cfg.StoreBudget > 0 {
+		st.SetBudget(cfg.StoreBudget)
+	}
+	if cfg.Warn != nil {
+		st.Evicting = func(budget int64) {
+			cfg.Warn(fmt.Sprintf("the messages reached their budget of %d MiB: the oldest are dropped from here on (-store-mib sets it; -store FILE keeps them all)", budget>>20))
+		}
+	}
+	return st, nil
 }
 
 // keyed reports whether the server's endpoints speak CurveZMQ.
@@ -54,19 +77,27 @@ func (cfg Config) keyed() bool { return cfg.Post.Curve != nil }
 // Server is a bound zmqchat server. Its sockets belong to the goroutine
 // that calls Serve.
 type Server struct {
-	handler Handler
-	post    *zmq.Socket
-	pub     *zmq.Socket
-	postEP  transport.Endpoint // as bound, with the port picked for port 0
-	pubEP   transport.Endpoint
-	log     *logWriter
-	name    string
-	line    []byte    // the log line being formatted, reused
-	ticked  time.Time // when periodic last ran
-	pubErr  error
-	gate    *transport.Gate // keyed mode's allow-list; nil when plain
-	gateGen int64           // the gate's generation the PUB socket was bound under
+	handler  Handler
+	post     *zmq.Socket
+	pub      *zmq.Socket
+	postEP   transport.Endpoint // as bound, with the port picked for port 0
+	pubEP    transport.Endpoint
+	log      *logWriter
+	name     string
+	line     []byte    // the log line being formatted, reused
+	ticked   time.Time // when periodic last ran
+	pubErr   error
+	gate     *transport.Gate // keyed mode's allow-list; nil when plain
+	gateGen  int64           // the gate's generation the PUB socket was bound under
+	ownStore bool            // made by Listen, so closed by Serve
+	reqs     []Request       // the batch in hand
+	envs     [][][]byte      // each request's envelope: where its reply goes
 }
+
+// maxBatch bounds how many requests are taken (and posts stored) at once:
+// enough that a store file's write per batch is shared by many posts,
+// few enough that none waits long.
+const maxBatch = 256
 
 // Listen binds the server's sockets. A port in use is an error here, before
 // anything is served.
@@ -77,23 +108,21 @@ func Listen(cfg Config) (*Server, error) {
 		s.gateGen = s.gate.Generation()
 		s.handler.Owner = s.gate.Name
 	}
-	if s.handler.Store == nil {
-		s.handler.Store = store.New(store.DefaultWindow)
-		if cfg.StoreBudget > 0 {
-			s.handler.Store.SetBudget(cfg.StoreBudget)
-		}
-		if cfg.Warn != nil {
-			s.handler.Store.Evicting = func(budget int64) {
-				cfg.Warn(fmt.Sprintf("the messages reached their budget of %d MiB: the oldest are dropped from here on (-store-mib sets it)", budget>>20))
-			}
-		}
-	}
 	var err error
-	if s.post, err = transport.ListenReply(cfg.Post); err != nil {
-		return nil, err
+	if s.handler.Store == nil {
+		if s.handler.Store, err = cfg.newStore(); err != nil {
+			return nil, err
+		}
+		s.ownStore = true
+		if cfg.StoreFile != "" && cfg.Warn != nil {
+			cfg.Warn(fmt.Sprintf("keeping every message in %s (%s there now)", cfg.StoreFile, s.Stored()))
+		}
 	}
-	if s.postEP, err = transport.Bound(s.post, cfg.Post); err != nil {
-		s.post.Close()
+	if s.post, err = transport.ListenRequests(cfg.Post); err == nil {
+		s.postEP, err = transport.Bound(s.post, cfg.Post)
+	}
+	if err != nil {
+		s.close()
 		return nil, err
 	}
 	if cfg.Pub != nil {
@@ -144,6 +173,9 @@ func (s *Server) close() {
 	if s.pub != nil {
 		s.pub.Close()
 	}
+	if s.ownStore {
+		s.handler.Store.Close()
+	}
 }
 
 // Serve answers requests until ctx is done, then finishes the request in
@@ -159,26 +191,28 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 			s.log.Close(logCloseWait)
 		}
 	}()
-	// One blocking receive per request, as a bare REP loop does; the
-	// receive timeout is the way out to look at ctx and flush the log.
+	// One blocking receive, then whatever else has come meanwhile, up to
+	// maxBatch; the receive timeout is the way out to look at ctx and
+	// flush the log.
 	if err := s.post.SetRcvtimeo(FlushInterval); err != nil {
 		return fmt.Errorf("set receive timeout: %w", err)
 	}
 	for ctx.Err() == nil {
-		frames, key, err := s.receive()
-		if err != nil {
+		if err := s.receive(); err != nil {
 			// EAGAIN is the timeout. zmq4 retries EINTR itself, so a signal
 			// such as SIGWINCH never ends the loop.
 			if zmq.AsErrno(err) != zmq.Errno(syscall.EAGAIN) {
-				return fmt.Errorf("receive post: %w", err)
+				return fmt.Errorf("receive request: %w", err)
 			}
 			if err := s.periodic(); err != nil {
 				return err
 			}
 			continue
 		}
-		if _, err := s.post.SendMessage(s.handler.Handle(frames, key)); err != nil {
-			return fmt.Errorf("send reply: %w", err)
+		for i, reply := range s.handler.HandleAll(s.reqs) {
+			if _, err := s.post.SendMessage(s.envs[i], reply); err != nil {
+				return fmt.Errorf("send reply: %w", err)
+			}
 		}
 		if s.pubErr != nil {
 			return s.pubErr
@@ -202,15 +236,51 @@ func (s *Server) periodic() error {
 	return s.checkGate()
 }
 
-// receive takes the next request and, in keyed mode, the public key of
-// the connection it came on (its ZAP User-Id).
-func (s *Server) receive() (frames [][]byte, key string, err error) {
-	if s.gate == nil {
-		frames, err = s.post.RecvMessageBytes(0)
-		return frames, "", err
+// receive takes the next requests: one, waiting up to the receive
+// timeout, then those already there, up to maxBatch. A request comes on
+// the ROUTER socket after its envelope (the route back, ending in an empty
+// frame, as REQ and DEALER clients send it); in keyed mode it comes with
+// the public key of its connection (its ZAP User-Id).
+func (s *Server) receive() error {
+	clear(s.reqs)
+	clear(s.envs)
+	s.reqs, s.envs = s.reqs[:0], s.envs[:0]
+	flags := zmq.Flag(0)
+	for len(s.reqs) < maxBatch {
+		var frames [][]byte
+		var meta map[string]string
+		var err error
+		if s.gate == nil {
+			frames, err = s.post.RecvMessageBytes(flags)
+		} else {
+			frames, meta, err = s.post.RecvMessageBytesWithMetadata(flags, "User-Id")
+		}
+		if err != nil {
+			if len(s.reqs) > 0 {
+				return nil // nothing more there yet
+			}
+			return err
+		}
+		flags = zmq.DONTWAIT
+		env, body, ok := splitEnvelope(frames)
+		if !ok {
+			continue // not from a REQ or DEALER client: there is no one to answer
+		}
+		s.envs = append(s.envs, env)
+		s.reqs = append(s.reqs, Request{Frames: body, Key: meta["User-Id"]})
 	}
-	frames, meta, err := s.post.RecvMessageBytesWithMetadata(0, "User-Id")
-	return frames, meta["User-Id"], err
+	return nil
+}
+
+// splitEnvelope splits a message from the ROUTER socket into the envelope
+// (through the first empty frame) and the request after it.
+func splitEnvelope(frames [][]byte) (env, body [][]byte, ok bool) {
+	for i, f := range frames {
+		if len(f) == 0 {
+			return frames[:i+1], frames[i+1:], i > 0
+		}
+	}
+	return nil, nil, false
 }
 
 // checkGate, when a new allow-list is in force, opens the PUB socket

@@ -101,7 +101,7 @@ func TestManyMessagesAcrossBlocks(t *testing.T) {
 			t.Fatalf("message %d is %+v", i, m)
 		}
 	}
-	if add(s, got[n-1]) {
+	if addRecord(s, got[n-1], s.ID([]byte(got[n-1].Channel), []byte(got[n-1].Username), []byte(got[n-1].Time), []byte(got[n-1].Body))) {
 		t.Fatalf("the last message, in the last block, was stored twice")
 	}
 }
@@ -149,7 +149,7 @@ func TestNamesAreShared(t *testing.T) {
 func TestBudgetEvictsTheOldest(t *testing.T) {
 	s := New(DefaultWindow)
 	body := strings.Repeat("b", 1000)
-	per := Size(msg.Message{Channel: "dev", Username: "ann", Body: body})
+	per := Size(rec(msg.Message{Channel: "dev", Username: "ann", Time: time.Unix(0, 0), Body: body}))
 	s.SetBudget(100 * per)
 	told := 0
 	s.Evicting = func(int64) { told++ }
@@ -162,8 +162,8 @@ func TestBudgetEvictsTheOldest(t *testing.T) {
 	}
 	held := s.Messages()
 	for i, m := range held {
-		if want := int64(n - 100 + i); m.Time.Unix() != want {
-			t.Fatalf("message %d is from %d, want %d", i, m.Time.Unix(), want)
+		if want := int64(n - 100 + i); unix(m) != want {
+			t.Fatalf("message %d is from %d, want %d", i, unix(m), want)
 		}
 	}
 	// The newest are still recognized when resent; an evicted one is not
@@ -185,9 +185,34 @@ func TestBudgetEvictsTheOldest(t *testing.T) {
 }
 
 // add adds m as the server does, identified by its frames as a client
-// would send them.
+// would send them, unless it is a resend.
 func add(s *Store, m msg.Message) bool {
-	return s.Add(m, s.ID([]byte(m.Channel), []byte(m.Username), []byte(m.Time.Format(msg.TimeLayout)), []byte(m.Body)))
+	r := rec(m)
+	return addRecord(s, r, s.ID([]byte(r.Channel), []byte(r.Username), []byte(r.Time), []byte(r.Body)))
+}
+
+func addRecord(s *Store, r Record, id uint64) bool {
+	if s.Seen(id, r) {
+		return false
+	}
+	if err := s.Append([]Record{r}, []uint64{id}); err != nil {
+		panic(err)
+	}
+	return true
+}
+
+// rec is m's record, as its publication would carry it.
+func rec(m msg.Message) Record {
+	return Record{m.Channel, m.Username, m.Time.Format(msg.TimeLayout), m.Body}
+}
+
+// unix is the time of a record, in seconds.
+func unix(r Record) int64 {
+	t, err := msg.ParseTime(r.Time)
+	if err != nil {
+		panic(err)
+	}
+	return t.Unix()
 }
 
 // Identical means identical bytes: the same instant written another way is
@@ -200,7 +225,7 @@ func TestResendMeansTheSameBytes(t *testing.T) {
 	if z == utc {
 		t.Fatal("two ways of writing a time have one ID")
 	}
-	if !s.Add(m, z) || s.Add(m, z) || !s.Add(m, utc) {
+	if !addRecord(s, rec(m), z) || addRecord(s, rec(m), z) || !addRecord(s, rec(m), utc) {
 		t.Error("want: stored, a resend, stored")
 	}
 	// The frames are kept apart: moving a byte from one to the next is
@@ -225,7 +250,7 @@ func TestResendAfterManyPosts(t *testing.T) {
 }
 
 func TestSizeCountsEachField(t *testing.T) {
-	if got, want := Size(msg.Message{Channel: "dev", Username: "alice", Body: "hello, world"}), int64(3+5+12+overhead); got != want {
+	if got, want := Size(Record{Channel: "dev", Username: "alice", Time: "2026-11-25T07:30:00Z", Body: "hello, world"}), int64(3+5+20+12+overhead); got != want {
 		t.Errorf("Size = %d, want %d", got, want)
 	}
 }
@@ -238,7 +263,7 @@ func TestResendAcrossAPartlyEvictedBlock(t *testing.T) {
 	m := func(i int) msg.Message {
 		return msg.Message{Channel: "dev", Username: "ann", Time: time.Unix(int64(i), 0), Body: body}
 	}
-	s.SetBudget(100 * Size(m(0)))
+	s.SetBudget(100 * Size(rec(m(0))))
 	for i := 0; i < chunk+50; i++ {
 		add(s, m(i))
 	}
@@ -248,7 +273,7 @@ func TestResendAcrossAPartlyEvictedBlock(t *testing.T) {
 			t.Errorf("a resend of message %d, still held, was stored again", i)
 		}
 	}
-	if got := s.Messages(); len(got) != 100 || got[0].Time.Unix() != chunk-50 || got[99].Time.Unix() != chunk+49 {
-		t.Errorf("held %d messages, from %v to %v", len(got), got[0].Time.Unix(), got[len(got)-1].Time.Unix())
+	if got := s.Messages(); len(got) != 100 || unix(got[0]) != chunk-50 || unix(got[99]) != chunk+49 {
+		t.Errorf("held %d messages, from %v to %v", len(got), unix(got[0]), unix(got[len(got)-1]))
 	}
 }

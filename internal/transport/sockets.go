@@ -72,9 +72,12 @@ func Shutdown() {
 	}
 }
 
-// ListenReply binds the REP socket on which a server takes posts.
-func ListenReply(ep Endpoint) (*zmq.Socket, error) {
-	return listen(zmq.REP, ep, MaxMsgSize)
+// ListenRequests binds the ROUTER socket on which a server takes requests.
+// REQ and DEALER clients speak to it as to a REP socket; ROUTER lets the
+// server take the requests that are waiting together (and store their
+// posts in one write) and keep several from one client in flight.
+func ListenRequests(ep Endpoint) (*zmq.Socket, error) {
+	return listen(zmq.ROUTER, ep, MaxMsgSize)
 }
 
 // ListenPublish binds the PUB socket on which a server publishes. What it

@@ -39,6 +39,7 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 
 	// One socket: REP on <port>, where each post is answered OK once it is
 	// stored, or ERR with the reason it was refused.
+	storeFile, sync := opts.StoreFile()
 	srv, err := server.Listen(server.Config{
 		Post:        post,
 		Mode:        msg.SingleRoom,
@@ -46,6 +47,8 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 		Warn:        cli.Warn(env, "post_server"),
 		Name:        "post_server",
 		StoreBudget: opts.StoreBudget(),
+		StoreFile:   storeFile,
+		StoreSync:   sync,
 	})
 	if err != nil {
 		return err

@@ -24,6 +24,7 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	cmd := cli.NewCommand("interactive_client", summary, "<ip>", "<post_port>", "<pub_port>", "<name>")
 	cfg := chat.Config{Mode: msg.SingleRoom, In: env.Stdin, Out: env.Stdout, Err: env.Stderr, NoColor: os.Getenv("NO_COLOR") != ""}
 	cfg.Posting.Flags(cmd.FlagSet)
+	cfg.History.Flag(cmd.FlagSet)
 	keyed := cli.ClientKeyFlags(cmd)
 	a, err := cmd.Parse(args)
 	if err != nil {

@@ -40,6 +40,7 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	// REP on <post_port> takes every client's posts, one at a time; PUB on
 	// <pub_port> sends each stored message to every client, its poster's
 	// included, which is how a client sees its own lines.
+	storeFile, sync := opts.StoreFile()
 	srv, err := server.Listen(server.Config{
 		Post:        post,
 		Pub:         &pub,
@@ -48,6 +49,8 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 		Warn:        cli.Warn(env, "interactive_server"),
 		Name:        "interactive_server",
 		StoreBudget: opts.StoreBudget(),
+		StoreFile:   storeFile,
+		StoreSync:   sync,
 	})
 	if err != nil {
 		return err

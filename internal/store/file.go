@@ -1,0 +1,274 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// The store file's identity: SQLite's application_id (the bytes "zmqc")
+// and user_version, the schema this code reads and writes. A file of a
+// newer schema is refused rather than misread.
+const (
+	applicationID = 0x7a6d7163
+	schema        = 1
+)
+
+// ddl creates schema 1: one row per message, seq the order the server
+// took them in; the index serves HISTORY of one channel.
+const ddl = `
+CREATE TABLE messages (
+	seq      INTEGER PRIMARY KEY,
+	channel  TEXT NOT NULL,
+	username TEXT NOT NULL,
+	time     TEXT NOT NULL,
+	body     TEXT NOT NULL
+);
+CREATE INDEX messages_by_channel ON messages (channel, seq);
+`
+
+// Options are how a store file is kept.
+type Options struct {
+	// Sync makes every acknowledged post survive a power loss too, at the
+	// cost of a disk flush (fsync) per transaction. Without it a post
+	// survives the process being killed, and a power loss may lose the
+	// posts of the last moments, but never corrupts the file.
+	Sync bool
+	// Budget is what the store may hold in memory (see SetBudget); 0 for
+	// DefaultFileBudget.
+	Budget int64
+	// Window is as for New; 0 for DefaultWindow.
+	Window int
+}
+
+// file is a store's SQLite file, written by one server at a time.
+type file struct {
+	db     *sql.DB
+	insert *sql.Stmt
+	get1   *sql.Stmt
+	lock   *os.File // flock'd: a second server is refused
+}
+
+// Open opens (or creates) the store file at path and loads its newest
+// messages into memory, up to the budget and the resend window, so that
+// a restarted server serves HISTORY and recognizes resends at once. The
+// errors are meant for a person: what is wrong and what to do.
+func Open(path string, opts Options) (*Store, error) {
+	f, err := openFile(path, opts.Sync)
+	if err != nil {
+		return nil, err
+	}
+	s := New(cmpOr(opts.Window, DefaultWindow))
+	s.budget = cmpOr(opts.Budget, DefaultFileBudget)
+	if err := s.load(f); err != nil {
+		f.close()
+		return nil, fmt.Errorf("store %s: read its messages: %w", path, err)
+	}
+	s.file = f
+	return s, nil
+}
+
+func cmpOr[T int | int64](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func openFile(path string, sync bool) (*file, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if _, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("store %s: its folder %s does not exist: create it first", path, dir)
+		}
+	}
+	lock, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", path, unwrapPath(err))
+	}
+	// flock, not SQLite's own locks: it is held for the server's life
+	// without keeping the sqlite3 command (or a backup) from reading.
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("store %s is in use by another server: stop it, or give this one another file", path)
+		}
+		return nil, fmt.Errorf("store %s: lock it: %w", path, err)
+	}
+	syncMode := "NORMAL"
+	if sync {
+		syncMode = "FULL"
+	}
+	// One connection: the server's loop is the only writer, and a
+	// connection's settings (the pragmas) then hold for every statement.
+	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=0&_txlock=immediate&_synchronous="+syncMode)
+	if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("store %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	f := &file{db: db, lock: lock}
+	if err := f.prepare(); err != nil {
+		f.close()
+		return nil, fmt.Errorf("store %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// prepare checks that the file is a zmqchat store of a schema this code
+// knows, or makes an empty file one.
+func (f *file) prepare() error {
+	var app, version, tables int
+	err := f.db.QueryRow("PRAGMA application_id").Scan(&app)
+	if err == nil {
+		err = f.db.QueryRow("PRAGMA user_version").Scan(&version)
+	}
+	if err == nil {
+		err = f.db.QueryRow("SELECT count(*) FROM sqlite_schema").Scan(&tables)
+	}
+	var se sqlite3.Error
+	switch {
+	case errors.As(err, &se) && (se.Code == sqlite3.ErrNotADB || se.Code == sqlite3.ErrCorrupt):
+		return errors.New("not a zmqchat store (not an SQLite database): give the server a new file name, or move this file away")
+	case err != nil:
+		return err
+	case app == 0 && tables == 0:
+		if _, err := f.db.Exec("BEGIN;" + ddl + fmt.Sprintf("PRAGMA application_id = %d; PRAGMA user_version = %d; COMMIT;", applicationID, schema)); err != nil {
+			return fmt.Errorf("create its tables: %w", err)
+		}
+	case app != applicationID:
+		return errors.New("not a zmqchat store (an SQLite database of something else): give the server a new file name")
+	case version > schema:
+		return fmt.Errorf("made by a newer zmqchat (schema %d; this one knows schema %d): run the newer server, or use another file", version, schema)
+	}
+	// Write-ahead logging: a post is one append to the log, readers (the
+	// sqlite3 command) do not block the server, and a crash loses nothing
+	// that was committed. Set only once the file is known to be ours.
+	if _, err := f.db.Exec("PRAGMA journal_mode = WAL"); err != nil {
+		return err
+	}
+	if f.insert, err = f.db.Prepare("INSERT INTO messages (seq, channel, username, time, body) VALUES (?, ?, ?, ?, ?)"); err != nil {
+		return err
+	}
+	f.get1, err = f.db.Prepare("SELECT channel, username, time, body FROM messages WHERE seq = ?")
+	return err
+}
+
+// unwrapPath drops the path an *os.PathError repeats.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// append writes recs as messages from index first on, in one transaction:
+// all of them or, on an error, none.
+func (f *file) append(first int, recs []Record) (err error) {
+	tx, err := f.db.Begin()
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+			err = fmt.Errorf("store: %w", err)
+		}
+	}()
+	ins := tx.Stmt(f.insert)
+	for i, r := range recs {
+		if _, err := ins.Exec(first+i+1, r.Channel, r.Username, r.Time, r.Body); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// get reads message i (an index: its seq is i+1).
+func (f *file) get(i int) (Record, error) {
+	var r Record
+	err := f.get1.QueryRow(i+1).Scan(&r.Channel, &r.Username, &r.Time, &r.Body)
+	return r, err
+}
+
+// history reads the n newest messages of channel (of every channel when
+// all), oldest first.
+func (f *file) history(channel string, all bool, n int) ([]Record, error) {
+	var rows *sql.Rows
+	var err error
+	if all {
+		rows, err = f.db.Query("SELECT channel, username, time, body FROM messages ORDER BY seq DESC LIMIT ?", n)
+	} else {
+		rows, err = f.db.Query("SELECT channel, username, time, body FROM messages WHERE channel = ? ORDER BY seq DESC LIMIT ?", channel, n)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: read history: %w", err)
+	}
+	defer rows.Close()
+	var recs []Record
+	for rows.Next() {
+		var r Record
+		if err := rows.Scan(&r.Channel, &r.Username, &r.Time, &r.Body); err != nil {
+			return nil, fmt.Errorf("store: read history: %w", err)
+		}
+		recs = append(recs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read history: %w", err)
+	}
+	for i, j := 0, len(recs)-1; i < j; i, j = i+1, j-1 {
+		recs[i], recs[j] = recs[j], recs[i]
+	}
+	return recs, nil
+}
+
+// load reads f's newest messages into s, newest first until the budget or
+// the window is full, then holds them oldest first.
+func (s *Store) load(f *file) error {
+	var last sql.NullInt64
+	if err := f.db.QueryRow("SELECT max(seq) FROM messages").Scan(&last); err != nil {
+		return err
+	}
+	rows, err := f.db.Query("SELECT seq, channel, username, time, body FROM messages ORDER BY seq DESC LIMIT ?", s.window)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var recs []Record
+	var size int64
+	for rows.Next() {
+		var seq int64
+		var r Record
+		if err := rows.Scan(&seq, &r.Channel, &r.Username, &r.Time, &r.Body); err != nil {
+			return err
+		}
+		if size += Size(r); size > s.budget && len(recs) > 0 {
+			break
+		}
+		recs = append(recs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	s.n = int(last.Int64) - len(recs)
+	s.first = s.n
+	for i := len(recs) - 1; i >= 0; i-- {
+		r := recs[i]
+		s.hold(r, s.ID([]byte(r.Channel), []byte(r.Username), []byte(r.Time), []byte(r.Body)))
+	}
+	return nil
+}
+
+func (f *file) close() error {
+	var err error
+	if f.db != nil {
+		err = f.db.Close()
+	}
+	f.lock.Close()
+	return err
+}

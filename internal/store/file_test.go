@@ -1,0 +1,125 @@
+package store
+
+import (
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func open(t *testing.T, path string, opts Options) *Store {
+	t.Helper()
+	s, err := Open(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// What a store file holds survives a restart: HISTORY from it, resends
+// recognized, and new messages numbered after the old.
+func TestFileOutlivesTheServer(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	s := open(t, path, Options{})
+	for i := 0; i < 10; i++ {
+		add(s, on("dev", i))
+	}
+	add(s, on("ops", 0))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	again := open(t, path, Options{})
+	if again.Len() != 11 {
+		t.Fatalf("reopened: Len %d, want 11", again.Len())
+	}
+	if got, _ := again.History("dev", false, 3); bodies(got) != "dev7 dev8 dev9" {
+		t.Errorf("history after a restart: %q", bodies(got))
+	}
+	if add(again, on("dev", 9)) || add(again, on("dev", 0)) {
+		t.Error("a resend after a restart was stored again")
+	}
+	add(again, on("dev", 10))
+	if got, _ := again.History("", true, 2); bodies(got) != "ops0 dev10" {
+		t.Errorf("after a restart and a post: %q", bodies(got))
+	}
+	var n int
+	db, _ := sql.Open("sqlite3", path)
+	defer db.Close()
+	if err := db.QueryRow("SELECT count(*) FROM messages WHERE seq = 12 AND body = 'dev10'").Scan(&n); err != nil || n != 1 {
+		t.Errorf("the new message is not row 12 of the file: %d, %v", n, err)
+	}
+}
+
+// With more in the file than in memory, HISTORY reads the file; a resend
+// of a message no longer in memory is still recognized.
+func TestFileServesWhatMemoryDropped(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	per := Size(rec(on("dev", 1)))
+	s := open(t, path, Options{Budget: 5 * per})
+	for i := 1; i <= 20; i++ {
+		add(s, on("dev", i))
+		add(s, on("ops", i))
+	}
+	if len(s.Messages()) > 5 {
+		t.Fatalf("memory holds %d, budget 5", len(s.Messages()))
+	}
+	if got, _ := s.History("dev", false, 4); bodies(got) != "dev17 dev18 dev19 dev20" {
+		t.Errorf("history past memory: %q", bodies(got))
+	}
+	if got, _ := s.History("", true, 8); bodies(got) != "dev17 ops17 dev18 ops18 dev19 ops19 dev20 ops20" {
+		t.Errorf("all past memory: %q", bodies(got))
+	}
+	if add(s, on("dev", 2)) {
+		t.Error("a resend of a message only in the file was stored again")
+	}
+	if s.Evicted() == 0 || s.Len() != 40 {
+		t.Errorf("Evicted %d, Len %d; want some, 40", s.Evicted(), s.Len())
+	}
+	// Reopened with the same budget: memory holds the newest, the file the rest.
+	s.Close()
+	again := open(t, path, Options{Budget: 5 * per})
+	if got, _ := again.History("ops", false, 20); len(got) != 20 || got[0].Body != "ops1" {
+		t.Errorf("after a restart: %d messages from %q", len(got), got[0].Body)
+	}
+}
+
+// Files that are not a zmqchat store, or not of this schema, or in use,
+// are refused with a reason a person can act on, and left as they were.
+func TestFileRefusals(t *testing.T) {
+	dir := t.TempDir()
+	notDB := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notDB, []byte(strings.Repeat("not a database\n", 100)), 0o600)
+	other := filepath.Join(dir, "other.db")
+	db, _ := sql.Open("sqlite3", other)
+	db.Exec("CREATE TABLE t (x)")
+	db.Close()
+	newer := filepath.Join(dir, "newer.db")
+	s := open(t, newer, Options{})
+	s.Close()
+	db, _ = sql.Open("sqlite3", newer)
+	db.Exec(fmt.Sprintf("PRAGMA user_version = %d", schema+1))
+	db.Close()
+	inUse := filepath.Join(dir, "in-use.db")
+	open(t, inUse, Options{})
+
+	for _, tt := range []struct{ path, want string }{
+		{notDB, "not a zmqchat store (not an SQLite database)"},
+		{other, "not a zmqchat store (an SQLite database of something else)"},
+		{newer, "made by a newer zmqchat (schema 2; this one knows schema 1)"},
+		{inUse, "is in use by another server"},
+		{filepath.Join(dir, "no", "such", "chat.db"), "does not exist: create it first"},
+	} {
+		before, _ := os.ReadFile(tt.path)
+		_, err := Open(tt.path, Options{})
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), tt.path) {
+			t.Errorf("Open(%s) = %v, want an error naming it and saying %q", filepath.Base(tt.path), err, tt.want)
+		}
+		if after, _ := os.ReadFile(tt.path); string(after) != string(before) {
+			t.Errorf("Open(%s) changed the file", filepath.Base(tt.path))
+		}
+	}
+}
