@@ -70,7 +70,11 @@ type program struct {
 // newProgram prepares program name with args, in this process's
 // environment plus env.
 func newProgram(t testing.TB, name string, args []string, env ...string) *program {
-	cmd := exec.Command(filepath.Join(binDir, name), args...)
+	path := name
+	if !filepath.IsAbs(name) {
+		path = filepath.Join(binDir, name)
+	}
+	cmd := exec.Command(path, args...)
 	// A race-enabled program otherwise sleeps a second at exit.
 	cmd.Env = append(append(os.Environ(), "GORACE=atexit_sleep_ms=0 halt_on_error=1"), env...)
 	return &program{t: t, name: name, cmd: cmd, done: make(chan struct{})}
@@ -369,14 +373,19 @@ var bannerPorts = regexp.MustCompile(`taking posts on tcp://\S+:(\d+)(?:, publis
 // startServerOn starts server program name on host and the given ports (pub
 // empty for post_server), waits until it says it is listening, and takes
 // the ports it names there.
-func startServerOn(t testing.TB, name, host, post, pub string) (*server, error) {
+func startServerOn(t testing.TB, name, host, post, pub string, flags ...string) (*server, error) {
 	t.Helper()
-	s := &server{host: host}
-	args := []string{host, post}
+	args := append(flags, host, post)
 	if pub != "" {
 		args = append(args, pub)
 	}
-	s.proc = start(t, name, args...)
+	return serving(start(t, name, args...), host)
+}
+
+// serving waits until server p says it is listening on host, and takes
+// the ports it names there.
+func serving(p *proc, host string) (*server, error) {
+	s := &server{proc: p, host: host}
 	line, err := s.out.await(bannerPorts.MatchString)
 	if err != nil {
 		s.wait()
@@ -385,6 +394,21 @@ func startServerOn(t testing.TB, name, host, post, pub string) (*server, error) 
 	m := bannerPorts.FindStringSubmatch(line)
 	s.post, s.pub = m[1], m[2]
 	return s, nil
+}
+
+// startServerWith starts server program name with flags on loopback and
+// free ports, as startServer does.
+func startServerWith(t testing.TB, name string, flags ...string) *server {
+	t.Helper()
+	pub := "0"
+	if name == "post_server" {
+		pub = ""
+	}
+	s, err := startServerOn(t, name, "127.0.0.1", "0", pub, flags...)
+	if err != nil {
+		t.Fatalf("%s did not start: %v\n%s", name, err, s.err)
+	}
+	return s
 }
 
 // args returns the server's address and ports as a client's first

@@ -125,7 +125,7 @@ func Run(ctx context.Context, cfg Config) error {
 		defer close(postDone)
 		defer poster.Close()
 		joinChannel(ctx, cfg, poster, join, history, con)
-		postLines(ctx, cfg, poster, posts, con, &n)
+		postLines(ctx, cfg, poster, posts, con, &n, join)
 	}()
 	// Reading input cannot be interrupted, so this goroutine is not waited
 	// for: at exit it is left blocked in Read, and it never touches a socket.
@@ -142,6 +142,9 @@ wait:
 			inputEnded = nil
 			drained = time.After(cfg.Posting.Timeout)
 		case <-postDone: // input ended and every line was tried
+			// Show the last lines posted as they come back, as a person
+			// who typed them would see them.
+			join.AwaitEchoes(ctx, cfg.Posting.Timeout)
 			break wait
 		case <-drained:
 			break wait
@@ -232,7 +235,7 @@ type job struct {
 // postLines posts each message from posts until it is closed or ctx is
 // done. A post that fails is reported and the next one is tried: the
 // Poster has rebuilt its socket by then.
-func postLines(ctx context.Context, cfg Config, poster *client.Poster, posts <-chan job, con *console, n *tally) {
+func postLines(ctx context.Context, cfg Config, poster *client.Poster, posts <-chan job, con *console, n *tally, join *client.Join) {
 	for {
 		var m msg.Message
 		select {
@@ -248,7 +251,11 @@ func postLines(ctx context.Context, cfg Config, poster *client.Poster, posts <-c
 			}
 			m = next.m
 		}
+		join.Expect(m)
 		err := poster.Post(ctx, m)
+		if err != nil {
+			join.Unexpect(m)
+		}
 		switch {
 		case err == nil:
 			n.posted.Add(1)

@@ -26,6 +26,9 @@ type Join struct {
 	shown   map[identity]int // history messages a live one may repeat
 	up      chan struct{}
 	upOnce  sync.Once
+	// The client's own posts on their way back through the subscription.
+	expected map[identity]int
+	echo     chan struct{} // a send for each that came back
 }
 
 // identity is what makes two messages the same message.
@@ -47,7 +50,48 @@ const maxHeld = 10000
 // history with history. If wantHistory, live messages are held until
 // History is called.
 func NewJoin(live func(msg.Message), history func([]msg.Message), wantHistory bool) *Join {
-	return &Join{live: live, history: history, waiting: wantHistory, up: make(chan struct{})}
+	return &Join{live: live, history: history, waiting: wantHistory, up: make(chan struct{}),
+		expected: make(map[identity]int), echo: make(chan struct{}, 1)}
+}
+
+// Expect notes a message the client is about to post, which is to come
+// back through the subscription; Unexpect takes the note back if the post
+// failed. (Noted before posting: the publication may arrive before the
+// reply does.)
+func (j *Join) Expect(m msg.Message) { j.expect(m, 1) }
+
+// Unexpect takes back an Expect.
+func (j *Join) Unexpect(m msg.Message) { j.expect(m, -1) }
+
+func (j *Join) expect(m msg.Message, by int) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	id := identityOf(m)
+	if j.expected[id] += by; j.expected[id] <= 0 {
+		delete(j.expected, id)
+	}
+}
+
+// AwaitEchoes waits, at most d, until every expected message has come
+// back: a client whose input ended shows its own last lines before it
+// leaves.
+func (j *Join) AwaitEchoes(ctx context.Context, d time.Duration) {
+	deadline := time.After(d)
+	for {
+		j.mu.Lock()
+		n := len(j.expected)
+		j.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-j.echo:
+		case <-deadline:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // Subscribed says the subscription is up; call it on the first connection
@@ -62,6 +106,15 @@ func (j *Join) Up() <-chan struct{} { return j.up }
 func (j *Join) Live(m msg.Message) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if id := identityOf(m); j.expected[id] > 0 {
+		if j.expected[id]--; j.expected[id] == 0 {
+			delete(j.expected, id)
+		}
+		select {
+		case j.echo <- struct{}{}:
+		default:
+		}
+	}
 	if j.waiting {
 		if len(j.held) == maxHeld {
 			j.live(j.held[0])

@@ -1,0 +1,140 @@
+package server
+
+import (
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/zmqchat/zmqchat/internal/msg"
+	"github.com/zmqchat/zmqchat/internal/store"
+)
+
+func post(channel, user, body string) Request {
+	return Request{Frames: frames("POST", channel, user, tm, body)}
+}
+
+func history(channel, n string) Request { return Request{Frames: frames("HISTORY", channel, n)} }
+
+// HISTORY answers with the messages' publication frames, oldest first,
+// after the posts before it in the same batch; malformed ones get ERR.
+func TestHandleHistory(t *testing.T) {
+	h, _ := newHandler(msg.MultiChannel)
+	replies := h.HandleAll([]Request{
+		post("dev", "ann", "one"),
+		post("ops", "bob", "two"),
+		history("dev", "10"),
+		post("dev", "ann", "three"),
+		history("ALL", "2"),
+		history("nobody-here", "5"),
+		history("dev", "0"),
+		history("dev", "1001"),
+		history("dev", "+1"),
+		history("", "1"),
+		{Frames: frames("HISTORY", "dev")},
+	})
+	want := []string{
+		"OK", "OK",
+		"OK|dev|ann|" + tm + "|one",
+		"OK",
+		"OK|ops|bob|" + tm + "|two|dev|ann|" + tm + "|three",
+		"OK",
+		"ERR|count \"0\" is not a number from 1 to 1000",
+		"ERR|count \"1001\" is not a number from 1 to 1000",
+		"ERR|count \"+1\" is not a number from 1 to 1000",
+		"ERR|no channel: name one, or ALL for every channel",
+		"ERR|HISTORY takes 3 frames (HISTORY, channel, count), got 2",
+	}
+	for i, r := range replies {
+		if got := string(bytesJoin(r)); got != want[i] {
+			t.Errorf("reply %d = %q, want %q", i, got, want[i])
+		}
+	}
+	single, _ := newHandler(msg.SingleRoom)
+	single.Handle(frames("POST", "", "ann", tm, "hi"), "")
+	if got := string(bytesJoin(single.Handle(frames("HISTORY", "", "5"), ""))); got != "OK||ann|"+tm+"|hi" {
+		t.Errorf("part 1-3 history: %q", got)
+	}
+	if got := string(bytesJoin(single.Handle(frames("HISTORY", "dev", "5"), ""))); !strings.HasPrefix(got, "ERR|this server has no channels") {
+		t.Errorf("part 1-3 history of a channel: %q", got)
+	}
+}
+
+func bytesJoin(frames [][]byte) []byte {
+	var b []byte
+	for i, f := range frames {
+		if i > 0 {
+			b = append(b, '|')
+		}
+		b = append(b, f...)
+	}
+	return b
+}
+
+// Posts in one batch are stored once each, a resend within the batch
+// included, and each is published once, in order.
+func TestHandleBatchOfPosts(t *testing.T) {
+	h, published := newHandler(msg.MultiChannel)
+	replies := h.HandleAll([]Request{
+		post("dev", "ann", "a"),
+		post("dev", "ann", "a"), // a resend before the first was stored
+		post("dev", "ann", "b"),
+		post("ALL", "ann", "c"),
+		post("dev", "ann", "d"),
+	})
+	var got []string
+	for _, r := range replies {
+		got = append(got, string(r[0]))
+	}
+	if strings.Join(got, " ") != "OK OK OK ERR OK" {
+		t.Errorf("replies %v", got)
+	}
+	var bodies []string
+	for _, m := range *published {
+		bodies = append(bodies, m.Body)
+	}
+	if strings.Join(bodies, "") != "abd" || h.Store.Len() != 3 {
+		t.Errorf("published %v, stored %d; want a b d, 3", bodies, h.Store.Len())
+	}
+}
+
+// A store file that cannot take the posts (here past the file size
+// limit, as on a full disk) makes each of them ERR, never OK, and nothing
+// is published or held; reads are still served, and posts are taken
+// again once there is room.
+func TestHandleStoreFailure(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "chat.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	h, published := newHandler(msg.MultiChannel)
+	h.Store = st
+	h.Handle(frames("POST", "dev", "ann", tm, "before"), "")
+
+	var old syscall.Rlimit
+	syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old)
+	lim := old
+	lim.Cur = 0
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+		t.Skipf("cannot limit the file size: %v", err)
+	}
+	restore := func() { syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old) }
+	defer restore()
+	replies := h.HandleAll([]Request{post("dev", "ann", strings.Repeat("x", 5000)), post("dev", "bob", "y")})
+	restore()
+	for _, r := range replies {
+		if string(r[0]) != "ERR" || !strings.Contains(string(r[1]), "not stored, try again later") {
+			t.Errorf("a post the file could not take got %q", r)
+		}
+	}
+	if len(*published) != 1 || st.Len() != 1 {
+		t.Errorf("published %d, stored %d after the failure; want 1, 1", len(*published), st.Len())
+	}
+	if got := string(bytesJoin(h.Handle(frames("HISTORY", "dev", "10"), ""))); got != "OK|dev|ann|"+tm+"|before" {
+		t.Errorf("history after the failure: %q", got)
+	}
+	if r := h.Handle(frames("POST", "dev", "ann", tm, "after"), ""); string(r[0]) != "OK" {
+		t.Errorf("a post once there is room again: %q", r)
+	}
+}
