@@ -64,9 +64,10 @@ type target struct {
 
 // servers returns the servers in this round's order: the order rotates
 // with BENCH_ROUND so none always runs first. keyed is mc_server in keyed
-// mode (CurveZMQ and the allow-list), measured against plain mc_server.
+// mode (CurveZMQ and the allow-list), and stored is mc_server with a store
+// file (-store), each measured against plain mc_server and raw libzmq.
 func servers() []string {
-	all := []string{"zmqchat", "raw", "keyed"}
+	all := []string{"zmqchat", "raw", "keyed", "stored"}
 	round, _ := strconv.Atoi(os.Getenv("BENCH_ROUND"))
 	r := round % len(all)
 	return append(all[r:], all[:r]...)
@@ -140,6 +141,9 @@ func startTarget(b *testing.B, kind string) *target {
 		if t.keyed {
 			keyring(b)
 			args = append([]string{"-keys", filepath.Join(benchKeys.dir, "server"), "-allow", filepath.Join(benchKeys.dir, "allow")}, args...)
+		}
+		if kind == "stored" {
+			args = append([]string{"-store", filepath.Join(b.TempDir(), "chat.db")}, args...)
 		}
 		if prof := os.Getenv("BENCH_CPUPROFILE"); prof != "" {
 			args = append([]string{"-cpuprofile", fmt.Sprintf("%s.%d", prof, profiles.Add(1))}, args...)
