@@ -16,7 +16,7 @@ PUB_PORT  ?= 5556
 # Where `make run` keeps the chat, so that it outlives a restart (git ignores data/).
 STORE     ?= data/chat.db
 
-.PHONY: all help deps build run demo key test bench fuzz mutate vet fmt clean
+.PHONY: all help deps build run demo key test bench bench-store fuzz mutate vet fmt clean
 
 all: build
 
@@ -27,6 +27,7 @@ help:
 	@echo "make build   build the eight programs (and keygen) into $(BIN)/"
 	@echo "make key KEYDIR=dir   a CurveZMQ key pair for keyed mode in dir (see Security in the README)"
 	@echo "make bench   zmqchat against raw libzmq, medians of BENCH_ROUNDS rounds of BENCH_TIME each, as ratios"
+	@echo "make bench-store N=5000000   the store file's figures (restart, memory, HISTORY) with N messages"
 	@echo "make fuzz    fuzz the codec and the server's request handling, FUZZTIME each (default 30s)"
 	@echo "make mutate  mutation testing of internal/ (gremlins), efficacy per package; about half an hour"
 	@echo "make vet     go vet, the gofmt check and staticcheck only"
@@ -82,7 +83,18 @@ bench: deps
 	    -test.benchtime $(BENCH_TIME) >> $(BIN)/bench.txt || exit 1; \
 	done
 	@$(BIN)/bench.test -test.run '^$$' -test.bench Memory -test.benchtime 1000000x >> $(BIN)/bench.txt
+	@echo "a store file of $${BENCH_STORE_N:-1000000} messages" >&2
+	@$(BIN)/bench.test -test.run '^$$' -test.bench StoreFile -test.benchtime 1x >> $(BIN)/bench.txt
 	@$(BIN)/bench-report < $(BIN)/bench.txt
+
+# The store file's figures with N messages (5,000,000: about a minute to write).
+N ?= 5000000
+bench-store: deps
+	@mkdir -p $(BIN)
+	$(GO) test -c -o $(BIN)/bench.test ./bench
+	$(GO) build -o $(BIN)/bench-report ./bench/report
+	BENCH_STORE_N=$(N) $(BIN)/bench.test -test.run '^$$' -test.bench StoreFile -test.benchtime 1x > $(BIN)/bench-store.txt
+	@$(BIN)/bench-report < $(BIN)/bench-store.txt
 
 FUZZTIME ?= 30s
 fuzz: deps

@@ -58,7 +58,7 @@ func TestStoreSurvivesKill(t *testing.T) {
 	t.Logf("%d posts acknowledged before the kill", total.Load())
 
 	again := startServerWith(t, "mc_server", "-store", file)
-	again.err.waitFor(t, "mc_server", "keeping every message in "+file)
+	line := again.err.waitFor(t, "mc_server", "keeping every message in "+file)
 	stored := map[string]int{}
 	var order [4][]string
 	for ch := 0; ch < 4; ch++ {
@@ -91,6 +91,13 @@ func TestStoreSurvivesKill(t *testing.T) {
 			t.Errorf("a resend after the restart was stored again: %d messages, had %d", len(got), len(order[0]))
 		}
 	}
+	// The banner and the summary count what the file holds.
+	n := len(order[0]) + len(order[1]) + len(order[2]) + len(order[3])
+	if !strings.Contains(line, fmt.Sprintf("(%d messages there now)", n)) {
+		t.Errorf("banner %q, want %d messages", line, n)
+	}
+	again.interrupt()
+	again.out.waitFor(t, "mc_server", fmt.Sprintf("stopped; %d messages stored", n))
 }
 
 func indexOf(list []string, s string) int {

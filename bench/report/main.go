@@ -76,10 +76,15 @@ func run(in io.Reader, out io.Writer) error {
 		return (v[len(v)/2-1] + v[len(v)/2]) / 2, true
 	}
 
+	missed := 0
+	defer func() { fmt.Fprintf(out, "\n%d target(s) missed\n", missed) }()
+	storeFile(out, med, &missed)
+	if rounds == 0 {
+		return nil
+	}
 	fmt.Fprintf(out, "zmqchat against raw libzmq: medians of %d rounds, each server its own process, load from one process; %s\n\n", rounds, cpu)
 	fmt.Fprintln(out, "| workload | zmqchat | raw libzmq | ratio | target | met |")
 	fmt.Fprintln(out, "|---|---:|---:|---:|---|---|")
-	missed := 0
 	row := func(label, w, unit string, higherBetter bool, target float64, targetText string) {
 		z, ok1 := med(w, "zmqchat", unit)
 		r, ok2 := med(w, "raw", unit)
@@ -109,10 +114,35 @@ func run(in io.Reader, out io.Writer) error {
 	if b, ok := med("Memory", "zmqchat", "B/msg"); ok {
 		p, _ := med("Memory", "zmqchat", "payload-B/msg")
 		limit := 2*p + 64
-		fmt.Fprintf(out, "| server memory per stored message, 1M messages (B) | %.0f | %.0f (payload) | %.2f | ≤ 2×payload+64 = %.0f | %s |\n",
+		fmt.Fprintf(out, "| server memory per stored message, 1M messages: Go heap (B) | %.0f | %.0f (payload) | %.2f | ≤ 2×payload+64 = %.0f | %s |\n",
 			b, p, b/p, limit, yes(b <= limit, "x", &missed))
+		if r, ok := med("Memory", "zmqchat", "rss-B/msg"); ok {
+			fmt.Fprintf(out, "| the same, as the process holds it: RSS (B) | %.0f | %.0f (payload) | %.2f | | |\n", r, p, r/p)
+		}
 	}
-	fmt.Fprintf(out, "\n%d target(s) missed\n", missed)
+
+	// The durable store: the same workloads against mc_server -store FILE.
+	if _, ok := med("Post/clients=1", "stored", "posts/s"); ok {
+		fmt.Fprintln(out, "\nwith a store file (-store), against raw libzmq, same rounds:")
+		fmt.Fprintln(out, "\n| workload | -store | raw libzmq | ratio | target | met |")
+		fmt.Fprintln(out, "|---|---:|---:|---:|---|---|")
+		for _, r := range []struct {
+			label, w, unit string
+			target         float64
+			text           string
+		}{
+			{"post throughput, 1 client (posts/s)", "Post/clients=1", "posts/s", 0.8, "≥ 0.80"},
+			{"post throughput, 8 clients (posts/s)", "Post/clients=8", "posts/s", 0.8, "≥ 0.80"},
+			{"fan-out to 10 subscriber(s) (deliveries/s)", "Fanout/subscribers=10", "deliveries/s", 0, ""},
+			{"latency post→delivery p99 at 2,000/s (µs)", "Latency/rate=2000", "p99-µs", 0, ""},
+		} {
+			st, ok1 := med(r.w, "stored", r.unit)
+			raw, ok2 := med(r.w, "raw", r.unit)
+			if ok1 && ok2 {
+				fmt.Fprintf(out, "| %s | %s | %s | %.2f | %s | %s |\n", r.label, num(st), num(raw), st/raw, r.text, yes(st/raw >= r.target, r.text, &missed))
+			}
+		}
+	}
 
 	// Keyed mode's cost: the same workloads against mc_server with
 	// CurveZMQ and its allow-list, as ratios to plain mc_server.
@@ -137,6 +167,33 @@ func run(in io.Reader, out io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// storeFile prints BenchmarkStoreFile's figures: a server restarted on a
+// file of many messages.
+func storeFile(out io.Writer, med func(w, s, u string) (float64, bool), missed *int) {
+	restart, ok := med("StoreFile", "zmqchat", "restart-s")
+	if !ok {
+		return
+	}
+	v := func(unit string) float64 { x, _ := med("StoreFile", "zmqchat", unit); return x }
+	n := v("messages")
+	fmt.Fprintf(out, "mc_server -store FILE restarted on a file of %s messages (60-byte bodies, 10 channels):\n\n", num(n))
+	fmt.Fprintln(out, "| measure | value | target | met |")
+	fmt.Fprintln(out, "|---|---:|---|---|")
+	fmt.Fprintf(out, "| start to serving (s) | %.2f | ≤ 2 | %s |\n", restart, yes(restart <= 2, "x", missed))
+	rss := v("rss-MiB")
+	fmt.Fprintf(out, "| memory once serving, RSS (MiB) | %.0f | < 300 | %s |\n", rss, yes(rss < 300, "x", missed))
+	fmt.Fprintf(out, "| file size per message (B) | %.0f | | |\n", v("disk-B/msg"))
+	raw99 := v("history-raw-p99-µs")
+	fmt.Fprintf(out, "| raw libzmq answering the same 401 frames from memory (REP): p50 / p99 round trip (µs) | %s / %s | | |\n", num(v("history-raw-p50-µs")), num(raw99))
+	for _, ch := range []struct{ name, label string }{{"ch3", "a busy channel (from memory)"}, {"rare", "a channel last heard of long ago (from the file)"}, {"ALL", "ALL"}} {
+		p99 := v("history-" + ch.name + "-p99-µs")
+		fmt.Fprintf(out, "| HISTORY of 100, %s: p50 / p99 round trip (µs); p99 ÷ raw | %s / %s; %.2f | p99 < 1,000 | %s |\n",
+			ch.label, num(v("history-"+ch.name+"-p50-µs")), num(p99), p99/raw99, yes(p99 < 1000, "x", missed))
+		fmt.Fprintf(out, "| the same, the store's own part: p99 (µs) | %s | | |\n", num(v("lookup-"+ch.name+"-p99-µs")))
+	}
+	fmt.Fprintln(out)
 }
 
 func yes(met bool, target string, missed *int) string {

@@ -90,8 +90,9 @@ type Server struct {
 	gate     *transport.Gate // keyed mode's allow-list; nil when plain
 	gateGen  int64           // the gate's generation the PUB socket was bound under
 	ownStore bool            // made by Listen, so closed by Serve
+	batches  bool            // requests are taken in batches, on ROUTER
 	reqs     []Request       // the batch in hand
-	envs     [][][]byte      // each request's envelope: where its reply goes
+	envs     [][][]byte      // each request's envelope: where its reply goes (none on REP)
 }
 
 // maxBatch bounds how many requests are taken (and posts stored) at once:
@@ -118,7 +119,11 @@ func Listen(cfg Config) (*Server, error) {
 			cfg.Warn(fmt.Sprintf("keeping every message in %s (%s there now)", cfg.StoreFile, s.Stored()))
 		}
 	}
-	if s.post, err = transport.ListenRequests(cfg.Post); err == nil {
+	// A store file is written once per batch of posts, so a server with
+	// one takes requests in batches (on ROUTER); one without, one at a
+	// time (on REP), with fewer calls into libzmq per request.
+	s.batches = s.handler.Store.Durable()
+	if s.post, err = transport.ListenRequests(cfg.Post, s.batches); err == nil {
 		s.postEP, err = transport.Bound(s.post, cfg.Post)
 	}
 	if err != nil {
@@ -183,10 +188,11 @@ func (s *Server) close() {
 // goroutine that is to own the sockets, once.
 func (s *Server) Serve(ctx context.Context) (err error) {
 	defer func() {
+		stored := s.Stored() // counted before the store's file is closed
 		s.close()
 		if s.log != nil {
 			if s.name != "" {
-				s.log.Line(fmt.Appendf(nil, "%s: stopped; %s stored", s.name, s.Stored()))
+				s.log.Line(fmt.Appendf(nil, "%s: stopped; %s stored", s.name, stored))
 			}
 			s.log.Close(logCloseWait)
 		}
@@ -237,10 +243,10 @@ func (s *Server) periodic() error {
 }
 
 // receive takes the next requests: one, waiting up to the receive
-// timeout, then those already there, up to maxBatch. A request comes on
-// the ROUTER socket after its envelope (the route back, ending in an empty
-// frame, as REQ and DEALER clients send it); in keyed mode it comes with
-// the public key of its connection (its ZAP User-Id).
+// timeout, then, with batches, those already there, up to maxBatch. A
+// request comes on the ROUTER socket after its envelope (the route back,
+// ending in an empty frame, as REQ and DEALER clients send it); in keyed
+// mode it comes with the public key of its connection (its ZAP User-Id).
 func (s *Server) receive() error {
 	clear(s.reqs)
 	clear(s.envs)
@@ -260,6 +266,11 @@ func (s *Server) receive() error {
 				return nil // nothing more there yet
 			}
 			return err
+		}
+		if !s.batches { // REP has taken the envelope off
+			s.envs = append(s.envs, nil)
+			s.reqs = append(s.reqs, Request{Frames: frames, Key: meta["User-Id"]})
+			return nil
 		}
 		flags = zmq.DONTWAIT
 		env, body, ok := splitEnvelope(frames)

@@ -291,14 +291,22 @@ func (f *file) history(channel string, all bool, n int) ([]Record, error) {
 	return recs, nil
 }
 
-// load reads f's newest messages into s, newest first until the budget or
-// the window is full, then holds them oldest first.
+// maxLoad bounds how many messages a restarted server reads back into
+// memory: enough for resends over the clients' whole retry period (5 s) at
+// the rates make bench sees (under 30,000 posts a second), and for every
+// channel's recent history; few enough that a server with millions of
+// messages serves again within a second (make bench: restart-s). Older
+// messages are read from the file when asked for.
+const maxLoad = 1 << 17
+
+// load reads f's newest messages into s, newest first until the budget,
+// the window or maxLoad is reached, then holds them oldest first.
 func (s *Store) load(f *file) error {
 	var last sql.NullInt64
 	if err := f.db.QueryRow("SELECT max(seq) FROM messages").Scan(&last); err != nil {
 		return err
 	}
-	rows, err := f.db.Query("SELECT seq, channel, username, time, body FROM messages ORDER BY seq DESC LIMIT ?", s.window)
+	rows, err := f.db.Query("SELECT seq, channel, username, time, body FROM messages ORDER BY seq DESC LIMIT ?", min(s.window, maxLoad))
 	if err != nil {
 		return err
 	}

@@ -303,6 +303,13 @@ func (s *Store) Messages() []Record {
 	return all
 }
 
+// Durable reports whether the store keeps its messages in a file.
+func (s *Store) Durable() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.file != nil
+}
+
 // Close closes the store's file, if it has one.
 func (s *Store) Close() error {
 	s.mu.Lock()

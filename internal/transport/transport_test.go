@@ -75,7 +75,7 @@ func TestListenOnPortZeroTellsTheBoundPort(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := ListenRequests(ep)
+	rep, err := ListenRequests(ep, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestListenOnPortZeroTellsTheBoundPort(t *testing.T) {
 	}
 	c.Close()
 	// And a second bind of that port is refused with the hint.
-	if s, err := ListenRequests(bound); err == nil {
+	if s, err := ListenRequests(bound, false); err == nil {
 		s.Close()
 		t.Fatalf("a second bind of %s succeeded", bound)
 	} else if !strings.Contains(err.Error(), "another server running") {
@@ -116,7 +116,8 @@ func TestServerSocketOptions(t *testing.T) {
 		listen func(Endpoint) (*zmq.Socket, error)
 		maxIn  int64
 	}{
-		{"REP", ListenRequests, MaxMsgSize},
+		{"REP", func(ep Endpoint) (*zmq.Socket, error) { return ListenRequests(ep, false) }, MaxMsgSize},
+		{"ROUTER", func(ep Endpoint) (*zmq.Socket, error) { return ListenRequests(ep, true) }, MaxMsgSize},
 		{"PUB", ListenPublish, MaxSubscriptionSize},
 	} {
 		s, err := tt.listen(ep)
@@ -201,7 +202,7 @@ func TestGateAllowsListedKeysAndReportsEachRefusalOnce(t *testing.T) {
 func TestZAPRoundTrips(t *testing.T) {
 	ep, _ := BindEndpoint("127.0.0.1", "0")
 	roundTrip := func(server, client Endpoint) (string, error) {
-		rep, err := ListenRequests(server)
+		rep, err := ListenRequests(server, false)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,220 @@
+package bench
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+
+	"github.com/zmqchat/zmqchat/internal/store"
+)
+
+// storedMessages is how many messages BenchmarkStoreFile puts in the file:
+// 1,000,000, or BENCH_STORE_N (make bench-store N=5000000).
+func storedMessages() int {
+	if n, err := strconv.Atoi(os.Getenv("BENCH_STORE_N")); err == nil && n > 0 {
+		return n
+	}
+	return 1000000
+}
+
+// fill writes n messages of 60-byte bodies to a new store file at path,
+// on 10 channels, except for "rare", which has one message in 10,000, all
+// in the file's first tenth (so its history is read from the file).
+func fill(b *testing.B, path string, n int) {
+	b.Helper()
+	s, err := store.Open(path, store.Options{Budget: 1 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const batch = 256
+	recs := make([]store.Record, 0, batch)
+	ids := make([]uint64, 0, batch)
+	base := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
+	body := strings.Repeat("m", 56)
+	for i := 0; i < n; i++ {
+		ch := "ch" + strconv.Itoa(i%10)
+		if i%10000 == 0 && i < n/10 {
+			ch = "rare"
+		}
+		recs = append(recs, store.Record{Channel: ch, Username: "u" + strconv.Itoa(i%50), Time: base.Add(time.Duration(i) * time.Millisecond).Format(time.RFC3339Nano), Body: body + strconv.Itoa(i%10000)})
+		ids = append(ids, uint64(i))
+		if len(recs) == batch || i == n-1 {
+			if err := s.Append(recs, ids); err != nil {
+				b.Fatal(err)
+			}
+			recs, ids = recs[:0], ids[:0]
+		}
+	}
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// historyLatency asks ep for HISTORY of 100 of channel 2,000 times on one
+// REQ socket, checks each reply, and returns the round trips, sorted.
+func historyLatency(b *testing.B, ep, channel string, check func([][]byte)) []time.Duration {
+	req, err := zmq.NewSocket(zmq.REQ)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer req.Close()
+	req.SetLinger(0)
+	req.Connect(ep)
+	var lat []time.Duration
+	for i := 0; i < 2000; i++ {
+		t0 := time.Now()
+		if _, err := req.SendMessage("HISTORY", channel, "100"); err != nil {
+			b.Fatal(err)
+		}
+		r, err := req.RecvMessageBytes(0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+		check(r)
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return lat
+}
+
+// rss returns the resident memory of process pid, in bytes (VmRSS).
+func rss(b *testing.B, pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	b.Fatalf("no VmRSS for %d", pid)
+	return 0
+}
+
+// BenchmarkStoreFile: with storedMessages() messages in a store file, how
+// long mc_server takes from start to serving, its memory (RSS), the file's
+// bytes per message, and HISTORY of 100 messages: of a busy channel
+// (served from memory) and of a rare one (read from the file). Run once
+// (-benchtime 1x): the file takes a while to write.
+func BenchmarkStoreFile(b *testing.B) {
+	n := storedMessages()
+	path := filepath.Join(b.TempDir(), "chat.db")
+	fill(b, path, n)
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(fi.Size())/float64(n), "disk-B/msg")
+	b.ReportMetric(float64(n), "messages")
+
+	server := filepath.Join(programs(b), "mc_server")
+	start := time.Now()
+	cmd := exec.Command(server, "-store", path, "127.0.0.1", "0", "0")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	var post string
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if m := banner.FindStringSubmatch(sc.Text()); m != nil {
+			post = m[1]
+			break
+		}
+	}
+	if post == "" {
+		b.Fatal("mc_server did not start")
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	b.ReportMetric(time.Since(start).Seconds(), "restart-s")
+
+	var reply100 [][]byte
+	for _, ch := range []string{"ch3", "rare", "ALL"} {
+		lat := historyLatency(b, post, ch, func(r [][]byte) {
+			if string(r[0]) != "OK" || len(r) != 1+4*100 && ch != "rare" {
+				b.Fatalf("HISTORY %s: %d frames", ch, len(r))
+			}
+			if ch == "ch3" {
+				reply100 = r
+			}
+		})
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "history-"+ch+"-p50-µs")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "history-"+ch+"-p99-µs")
+	}
+	// Raw libzmq doing the same socket work: a bare REP loop answering
+	// every request with the same 401 frames, from memory.
+	rep, err := zmq.NewSocket(zmq.REP)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rep.SetLinger(0)
+	if err := rep.Bind("tcp://127.0.0.1:*"); err != nil {
+		b.Fatal(err)
+	}
+	rawEP, _ := rep.GetLastEndpoint()
+	rep.SetRcvtimeo(50 * time.Millisecond)
+	stop := make(chan struct{})
+	go func() {
+		defer rep.Close()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := rep.RecvMessageBytes(0); err != nil {
+				continue // the timeout: look at stop
+			}
+			if _, err := rep.SendMessage(reply100); err != nil {
+				return
+			}
+		}
+	}()
+	defer close(stop)
+	lat := historyLatency(b, rawEP, "ch3", func([][]byte) {})
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "history-raw-p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "history-raw-p99-µs")
+	b.ReportMetric(float64(rss(b, cmd.Process.Pid))/(1<<20), "rss-MiB")
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+
+	// The same requests to the store in this process: what the server's
+	// loop spends on each, without the 401 frames' socket work.
+	t0 := time.Now()
+	s, err := store.Open(path, store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(time.Since(t0).Seconds(), "open-s")
+	defer s.Close()
+	for _, ch := range []string{"ch3", "rare", "ALL"} {
+		var lat []time.Duration
+		for i := 0; i < 2000; i++ {
+			t0 := time.Now()
+			if _, err := s.History(ch, ch == "ALL", 100); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(t0))
+		}
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "lookup-"+ch+"-p99-µs")
+	}
+}
