@@ -52,7 +52,7 @@ func NewPoster(ep transport.Endpoint, o Options) (*Poster, error) {
 // that a refused handshake is told at once, not after a timeout.
 func (p *Poster) dial() error {
 	sock, err := transport.DialRequest(p.ep, func(s *zmq.Socket) (err error) {
-		p.mon, err = monitor(s, handshakeFailed)
+		p.mon, err = transport.Monitor(s, handshakeFailed)
 		return err
 	})
 	if err != nil {

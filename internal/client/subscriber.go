@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"syscall"
 
 	zmq "github.com/pebbe/zmq4"
@@ -34,8 +33,6 @@ type Handlers struct {
 	Connection func(up bool)
 }
 
-var monitors atomic.Int64
-
 // Subscribe connects to a server's publish endpoint and hands what arrives
 // to h until ctx is done or a socket fails. Its sockets are made, used and
 // closed in the calling goroutine. A server that goes away is reconnected
@@ -54,7 +51,7 @@ func Subscribe(ctx context.Context, ep transport.Endpoint, sub Subscription, h H
 		events |= zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED
 	}
 	watch = func(s *zmq.Socket) (err error) {
-		mon, err = monitor(s, events)
+		mon, err = transport.Monitor(s, events)
 		return err
 	}
 	sock, err := transport.DialSubscribe(ep, topic, watch)
@@ -127,25 +124,6 @@ const handshakeFailed = zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHA
 // fails; in keyed mode also when a message fails its authentication
 // (libzmq reports both alike): the connection was tampered with.
 var ErrRefused = errors.New("the handshake with the server failed")
-
-// monitor returns a socket on which sock's events arrive. Attach it before
-// sock connects, or the first events may come before it.
-func monitor(sock *zmq.Socket, events zmq.Event) (*zmq.Socket, error) {
-	addr := fmt.Sprintf("inproc://zmqchat-monitor-%d", monitors.Add(1))
-	if err := sock.Monitor(addr, events); err != nil {
-		return nil, fmt.Errorf("monitor: %w", err)
-	}
-	mon, err := zmq.NewSocket(zmq.PAIR)
-	if err != nil {
-		return nil, fmt.Errorf("monitor: %w", err)
-	}
-	mon.SetLinger(0)
-	if err := mon.Connect(addr); err != nil {
-		mon.Close()
-		return nil, fmt.Errorf("monitor: %w", err)
-	}
-	return mon, nil
-}
 
 // handshakeEvent reads an event from mon and returns ErrRefused, with what
 // to check, if it says the handshake with ep failed.

@@ -91,6 +91,9 @@ type Server struct {
 	gateGen  int64           // the gate's generation the PUB socket was bound under
 	ownStore bool            // made by Listen, so closed by Serve
 	batches  bool            // requests are taken in batches, on ROUTER
+	watches  []*acceptWatch  // the post and pub sockets' accepts
+	warn     func(string)
+	fdWarned bool
 	reqs     []Request       // the batch in hand
 	envs     [][][]byte      // each request's envelope: where its reply goes (none on REP)
 }
@@ -139,6 +142,14 @@ func Listen(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	s.warn = cfg.Warn
+	if s.warn == nil {
+		s.warn = func(string) {}
+	}
+	if err := s.watch(); err != nil {
+		s.close()
+		return nil, err
+	}
 	if cfg.Log != nil {
 		// Handed over every FlushInterval at most, so that the log never
 		// limits throughput yet is never far behind.
@@ -171,7 +182,34 @@ func (s *Server) PostEndpoint() transport.Endpoint { return s.postEP }
 // does not publish.
 func (s *Server) PubEndpoint() (transport.Endpoint, bool) { return s.pubEP, s.pub != nil }
 
+// watch starts watching the accepts of the post and pub sockets.
+func (s *Server) watch() error {
+	s.unwatch()
+	for _, l := range []struct {
+		sock *zmq.Socket
+		ep   transport.Endpoint
+	}{{s.post, s.postEP}, {s.pub, s.pubEP}} {
+		if l.sock == nil {
+			continue
+		}
+		w, err := watchAccepts(l.sock, l.ep)
+		if err != nil {
+			return err
+		}
+		s.watches = append(s.watches, w)
+	}
+	return nil
+}
+
+func (s *Server) unwatch() {
+	for _, w := range s.watches {
+		w.close()
+	}
+	s.watches = nil
+}
+
 func (s *Server) close() {
+	s.unwatch()
 	if s.post != nil {
 		s.post.Close()
 	}
@@ -239,6 +277,12 @@ func (s *Server) Serve(ctx context.Context) (err error) {
 func (s *Server) periodic() error {
 	s.ticked = time.Now()
 	s.flush()
+	for _, w := range s.watches {
+		if w.check(s.ticked) && !s.fdWarned {
+			s.fdWarned = true
+			s.warn(descriptorWarning())
+		}
+	}
 	return s.checkGate()
 }
 
@@ -304,8 +348,12 @@ func (s *Server) checkGate() error {
 		return nil
 	}
 	s.gateGen = s.gate.Generation()
+	s.unwatch() // the old socket's monitor goes with it
 	pub, err := transport.ReopenPublish(s.pub, s.pubEP)
 	s.pub = pub
+	if err == nil {
+		err = s.watch()
+	}
 	if err != nil {
 		return fmt.Errorf("reopen the publish socket after the allow-list changed: %w", err)
 	}

@@ -3,6 +3,7 @@ package transport
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
@@ -239,4 +240,26 @@ func setAll(errs ...error) error {
 		return fmt.Errorf("set socket options: %w", err)
 	}
 	return nil
+}
+
+var monitors atomic.Int64
+
+// Monitor returns a socket on which sock's events arrive. Attach it before
+// sock connects (or binds), or the first events may come before it. To
+// close it: sock.Monitor("", 0), then the monitor socket's Close.
+func Monitor(sock *zmq.Socket, events zmq.Event) (*zmq.Socket, error) {
+	addr := fmt.Sprintf("inproc://zmqchat-monitor-%d", monitors.Add(1))
+	if err := sock.Monitor(addr, events); err != nil {
+		return nil, fmt.Errorf("monitor: %w", err)
+	}
+	mon, err := zmq.NewSocket(zmq.PAIR)
+	if err != nil {
+		return nil, fmt.Errorf("monitor: %w", err)
+	}
+	mon.SetLinger(0)
+	if err := mon.Connect(addr); err != nil {
+		mon.Close()
+		return nil, fmt.Errorf("monitor: %w", err)
+	}
+	return mon, nil
 }
