@@ -79,7 +79,7 @@ bench: deps
 	@rm -f $(BIN)/bench.txt
 	@for r in $$(seq 1 $(BENCH_ROUNDS)); do \
 	  echo "round $$r of $(BENCH_ROUNDS)" >&2; \
-	  BENCH_ROUND=$$r $(BIN)/bench.test -test.run '^$$' -test.bench 'Post|Fanout|Latency' \
+	  BENCH_ROUND=$$r $(BIN)/bench.test -test.run '^$$' -test.bench 'Post|Pipelined|Fanout|Latency' \
 	    -test.benchtime $(BENCH_TIME) >> $(BIN)/bench.txt || exit 1; \
 	done
 	@$(BIN)/bench.test -test.run '^$$' -test.bench Memory -test.benchtime 1000000x >> $(BIN)/bench.txt

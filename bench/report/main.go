@@ -100,6 +100,10 @@ func run(in io.Reader, out io.Writer) error {
 	}
 	row("post throughput, 1 client (posts/s)", "Post/clients=1", "posts/s", true, 0.9, "≥ 0.90")
 	row("post throughput, 8 clients (posts/s)", "Post/clients=8", "posts/s", true, 0.9, "≥ 0.90")
+	row("16 KB posts, 1 client (posts/s)", "PostLarge/clients=1", "posts/s", true, 0.95, "≥ 0.95")
+	row("16 KB posts, 8 clients (posts/s)", "PostLarge/clients=8", "posts/s", true, 0.95, "≥ 0.95")
+	row("pipelined posts, 16 in flight, 1 client (posts/s)", "Pipelined/clients=1", "posts/s", true, 0.9, "≥ 0.90")
+	row("pipelined posts, 16 in flight, 8 clients (posts/s)", "Pipelined/clients=8", "posts/s", true, 0.9, "≥ 0.90")
 	for _, n := range []string{"1", "10"} {
 		w := "Fanout/subscribers=" + n
 		row("fan-out to "+n+" subscriber(s) (deliveries/s)", w, "deliveries/s", true, 0.9, "≥ 0.90")

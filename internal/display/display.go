@@ -26,6 +26,10 @@ type Style struct {
 	ShowChannel bool
 	Color       bool   // colour usernames and channels, dim the time (ANSI SGR)
 	Self        string // the viewer's own username: their messages are marked "(you)"
+	// MaxBody, if not 0, shortens a longer body to its first MaxBody
+	// bytes and says how long it was: "abc… (16000 bytes)". A server's
+	// log line for a 16 KB message helps no one.
+	MaxBody int
 }
 
 // Note returns a line the client itself writes among the messages (such
@@ -73,7 +77,16 @@ func Append(dst []byte, m msg.Message, st Style) []byte {
 		dst = append(dst, " (you)"...)
 	}
 	dst = append(dst, ": "...)
-	dst = appendEscaped(dst, m.Body)
+	if st.MaxBody > 0 && len(m.Body) > st.MaxBody {
+		n := st.MaxBody
+		for n > 0 && !utf8.RuneStart(m.Body[n]) {
+			n--
+		}
+		dst = appendEscaped(dst, m.Body[:n])
+		dst = fmt.Appendf(dst, "… (%d bytes)", len(m.Body))
+	} else {
+		dst = appendEscaped(dst, m.Body)
+	}
 	dst = append(dst, ' ')
 	if st.Color {
 		dst = append(dst, sgrDim...)

@@ -6,12 +6,12 @@
 package msg
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -120,15 +120,43 @@ func CheckBody(s string) error {
 	if len(s) > MaxBodyLen {
 		return errorf("message is %d bytes long, the limit is %d", len(s), MaxBodyLen)
 	}
-	if !utf8.ValidString(s) {
-		return errorf("message is not valid UTF-8")
-	}
-	for _, r := range s {
-		if r != '\t' && unicode.IsControl(r) {
+	// One pass, a byte at a time while the text is ASCII (most chat is):
+	// valid UTF-8, and no control character but tab (C0, DEL, and C1,
+	// which is U+0080 to U+009F).
+	for i := 0; i < len(s); {
+		if i+8 <= len(s) && plainASCII8(s[i:i+8]) {
+			i += 8
+			continue
+		}
+		if b := s[i]; b < utf8.RuneSelf {
+			if b < 0x20 && b != '\t' || b == 0x7f {
+				return errorf("message contains control character %U: only tab is allowed", rune(b))
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			return errorf("message is not valid UTF-8")
+		}
+		if r < 0xa0 {
 			return errorf("message contains control character %U: only tab is allowed", r)
 		}
+		i += size
 	}
 	return nil
+}
+
+// plainASCII8 reports whether the 8 bytes of s are printable ASCII
+// (0x20 to 0x7e), eight at a time: no byte has its high bit set, none is
+// below 0x20, none is 0x7f.
+func plainASCII8(s string) bool {
+	w := binary.LittleEndian.Uint64([]byte(s)) // no copy: the compiler sees through it
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	below20 := (w - 0x20*ones) &^ w & highs // a byte under 0x20 (given no high bits)
+	del := w ^ 0x7f*ones
+	is7f := (del - ones) &^ del & highs
+	return w&highs == 0 && below20 == 0 && is7f == 0
 }
 
 // ParseTime parses a post's time field, strict RFC 3339 (section 5.6):

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 var when = time.Date(2026, 11, 25, 7, 30, 0, 123456789, time.UTC)
@@ -405,4 +407,26 @@ func TestCheckRefuses(t *testing.T) {
 	if err := (Message{Channel: "dev", Username: "ann", Body: "hi"}).Check(MultiChannel); err != nil {
 		t.Errorf("a valid message: %v", err)
 	}
+}
+
+// CheckBody's one pass takes exactly what the plain rule takes: valid
+// UTF-8 with no control character (Unicode's Cc) but tab.
+func FuzzCheckBodyIsThePlainRule(f *testing.F) {
+	for _, s := range []string{"hi", "a\tb", "a\x00", "\x7f", "\u0080", "\u009f", "\u00a0", "é", "\xff", "a\xc3", "日本", "\x1b[2J", "\u2028"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if s == "" || len(s) > MaxBodyLen {
+			return
+		}
+		plain := utf8.ValidString(s)
+		for _, r := range s {
+			if r != '\t' && unicode.IsControl(r) {
+				plain = false
+			}
+		}
+		if got := CheckBody(s) == nil; got != plain {
+			t.Errorf("CheckBody(%q) ok = %v, the plain rule says %v", s, got, plain)
+		}
+	})
 }

@@ -102,7 +102,8 @@ func (h *Handler) post(r Request, i int) [][]byte {
 	f := r.Frames
 	id := h.Store.ID(f[1], f[2], f[3], f[4])
 	pub := msg.PubFrames(f, m)
-	rec := store.RecordOf(pub)
+	// m's texts are already strings of their own: only the time is copied.
+	rec := store.Record{Channel: m.Channel, Username: m.Username, Time: string(f[3]), Body: m.Body}
 	if h.Store.Seen(id, rec) || h.pending.has(id, rec) {
 		return msg.OKReply()
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"syscall"
 	"time"
 
@@ -94,8 +95,8 @@ type Server struct {
 	watches  []*acceptWatch  // the post and pub sockets' accepts
 	warn     func(string)
 	fdWarned bool
-	reqs     []Request       // the batch in hand
-	envs     [][][]byte      // each request's envelope: where its reply goes (none on REP)
+	reqs     []Request  // the batch in hand
+	envs     [][][]byte // each request's envelope: where its reply goes (none on REP)
 }
 
 // maxBatch bounds how many requests are taken (and posts stored) at once:
@@ -150,7 +151,7 @@ func Listen(cfg Config) (*Server, error) {
 		s.close()
 		return nil, err
 	}
-	if cfg.Log != nil {
+	if cfg.Log != nil && !discards(cfg.Log) {
 		// Handed over every FlushInterval at most, so that the log never
 		// limits throughput yet is never far behind.
 		warn := cfg.Warn
@@ -162,6 +163,9 @@ func Listen(cfg Config) (*Server, error) {
 	s.handler.Stored = s.stored
 	return s, nil
 }
+
+// Logging reports whether the server writes a log line per message.
+func (s *Server) Logging() bool { return s.log != nil }
 
 // Store returns the server's message store.
 func (s *Server) Store() *store.Store { return s.handler.Store }
@@ -368,7 +372,7 @@ func (s *Server) stored(m msg.Message, pub [][]byte) {
 		}
 	}
 	if s.log != nil {
-		s.line = display.Append(s.line[:0], m, display.Style{ShowChannel: m.Channel != ""})
+		s.line = display.Append(s.line[:0], m, display.Style{ShowChannel: m.Channel != "", MaxBody: logBody})
 		s.log.Line(s.line)
 	}
 }
@@ -378,6 +382,22 @@ func (s *Server) flush() {
 	if s.log != nil {
 		s.log.Flush()
 	}
+}
+
+// logBody is the most of a body a log line shows; a longer one is
+// shortened, with its length said.
+const logBody = 200
+
+// discards reports whether w is /dev/null: a log nobody reads is not
+// written, nor its lines built.
+func discards(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	null, err2 := os.Stat(os.DevNull)
+	return err == nil && err2 == nil && os.SameFile(fi, null)
 }
 
 // logCloseWait bounds how long a stopping server waits for its last log

@@ -362,3 +362,37 @@ func TestListenDefaults(t *testing.T) {
 type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, fmt.Errorf("disk full") }
+
+// A long body's log line shows its start and its length, not 16 KB; a
+// server whose log is /dev/null builds no log lines at all.
+func TestLogShortensLongBodiesAndSkipsDevNull(t *testing.T) {
+	s := servertest.Run(t, msg.MultiChannel)
+	tm := time.Now().Format(time.RFC3339Nano)
+	long := strings.Repeat("é", 8000) // 16,000 bytes
+	if r := request(t, s.Post, "POST", "dev", "ann", tm, long); r[0] != "OK" {
+		t.Fatalf("reply %q", r)
+	}
+	s.Log.WaitFor(t, "… (16000 bytes)", 1)
+	all := s.Log.All()
+	line := all[len(all)-1]
+	if len(line) > 300 || !strings.Contains(line, "[dev] ann: "+strings.Repeat("é", 100)+"… (") {
+		t.Errorf("log line of %d bytes: %.80q…", len(line), line)
+	}
+
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	ep, _ := transport.BindEndpoint("127.0.0.1", "0")
+	srv, err := server.Listen(server.Config{Post: ep, Mode: msg.SingleRoom, Log: null, Name: "post_server"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if srv.Logging() {
+		t.Error("a server logging to /dev/null builds its log lines")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	srv.Serve(ctx)
+}
