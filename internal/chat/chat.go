@@ -125,7 +125,18 @@ func Run(ctx context.Context, cfg Config) error {
 		defer close(postDone)
 		defer poster.Close()
 		joinChannel(ctx, cfg, poster, join, history, con)
-		postLines(ctx, cfg, poster, posts, con, &n, join)
+		if con.Interactive() {
+			postLines(ctx, cfg, poster, posts, con, &n, join)
+			return
+		}
+		// A script's lines go at pipeline speed, many in flight.
+		pipe, err := client.NewPipeline(cfg.Post, cfg.Posting, client.DefaultWindow)
+		if err != nil {
+			con.Warn(err.Error())
+			return
+		}
+		defer pipe.Close()
+		pipeLines(ctx, pipe, posts, con, &n, join)
 	}()
 	// Reading input cannot be interrupted, so this goroutine is not waited
 	// for: at exit it is left blocked in Read, and it never touches a socket.
@@ -253,23 +264,73 @@ func postLines(ctx context.Context, cfg Config, poster *client.Poster, posts <-c
 		}
 		join.Expect(m)
 		err := poster.Post(ctx, m)
-		if err != nil {
-			join.Unexpect(m)
-		}
-		switch {
-		case err == nil:
-			n.posted.Add(1)
-		case ctx.Err() != nil:
+		if ctx.Err() != nil && err != nil {
 			return // not sent, or not confirmed: counted as not sent
-		case msg.IsInvalid(err):
-			n.failed.Add(1)
-			con.Warn("the server refused the message: " + err.Error())
-		default:
-			n.failed.Add(1)
+		}
+		posted(client.Result{M: m, Err: err}, con, n, join)
+	}
+}
+
+// posted counts and reports how a post ended: a refusal or a lost reply
+// is said on stderr, and its echo is no longer awaited.
+func posted(r client.Result, con *console, n *tally, join *client.Join) {
+	switch {
+	case r.Err == nil:
+		n.posted.Add(1)
+		return
+	case msg.IsInvalid(r.Err):
+		con.Warn("the server refused the message: " + r.Err.Error())
+	default:
+		con.Warn(r.Err.Error())
+	}
+	n.failed.Add(1)
+	join.Unexpect(r.M)
+}
+
+// pipeLines posts the messages from posts as postLines does, but keeps up
+// to the pipeline's window of them in flight: how a script's lines are
+// posted. Each line's failure is still said, in the order posted.
+func pipeLines(ctx context.Context, pipe *client.Pipeline, posts <-chan job, con *console, n *tally, join *client.Join) {
+	done := func(r client.Result) { posted(r, con, n, join) }
+	open := true
+	for open || pipe.InFlight() > 0 {
+	fill:
+		for open && !pipe.Full() {
+			var j job
+			if pipe.InFlight() == 0 { // nothing to wait for but a line
+				select {
+				case j, open = <-posts:
+				case <-ctx.Done():
+					return
+				}
+			} else {
+				select {
+				case j, open = <-posts:
+				default:
+					break fill
+				}
+			}
+			if !open {
+				break
+			}
+			join.Expect(j.m)
+			if err := pipe.Send(j.m); err != nil {
+				done(client.Result{M: j.m, Err: err})
+			}
+		}
+		if ctx.Err() != nil {
+			return // what is in flight is counted as not sent
+		}
+		if err := pipe.Poll(pollSlice, done); err != nil {
 			con.Warn(err.Error())
+			return
 		}
 	}
 }
+
+// pollSlice bounds each wait for replies, so that new lines and a
+// cancelled context are seen promptly.
+const pollSlice = 10 * time.Millisecond
 
 // showHistory shows the n most recent messages, for /history.
 func showHistory(ctx context.Context, cfg Config, poster *client.Poster, n int, con *console) {

@@ -36,6 +36,7 @@ type Poster struct {
 	retries int
 	sock    *zmq.Socket
 	mon     *zmq.Socket // the events of sock's failed handshakes
+	dealer  bool        // sock is a DEALER (a Pipeline's), not a REQ
 }
 
 // NewPoster returns a Poster for ep that waits o.Timeout for each reply and
@@ -51,7 +52,11 @@ func NewPoster(ep transport.Endpoint, o Options) (*Poster, error) {
 // dial makes the Poster's REQ socket, with a monitor of its handshake, so
 // that a refused handshake is told at once, not after a timeout.
 func (p *Poster) dial() error {
-	sock, err := transport.DialRequest(p.ep, func(s *zmq.Socket) (err error) {
+	dial := transport.DialRequest
+	if p.dealer {
+		dial = transport.DialDealer
+	}
+	sock, err := dial(p.ep, func(s *zmq.Socket) (err error) {
 		p.mon, err = transport.Monitor(s, handshakeFailed)
 		return err
 	})

@@ -182,6 +182,19 @@ func DialRequest(ep Endpoint, beforeConnect func(*zmq.Socket) error) (*zmq.Socke
 	})
 }
 
+// DialDealer connects a DEALER socket to a server's post endpoint, for a
+// client that keeps several requests in flight; it speaks the REQ wire
+// format by putting an empty delimiter frame before each request.
+// beforeConnect is as for DialSubscribe.
+func DialDealer(ep Endpoint, beforeConnect func(*zmq.Socket) error) (*zmq.Socket, error) {
+	return dial(zmq.DEALER, ep, func(s *zmq.Socket) error {
+		if beforeConnect == nil {
+			return nil
+		}
+		return beforeConnect(s)
+	})
+}
+
 // DialSubscribe connects a SUB socket to a server's publish endpoint,
 // subscribed to topic ("" for everything). ZeroMQ matches topics by prefix,
 // so the caller still compares the topic frame exactly. beforeConnect, if
