@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bufio"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	zmq "github.com/pebbe/zmq4"
 
+	"github.com/zmqchat/zmqchat/internal/proctest"
 	"github.com/zmqchat/zmqchat/internal/store"
 )
 
@@ -88,18 +88,11 @@ func historyLatency(b *testing.B, ep, channel string, check func([][]byte)) []ti
 
 // rss returns the resident memory of process pid, in bytes (VmRSS).
 func rss(b *testing.B, pid int) int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	n, err := proctest.Memory(pid, "VmRSS")
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	b.Fatalf("no VmRSS for %d", pid)
-	return 0
+	return n
 }
 
 // BenchmarkStoreFile: with storedMessages() messages in a store file, how

@@ -1,5 +1,6 @@
 // Package proctest is what the tests and benchmarks that run zmqchat's
-// programs as processes share: building them and finding free ports.
+// programs as processes share: building them, finding free ports, and
+// reading a process's memory.
 package proctest
 
 import (
@@ -9,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -57,4 +60,20 @@ func FreePort() (int, error) {
 			return port, nil
 		}
 	}
+}
+
+// Memory returns a memory figure of process pid, in bytes, from
+// /proc/pid/status: "VmRSS" (resident now) or "VmHWM" (the peak).
+func Memory(pid int, field string) (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no %s for process %d", field, pid)
 }

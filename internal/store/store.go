@@ -47,11 +47,6 @@ type Record struct {
 	Channel, Username, Time, Body string
 }
 
-// RecordOf returns the record of a publication's four frames.
-func RecordOf(pub [][]byte) Record {
-	return Record{string(pub[0]), string(pub[1]), string(pub[2]), string(pub[3])}
-}
-
 // Frames returns r's publication frames.
 func (r Record) Frames() [][]byte {
 	return [][]byte{[]byte(r.Channel), []byte(r.Username), []byte(r.Time), []byte(r.Body)}
