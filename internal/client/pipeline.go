@@ -169,4 +169,3 @@ func (p *Pipeline) failAll(err error, done func(Result)) {
 
 // Close closes the Pipeline's socket; what is in flight is abandoned.
 func (p *Pipeline) Close() { p.conn.reset() }
-
