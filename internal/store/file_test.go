@@ -123,3 +123,51 @@ func TestFileRefusals(t *testing.T) {
 		}
 	}
 }
+
+// A batch of posts is written in one statement, each with its own place
+// in the order; a restart reads them back in that order, and a file
+// reopened with a budget smaller than one message still holds the newest.
+func TestFileBatchesAndTinyBudget(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	s := open(t, path, Options{})
+	add(s, on("dev", 0))
+	var recs []Record
+	var ids []uint64
+	for i := 1; i <= 5; i++ {
+		r := rec(on("dev", i))
+		recs, ids = append(recs, r), append(ids, s.ID([]byte(r.Channel), []byte(r.Username), []byte(r.Time), []byte(r.Body)))
+	}
+	if err := s.Append(recs, ids); err != nil {
+		t.Fatal(err)
+	}
+	add(s, on("dev", 6))
+	s.Close()
+	// Closed cleanly, the file holds everything and its log is emptied.
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
+		t.Errorf("the write-ahead log still holds %d bytes after Close", fi.Size())
+	}
+	db, _ := sql.Open("sqlite3", path)
+	rows, err := db.Query("SELECT seq, body FROM messages ORDER BY seq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var seq int
+		var body string
+		rows.Scan(&seq, &body)
+		got = append(got, fmt.Sprint(seq, "=", body))
+	}
+	rows.Close()
+	db.Close()
+	if strings.Join(got, " ") != "1=dev0 2=dev1 3=dev2 4=dev3 5=dev4 6=dev5 7=dev6" {
+		t.Errorf("rows %q", got)
+	}
+	tiny := open(t, path, Options{Budget: 1})
+	if held := tiny.Messages(); len(held) != 1 || held[0].Body != "dev6" {
+		t.Errorf("with a tiny budget a restart holds %v", held)
+	}
+	if got, _ := tiny.History("dev", false, 3); bodies(got) != "dev4 dev5 dev6" {
+		t.Errorf("history from the file: %q", bodies(got))
+	}
+}
