@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -71,7 +72,7 @@ type file struct {
 // in pages, past which the checkpoint also empties it.
 const (
 	checkpointEvery = 250 * time.Millisecond
-	maxLog          = 16384 // 64 MiB of 4 KiB pages
+	maxLog          = 16384 // 16 MiB of 1 KiB pages
 )
 
 // Open opens (or creates) the store file at path and loads its newest
@@ -83,21 +84,14 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := New(cmpOr(opts.Window, DefaultWindow))
-	s.budget = cmpOr(opts.Budget, DefaultFileBudget)
+	s := New(cmp.Or(opts.Window, DefaultWindow))
+	s.budget = cmp.Or(opts.Budget, DefaultFileBudget)
 	if err := s.load(f); err != nil {
 		f.close()
 		return nil, fmt.Errorf("store %s: read its messages: %w", path, err)
 	}
 	s.file = f
 	return s, nil
-}
-
-func cmpOr[T int | int64](v, def T) T {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 func openFile(path string, sync bool) (*file, error) {
@@ -125,7 +119,8 @@ func openFile(path string, sync bool) (*file, error) {
 	}
 	// One connection: the server's loop is the only writer, and a
 	// connection's settings (the pragmas) then hold for every statement.
-	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000&_txlock=immediate&_synchronous="+syncMode)
+	uri := "file:" + uriPath.Replace(path) + "?_synchronous=" + syncMode
+	db, err := sql.Open("sqlite3", uri+"&_busy_timeout=5000&_txlock=immediate")
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("store %s: %w", path, err)
@@ -136,7 +131,7 @@ func openFile(path string, sync bool) (*file, error) {
 		f.close()
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
-	if f.ckpt, err = sql.Open("sqlite3", "file:"+path+"?_busy_timeout=1000&_synchronous="+syncMode); err != nil {
+	if f.ckpt, err = sql.Open("sqlite3", uri+"&_busy_timeout=1000"); err != nil {
 		f.close()
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
@@ -166,6 +161,10 @@ func (f *file) checkpoints() {
 		}
 	}
 }
+
+// uriPath escapes what an SQLite URI filename would otherwise take for
+// its query or fragment, or an escape.
+var uriPath = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 
 // prepare checks that the file is a zmqchat store of a schema this code
 // knows, or makes an empty file one.

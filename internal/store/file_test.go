@@ -171,3 +171,17 @@ func TestFileBatchesAndTinyBudget(t *testing.T) {
 		t.Errorf("history from the file: %q", bodies(got))
 	}
 }
+
+// A file name with the characters an SQLite URI reserves is taken as it is.
+func TestFileNameWithURICharacters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat?#%20.db")
+	s := open(t, path, Options{})
+	add(s, on("dev", 1))
+	s.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the store is not at %s: %v", path, err)
+	}
+	if again := open(t, path, Options{}); again.Len() != 1 {
+		t.Errorf("reopened %s: %d messages, want 1", path, again.Len())
+	}
+}
