@@ -163,6 +163,13 @@ func TestFileBatchesAndTinyBudget(t *testing.T) {
 	if strings.Join(got, " ") != "1=dev0 2=dev1 3=dev2 4=dev3 5=dev4 6=dev5 7=dev6" {
 		t.Errorf("rows %q", got)
 	}
+	// A budget of exactly the last two messages holds both.
+	two := Size(rec(on("dev", 5))) + Size(rec(on("dev", 6)))
+	exact := open(t, path, Options{Budget: two})
+	if held := exact.Messages(); len(held) != 2 {
+		t.Errorf("with a budget of exactly two messages a restart holds %d", len(held))
+	}
+	exact.Close()
 	tiny := open(t, path, Options{Budget: 1})
 	if held := tiny.Messages(); len(held) != 1 || held[0].Body != "dev6" {
 		t.Errorf("with a tiny budget a restart holds %v", held)
