@@ -2,7 +2,7 @@
 // checks each one, keeps every message in memory and prints it, until it
 // is stopped.
 //
-//	post_server [-cpuprofile file] <ip> <port>
+//	post_server [-store file [-sync]] [-cpuprofile file] <ip> <port>
 package main
 
 import (
@@ -15,7 +15,7 @@ import (
 	"github.com/zmqchat/zmqchat/internal/transport"
 )
 
-const summary = `Takes posts (REQ/REP) and keeps every message in memory until stopped (Ctrl-C).
+const summary = `Takes posts (REQ/REP) and keeps every message in memory (and with -store in a file) until stopped (Ctrl-C).
 <ip> is an address, a host name, or * for every interface; port 0 picks a free port.`
 
 func main() { os.Exit(cli.Main(run)) }
@@ -37,7 +37,7 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	}
 	defer stop()
 
-	// One socket: REP on <port>, where each post is answered OK once it is
+	// One socket: REP (ROUTER with -store) on <port>, where each post is answered OK once it is
 	// stored, or ERR with the reason it was refused.
 	storeFile, sync := opts.StoreFile()
 	srv, err := server.Listen(server.Config{

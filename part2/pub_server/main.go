@@ -1,7 +1,7 @@
 // Command pub_server is part 2's server: part 1's post_server, which also
 // publishes every stored message on a PUB socket of its own port.
 //
-//	pub_server [-cpuprofile file] <ip> <post_port> <pub_port>
+//	pub_server [-store file [-sync]] [-cpuprofile file] <ip> <post_port> <pub_port>
 package main
 
 import (
@@ -14,7 +14,7 @@ import (
 	"github.com/zmqchat/zmqchat/internal/transport"
 )
 
-const summary = `Takes posts (REQ/REP), keeps every message in memory and publishes it (PUB) until stopped (Ctrl-C).
+const summary = `Takes posts (REQ/REP), keeps every message in memory (and with -store in a file) and publishes it (PUB) until stopped (Ctrl-C).
 <ip> is an address, a host name, or * for every interface; port 0 picks a free port.`
 
 func main() { os.Exit(cli.Main(run)) }
@@ -36,7 +36,7 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	}
 	defer stop()
 
-	// Two sockets: REP on <post_port> takes posts; PUB on <pub_port> sends
+	// Two sockets: REP (ROUTER with -store) on <post_port> takes posts; PUB on <pub_port> sends
 	// each stored message to every subscriber, as frames channel (""),
 	// username, time, message.
 	storeFile, sync := opts.StoreFile()

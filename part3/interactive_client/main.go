@@ -2,7 +2,7 @@
 // (REQ) and shows every message published (SUB), both at once, until
 // Ctrl-D or Ctrl-C.
 //
-//	interactive_client [-timeout 2.5s] [-retries 1] <ip> <post_port> <pub_port> <name>
+//	interactive_client [-timeout 2.5s] [-retries 1] [-history N] <ip> <post_port> <pub_port> <name>
 package main
 
 import (

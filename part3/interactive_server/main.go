@@ -2,7 +2,7 @@
 // part 2's pub_server, serving interactive_clients that post and read at
 // once.
 //
-//	interactive_server [-cpuprofile file] <ip> <post_port> <pub_port>
+//	interactive_server [-store file [-sync]] [-cpuprofile file] <ip> <post_port> <pub_port>
 package main
 
 import (
@@ -15,7 +15,7 @@ import (
 	"github.com/zmqchat/zmqchat/internal/transport"
 )
 
-const summary = `Takes posts (REQ/REP), keeps every message in memory and publishes it (PUB) until stopped (Ctrl-C).
+const summary = `Takes posts (REQ/REP), keeps every message in memory (and with -store in a file) and publishes it (PUB) until stopped (Ctrl-C).
 <ip> is an address, a host name, or * for every interface; port 0 picks a free port.`
 
 func main() { os.Exit(cli.Main(run)) }
@@ -37,7 +37,7 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	}
 	defer stop()
 
-	// REP on <post_port> takes every client's posts, one at a time; PUB on
+	// REP (ROUTER with -store) on <post_port> takes every client's posts; PUB on
 	// <pub_port> sends each stored message to every client, its poster's
 	// included, which is how a client sees its own lines.
 	storeFile, sync := opts.StoreFile()

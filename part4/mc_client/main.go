@@ -2,7 +2,7 @@
 // channel. It posts each line typed to <channel> and shows only that
 // channel's messages; on ALL it shows every channel and is read-only.
 //
-//	mc_client [-timeout 2.5s] [-retries 1] <ip> <post_port> <pub_port> <channel> <name>
+//	mc_client [-timeout 2.5s] [-retries 1] [-history N] <ip> <post_port> <pub_port> <channel> <name>
 package main
 
 import (

@@ -3,7 +3,7 @@
 // subscribes to one channel. Channel ALL is read-only: a post to it is
 // refused, and its clients subscribe to everything.
 //
-//	mc_server [-cpuprofile file] <ip> <post_port> <pub_port>
+//	mc_server [-store file [-sync]] [-cpuprofile file] <ip> <post_port> <pub_port>
 package main
 
 import (
@@ -16,7 +16,7 @@ import (
 	"github.com/zmqchat/zmqchat/internal/transport"
 )
 
-const summary = `Takes posts (REQ/REP), keeps every message in memory and publishes it (PUB) until stopped (Ctrl-C).
+const summary = `Takes posts (REQ/REP), keeps every message in memory (and with -store in a file) and publishes it (PUB) until stopped (Ctrl-C).
 Posts name a channel; channel ALL is read-only and shows every channel.
 <ip> is an address, a host name, or * for every interface; port 0 picks a free port.`
 
@@ -39,7 +39,7 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	}
 	defer stop()
 
-	// REP on <post_port> takes posts; MultiChannel rules mean each names a
+	// REP (ROUTER with -store) on <post_port> takes posts; MultiChannel rules mean each names a
 	// channel other than ALL. PUB on <pub_port> sends each stored message
 	// with its channel as frame 0, the topic a subscriber's prefix matches.
 	storeFile, sync := opts.StoreFile()
