@@ -72,3 +72,19 @@ func TestJoinWithoutHistory(t *testing.T) {
 		t.Errorf("shown %d, held %d; want 2, %d", len(shown), len(j.held), maxHeld)
 	}
 }
+
+// The own posts awaited back are bounded: with the subscription down none
+// comes back, and the count stops growing instead of holding every line.
+func TestJoinExpectedIsBounded(t *testing.T) {
+	j := NewJoin(func(msg.Message) {}, func([]msg.Message) {}, false)
+	for i := 0; i < maxExpected+10; i++ {
+		j.Expect(said("x", int64(i)))
+	}
+	if len(j.expected) != maxExpected {
+		t.Errorf("%d awaited, want the bound %d", len(j.expected), maxExpected)
+	}
+	j.Live(said("x", 0))
+	if len(j.expected) != maxExpected-1 {
+		t.Errorf("an echo did not count: %d awaited", len(j.expected))
+	}
+}
