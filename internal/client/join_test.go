@@ -88,3 +88,18 @@ func TestJoinExpectedIsBounded(t *testing.T) {
 		t.Errorf("an echo did not count: %d awaited", len(j.expected))
 	}
 }
+
+// A live message nobody posted from here leaves the count of own posts
+// awaited as it was.
+func TestJoinLiveOfOthersIsNotAnEcho(t *testing.T) {
+	j := NewJoin(func(msg.Message) {}, func([]msg.Message) {}, false)
+	j.Expect(said("mine", 1))
+	j.Live(said("theirs", 2))
+	if len(j.expected) != 1 {
+		t.Fatalf("awaiting %d after someone else's message, want 1", len(j.expected))
+	}
+	j.Live(said("mine", 1))
+	if len(j.expected) != 0 {
+		t.Errorf("awaiting %d after the echo, want 0", len(j.expected))
+	}
+}

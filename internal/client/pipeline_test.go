@@ -69,6 +69,23 @@ func TestPipelinePostsInOrderWithTheirReplies(t *testing.T) {
 	}
 }
 
+// Without retries a post that gets no reply ends at its timeout, and the
+// reason says no more attempts than there were.
+func TestPipelineWithoutRetries(t *testing.T) {
+	f := newFakeServer(t) // answers nothing
+	p, err := NewPipeline(f.ep, Options{Timeout: 200 * time.Millisecond}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.Send(msg.Message{Username: "ann", Time: time.Now(), Body: "hi"})
+	f.receive(t)
+	got := drain(t, p)
+	if len(got) != 1 || !strings.HasSuffix(fmt.Sprint(got[0].Err), "within 200ms: is the server running?") {
+		t.Errorf("results %v", got)
+	}
+}
+
 // When replies stop, what is in flight is resent on a new socket, the same
 // frames; past the retries each post ends with ErrNoReply.
 func TestPipelineResendsThenGivesUp(t *testing.T) {
