@@ -111,6 +111,13 @@ func TestHistoryOnJoinPart4(t *testing.T) {
 	if got := history(t, s, "nowhere", 5); len(got) != 0 {
 		t.Errorf("history of an unknown channel: %q", got)
 	}
+	// Part 2's subscriber, which sees everything, gets every channel's
+	// history from a part 4 server too.
+	sub := start(t, "pub_client", "-history", "2", "-post-port", s.post, s.host, s.pub)
+	sub.out.waitFor(t, "pub_client", "ann: x1 (")
+	if got := strings.Join(chatLines(sub.out, "ann"), "|"); got != "ann: o1|ann: x1" {
+		t.Errorf("pub_client's history from mc_server: %q", got)
+	}
 }
 
 // A client that joins while others post shows every message, from its

@@ -305,7 +305,8 @@ func EncodeHistory(channel string, n int) [][]byte {
 // DecodeHistory decodes and checks a HISTORY request (command word
 // included): the channel, in its normal form, and how many messages, 1 to
 // MaxHistory. In SingleRoom the channel is empty; in MultiChannel it is a
-// channel name or ALL.
+// channel name or ALL, and empty is taken for ALL (a part 2 subscriber
+// asks for everything that way, whichever server it meets).
 func DecodeHistory(frames [][]byte, mode Mode) (channel string, n int, err error) {
 	if len(frames) != 3 || string(frames[0]) != CmdHistory {
 		return "", 0, errorf("%s takes 3 frames (HISTORY, channel, count), got %d", CmdHistory, len(frames))
@@ -320,7 +321,7 @@ func DecodeHistory(frames [][]byte, mode Mode) (channel string, n int, err error
 	case mode == SingleRoom && channel != "":
 		return "", 0, errorf("this server has no channels: send an empty channel frame")
 	case mode == MultiChannel && channel == "":
-		return "", 0, errorf("no channel: name one, or %s for every channel", AllChannel)
+		channel = AllChannel // no channel named: every channel, as in parts 1 to 3
 	case mode == MultiChannel:
 		if channel, err = NormalizeChannel(channel); err != nil {
 			return "", 0, err

@@ -42,7 +42,7 @@ func TestHandleHistory(t *testing.T) {
 		"ERR|count \"0\" is not a number from 1 to 1000",
 		"ERR|count \"1001\" is not a number from 1 to 1000",
 		"ERR|count \"+1\" is not a number from 1 to 1000",
-		"ERR|no channel: name one, or ALL for every channel",
+		"OK|dev|ann|" + tm + "|three", // "" is every channel, as ALL
 		"ERR|HISTORY takes 3 frames (HISTORY, channel, count), got 2",
 	}
 	for i, r := range replies {
