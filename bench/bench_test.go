@@ -41,6 +41,18 @@ var (
 	binErr  error
 )
 
+// TestMain removes the programs and keys the benchmarks made, once they
+// are done.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, dir := range []string{binDir, benchKeys.dir} {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
+	}
+	os.Exit(code)
+}
+
 func programs(b *testing.B) string {
 	b.Helper()
 	binOnce.Do(func() {
