@@ -174,12 +174,7 @@ func serverAuth(s *zmq.Socket, c *Curve) error {
 // socket that missed a reply is stuck, so callers close it and dial anew.
 // beforeConnect is as for DialSubscribe.
 func DialRequest(ep Endpoint, beforeConnect func(*zmq.Socket) error) (*zmq.Socket, error) {
-	return dial(zmq.REQ, ep, func(s *zmq.Socket) error {
-		if beforeConnect == nil {
-			return nil
-		}
-		return beforeConnect(s)
-	})
+	return dial(zmq.REQ, ep, beforeConnect)
 }
 
 // DialDealer connects a DEALER socket to a server's post endpoint, for a
@@ -187,12 +182,7 @@ func DialRequest(ep Endpoint, beforeConnect func(*zmq.Socket) error) (*zmq.Socke
 // format by putting an empty delimiter frame before each request.
 // beforeConnect is as for DialSubscribe.
 func DialDealer(ep Endpoint, beforeConnect func(*zmq.Socket) error) (*zmq.Socket, error) {
-	return dial(zmq.DEALER, ep, func(s *zmq.Socket) error {
-		if beforeConnect == nil {
-			return nil
-		}
-		return beforeConnect(s)
-	})
+	return dial(zmq.DEALER, ep, beforeConnect)
 }
 
 // DialSubscribe connects a SUB socket to a server's publish endpoint,
@@ -209,6 +199,8 @@ func DialSubscribe(ep Endpoint, topic string, beforeConnect func(*zmq.Socket) er
 	})
 }
 
+// dial makes a client socket of type t to ep; setup, if not nil, is
+// called with it before it connects.
 func dial(t zmq.Type, ep Endpoint, setup func(*zmq.Socket) error) (*zmq.Socket, error) {
 	s, err := zmq.NewSocket(t)
 	if err != nil {
@@ -226,8 +218,10 @@ func dial(t zmq.Type, ep Endpoint, setup func(*zmq.Socket) error) (*zmq.Socket, 
 		s.SetReconnectIvlMax(ReconnectIvlMax),
 		s.SetHandshakeIvl(HandshakeIvl),
 		clientAuth(s, ep.Curve),
-		setup(s),
 	)
+	if err == nil && setup != nil {
+		err = setAll(setup(s))
+	}
 	if err == nil {
 		if err = s.Connect(ep.URL); err != nil {
 			err = fmt.Errorf("connect %s: %w", ep, err)
