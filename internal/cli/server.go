@@ -31,9 +31,12 @@ type ServerOptions struct {
 // or 0 for the store's default.
 func (o *ServerOptions) StoreBudget() int64 { return *o.storeMiB << 20 }
 
-// StoreFile is the store file -store names ("" for memory only), and
-// whether -sync asks that every post reach the disk before its reply.
-func (o *ServerOptions) StoreFile() (path string, sync bool) { return *o.storeFile, *o.sync }
+// StoreFile is the store file -store names ("" for memory only).
+func (o *ServerOptions) StoreFile() string { return *o.storeFile }
+
+// StoreSync is whether -sync asks that every post reach the disk before
+// its reply.
+func (o *ServerOptions) StoreSync() bool { return *o.sync }
 
 // ServerFlags adds the flags every server takes to cmd.
 func ServerFlags(cmd *Command) *ServerOptions {

@@ -39,7 +39,6 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 
 	// One socket: REP (ROUTER with -store) on <port>, where each post is answered OK once it is
 	// stored, or ERR with the reason it was refused.
-	storeFile, sync := opts.StoreFile()
 	srv, err := server.Listen(server.Config{
 		Post:        post,
 		Mode:        msg.SingleRoom,
@@ -47,8 +46,8 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 		Warn:        cli.Warn(env, "post_server"),
 		Name:        "post_server",
 		StoreBudget: opts.StoreBudget(),
-		StoreFile:   storeFile,
-		StoreSync:   sync,
+		StoreFile:   opts.StoreFile(),
+		StoreSync:   opts.StoreSync(),
 	})
 	if err != nil {
 		return err

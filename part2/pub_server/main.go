@@ -39,7 +39,6 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	// Two sockets: REP (ROUTER with -store) on <post_port> takes posts; PUB on <pub_port> sends
 	// each stored message to every subscriber, as frames channel (""),
 	// username, time, message.
-	storeFile, sync := opts.StoreFile()
 	srv, err := server.Listen(server.Config{
 		Post:        post,
 		Pub:         &pub,
@@ -48,8 +47,8 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 		Warn:        cli.Warn(env, "pub_server"),
 		Name:        "pub_server",
 		StoreBudget: opts.StoreBudget(),
-		StoreFile:   storeFile,
-		StoreSync:   sync,
+		StoreFile:   opts.StoreFile(),
+		StoreSync:   opts.StoreSync(),
 	})
 	if err != nil {
 		return err

@@ -40,7 +40,6 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	// REP (ROUTER with -store) on <post_port> takes every client's posts; PUB on
 	// <pub_port> sends each stored message to every client, its poster's
 	// included, which is how a client sees its own lines.
-	storeFile, sync := opts.StoreFile()
 	srv, err := server.Listen(server.Config{
 		Post:        post,
 		Pub:         &pub,
@@ -49,8 +48,8 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 		Warn:        cli.Warn(env, "interactive_server"),
 		Name:        "interactive_server",
 		StoreBudget: opts.StoreBudget(),
-		StoreFile:   storeFile,
-		StoreSync:   sync,
+		StoreFile:   opts.StoreFile(),
+		StoreSync:   opts.StoreSync(),
 	})
 	if err != nil {
 		return err

@@ -42,7 +42,6 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	// REP (ROUTER with -store) on <post_port> takes posts; MultiChannel rules mean each names a
 	// channel other than ALL. PUB on <pub_port> sends each stored message
 	// with its channel as frame 0, the topic a subscriber's prefix matches.
-	storeFile, sync := opts.StoreFile()
 	srv, err := server.Listen(server.Config{
 		Post:        post,
 		Pub:         &pub,
@@ -51,8 +50,8 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 		Warn:        cli.Warn(env, "mc_server"),
 		Name:        "mc_server",
 		StoreBudget: opts.StoreBudget(),
-		StoreFile:   storeFile,
-		StoreSync:   sync,
+		StoreFile:   opts.StoreFile(),
+		StoreSync:   opts.StoreSync(),
 	})
 	if err != nil {
 		return err
