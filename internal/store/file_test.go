@@ -192,3 +192,18 @@ func TestFileNameWithURICharacters(t *testing.T) {
 		t.Errorf("reopened %s: %d messages, want 1", path, again.Len())
 	}
 }
+
+// Sync is SQLite's synchronous=FULL: each commit flushed to the disk;
+// without it, NORMAL.
+func TestFileSync(t *testing.T) {
+	for _, tt := range []struct {
+		sync bool
+		want int
+	}{{false, 1}, {true, 2}} {
+		s := open(t, filepath.Join(t.TempDir(), "chat.db"), Options{Sync: tt.sync})
+		var got int
+		if err := s.file.db.QueryRow("PRAGMA synchronous").Scan(&got); err != nil || got != tt.want {
+			t.Errorf("Sync %v: synchronous = %d (%v), want %d", tt.sync, got, err, tt.want)
+		}
+	}
+}

@@ -36,6 +36,8 @@ func ServerCases(name string, pos ...string) []Case {
 		{Args: with("-keys", "k"), Code: 2, Want: "-keys and -allow go together"},
 		{Args: with("-keys", "/no/such/dir", "-allow", "/no/such/file"), Code: 1, Want: "secret key: stat /no/such/dir/secret.key: no such file or directory (make one with: make key KEYDIR=/no/such/dir)"},
 		{Args: with("-store-mib", "0"), Code: 2, Want: "-store-mib must be at least 1"},
+		{Args: with("-sync"), Code: 2, Want: "-sync needs -store"},
+		{Args: with("-store", "/no/such/dir/chat.db"), Code: 1, Want: "its folder /no/such/dir does not exist: create it first"},
 		{Args: append([]string{pos[0], "65536"}, pos[2:]...), Code: 2, Want: "from 0 to 65535"},
 	}
 }
