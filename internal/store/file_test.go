@@ -135,7 +135,7 @@ func TestFileBatchesAndTinyBudget(t *testing.T) {
 	var ids []uint64
 	for i := 1; i <= 5; i++ {
 		r := rec(on("dev", i))
-		recs, ids = append(recs, r), append(ids, s.ID([]byte(r.Channel), []byte(r.Username), []byte(r.Time), []byte(r.Body)))
+		recs, ids = append(recs, r), append(ids, idOf(s, r))
 	}
 	if err := s.Append(recs, ids); err != nil {
 		t.Fatal(err)
