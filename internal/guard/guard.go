@@ -1,0 +1,343 @@
+// Package guard cuts off the connections of a ZeroMQ socket that would
+// make the process hold more than their share.
+//
+// libzmq bounds each frame (ZMQ_MAXMSGSIZE) and the messages queued per
+// connection (the high-water mark), but not the frames of one message: it
+// keeps every frame of a message until the last one has come, about 64
+// bytes for each, so a peer that sends empty frames and never ends the
+// message makes the process hold 32 times what it sends, without end.
+// Nor does it bound what a subscriber sends a publisher. A Guard follows
+// each connection by its descriptor (which the socket's monitor reports),
+// reads the kernel's counters of what was sent and received on it
+// (TCP_INFO), and shuts down the connection that breaks its Rule; libzmq
+// then drops the connection and frees what it held for it.
+//
+// A Guard belongs to the goroutine that reads its socket's monitor.
+package guard
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	zmq "github.com/pebbe/zmq4"
+	"golang.org/x/sys/unix"
+)
+
+// Progress is how a Guard tells that a connection is being served.
+type Progress int
+
+const (
+	// Replies: a connection is served when something is sent to it (a
+	// server's REP or ROUTER socket answers every request it reads).
+	Replies Progress = iota + 1
+	// Reads: a connection is served when its owner reads a message (see
+	// Guard.Read). What the process sent on it itself (heartbeats, whose
+	// answers are no bigger) is taken off what it received.
+	Reads
+)
+
+// Rule says what one connection may send.
+type Rule struct {
+	// Stall, if not zero, is the most a connection may send without
+	// Progress: a message that never ends stalls, and is cut off once
+	// Stall bytes of it have come.
+	Stall    uint64
+	Progress Progress
+	// Budget, if not zero, is the most a connection may send in all, plus
+	// Rate bytes for each second it has been up (a subscriber sends its
+	// subscriptions and heartbeats, and nothing else).
+	Budget uint64
+	Rate   uint64
+}
+
+// A Cut is a connection the Guard cut off.
+type Cut struct {
+	Peer string // its address, host:port
+	Sent uint64 // the bytes it had sent
+	Why  string // the rule it broke
+}
+
+// String says what the connection did: "it sent 600 KiB, 520 KiB of it
+// unanswered (a message that never ends?)".
+func (c Cut) String() string {
+	return fmt.Sprintf("it sent %s, %s", Size(c.Sent), c.Why)
+}
+
+// Guard watches the connections of one socket.
+type Guard struct {
+	rule  Rule
+	conns map[int]*conn
+	reads uint64 // messages read, for Reads
+}
+
+type conn struct {
+	peer  string
+	since time.Time
+	base  uint64 // bytes received at the last progress
+	sent0 uint64 // bytes sent at the last progress
+	sent  uint64 // bytes sent when last checked
+	reads uint64 // Guard.reads when last checked
+}
+
+// New returns a Guard that applies rule.
+func New(rule Rule) *Guard {
+	return &Guard{rule: rule, conns: make(map[int]*conn)}
+}
+
+// Events are the monitor events a Guard needs (for zmq.Socket.Monitor).
+const Events = zmq.EVENT_ACCEPTED | zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED
+
+// Event takes a monitor event of the socket: a connection that came
+// (accepted or connected, with its descriptor) is watched from now on, one
+// that went is forgotten. Other events are ignored.
+func (g *Guard) Event(ev zmq.Event, fd int, now time.Time) {
+	switch ev {
+	case zmq.EVENT_ACCEPTED, zmq.EVENT_CONNECTED:
+		peer, ok := peerOf(fd)
+		if !ok {
+			delete(g.conns, fd) // already gone
+			return
+		}
+		// All it sent counts, from the start, so that what came before the
+		// event was read counts too.
+		c := &conn{peer: peer, since: now, reads: g.reads}
+		if info, err := tcpInfo(fd); err == nil {
+			c.sent = info.Bytes_sent
+		}
+		g.conns[fd] = c
+	case zmq.EVENT_DISCONNECTED:
+		delete(g.conns, fd)
+	}
+}
+
+// Read says that a message was read from the socket (for Reads).
+func (g *Guard) Read() { g.reads++ }
+
+// Len is how many connections the Guard watches.
+func (g *Guard) Len() int { return len(g.conns) }
+
+// Check reads each connection's counters, cuts off those that break the
+// rule, and returns them. Each connection costs a system call.
+func (g *Guard) Check(now time.Time) []Cut {
+	var cuts []Cut
+	for fd, c := range g.conns {
+		info, err := tcpInfo(fd)
+		if err != nil {
+			delete(g.conns, fd)
+			continue
+		}
+		if why := g.breaks(c, info, now); why != "" {
+			// The descriptor is checked to be the same connection still,
+			// in case libzmq closed it and it was reused since the event.
+			if peer, ok := peerOf(fd); ok && peer == c.peer {
+				abort(fd)
+				cuts = append(cuts, Cut{Peer: c.peer, Sent: info.Bytes_received, Why: why})
+			}
+			delete(g.conns, fd)
+		}
+	}
+	return cuts
+}
+
+// breaks says which rule c breaks, if any, and updates what it knows of c.
+func (g *Guard) breaks(c *conn, info *unix.TCPInfo, now time.Time) string {
+	r := g.rule
+	if r.Budget > 0 {
+		allowed := r.Budget + r.Rate*uint64(now.Sub(c.since)/time.Second)
+		if info.Bytes_received > allowed {
+			return fmt.Sprintf("more than the %s (and %d B a second) a subscriber may (subscriptions by the thousand, or a message that never ends?)", Size(r.Budget), r.Rate)
+		}
+	}
+	if r.Stall == 0 {
+		return ""
+	}
+	var progressed bool
+	switch r.Progress {
+	case Replies:
+		progressed = info.Bytes_sent != c.sent
+	case Reads:
+		progressed = g.reads != c.reads
+	}
+	c.sent, c.reads = info.Bytes_sent, g.reads
+	if progressed {
+		c.base, c.sent0 = info.Bytes_received, info.Bytes_sent
+		return ""
+	}
+	stalled := info.Bytes_received - c.base
+	if r.Progress == Reads {
+		stalled -= min(stalled, info.Bytes_sent-c.sent0)
+	}
+	if stalled > r.Stall {
+		if r.Progress == Replies {
+			return fmt.Sprintf("%s of it unanswered (a message that never ends?)", Size(stalled))
+		}
+		return fmt.Sprintf("%s of it not a whole message (a message that never ends?)", Size(stalled))
+	}
+	return ""
+}
+
+// abort resets the connection on fd, under libzmq's feet: connecting a TCP
+// socket to AF_UNSPEC drops the connection (the peer gets a reset) and
+// leaves the socket unconnected, so libzmq's next read fails and it closes
+// the descriptor itself, and frees what it held for the connection.
+// (shutdown is not enough: Linux goes on taking what the peer sends after
+// SHUT_RD, and libzmq reading it never sees the end.)
+func abort(fd int) {
+	sa := unix.RawSockaddr{Family: unix.AF_UNSPEC}
+	unix.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
+}
+
+func tcpInfo(fd int) (*unix.TCPInfo, error) {
+	return unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+}
+
+// peerOf returns the address of the TCP peer on fd.
+func peerOf(fd int) (string, bool) {
+	sa, err := unix.Getpeername(fd)
+	if err != nil {
+		return "", false
+	}
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return net.JoinHostPort(net.IP(a.Addr[:]).String(), strconv.Itoa(a.Port)), true
+	case *unix.SockaddrInet6:
+		return net.JoinHostPort(net.IP(a.Addr[:]).String(), strconv.Itoa(a.Port)), true
+	}
+	return "", false
+}
+
+// Size says a byte count the way a person reads it: "512 B", "64 KiB",
+// "2.5 MiB".
+func Size(n uint64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.4g KiB", float64(n)/(1<<10))
+	default:
+		return fmt.Sprintf("%.4g MiB", float64(n)/(1<<20))
+	}
+}
+
+// Memory reads the process's resident memory, which a Watch checks often
+// (it is one read of a file kept open) to look at the connections as soon
+// as it grows.
+type Memory struct{ f *os.File }
+
+// OpenMemory opens /proc/self/statm; on a system without it, Resident
+// reports 0.
+func OpenMemory() *Memory {
+	f, _ := os.Open("/proc/self/statm")
+	return &Memory{f: f}
+}
+
+// Resident returns the process's resident memory in bytes, or 0 if it
+// cannot be read.
+func (m *Memory) Resident() int64 {
+	if m.f == nil {
+		return 0
+	}
+	var buf [128]byte
+	n, _ := m.f.ReadAt(buf[:], 0)
+	var size, resident int64
+	if _, err := fmt.Sscan(string(buf[:n]), &size, &resident); err != nil {
+		return 0
+	}
+	return resident * int64(os.Getpagesize())
+}
+
+// Close closes the file.
+func (m *Memory) Close() {
+	if m.f != nil {
+		m.f.Close()
+	}
+}
+
+// Watch runs a Guard in a goroutine of its own, which reads the socket's
+// monitor and looks at the connections every Tick: a socket's owner can
+// spend a long time in one call into libzmq (a PUB socket takes in every
+// subscription waiting whenever it publishes), and the guard must look
+// meanwhile. Memory that grows by Growth has it look at every connection
+// at once; otherwise it does so every Every.
+type Watch struct {
+	mon    *zmq.Socket
+	guard  *Guard
+	report func(Cut)
+	failed atomic.Int64 // errno of the last failed accept not yet taken, or 0
+	stop   chan struct{}
+	done   chan struct{}
+}
+
+// How often a Watch looks.
+const (
+	Tick   = 20 * time.Millisecond
+	Every  = time.Second
+	Growth = 8 << 20
+)
+
+// StartWatch starts watching the events of mon, a socket connected to a
+// socket's monitor (with Events among its events), which it owns from now
+// on, under rule; report is told of each connection cut off, from the
+// Watch's goroutine.
+func StartWatch(mon *zmq.Socket, rule Rule, report func(Cut)) *Watch {
+	w := &Watch{mon: mon, guard: New(rule), report: report, stop: make(chan struct{}), done: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+// AcceptFailed returns, once, the errno of an accept that failed since it
+// was last asked (EVENT_ACCEPT_FAILED, if the monitor has it).
+func (w *Watch) AcceptFailed() (errno int, ok bool) {
+	n := w.failed.Swap(0)
+	return int(n), n != 0
+}
+
+// Stop stops the Watch and closes its monitor socket. Call it after the
+// watched socket's monitor was stopped.
+func (w *Watch) Stop() {
+	close(w.stop)
+	<-w.done
+}
+
+func (w *Watch) run() {
+	defer close(w.done)
+	defer w.mon.Close()
+	mem := OpenMemory()
+	defer mem.Close()
+	w.mon.SetRcvtimeo(Tick)
+	var ticked, looked time.Time
+	var rss int64
+	for {
+		select {
+		case <-w.stop:
+			return
+		default:
+		}
+		ev, _, value, err := w.mon.RecvEvent(0)
+		now := time.Now()
+		if err == nil {
+			w.guard.Event(ev, value, now)
+			if ev == zmq.EVENT_ACCEPT_FAILED {
+				w.failed.Store(int64(value))
+			}
+		}
+		if now.Sub(ticked) < Tick {
+			continue
+		}
+		ticked = now
+		r := mem.Resident()
+		if now.Sub(looked) < Every && r < rss+Growth {
+			rss = min(rss, r)
+			continue
+		}
+		looked, rss = now, r
+		for _, c := range w.guard.Check(now) {
+			w.report(c)
+		}
+	}
+}

@@ -1,0 +1,193 @@
+package guard
+
+import (
+	"errors"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+)
+
+// pair returns both ends of a loopback TCP connection, and the descriptor
+// of the accepted end, as a socket's monitor would report it.
+func pair(t *testing.T) (client, server net.Conn, fd int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close(); server.Close() })
+	f, err := server.(*net.TCPConn).File() // the same socket, another descriptor
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return client, server, int(f.Fd())
+}
+
+// sent has the client send n bytes, and waits until the server's kernel
+// has them (it counts what it received, read or not).
+func sent(t *testing.T, client net.Conn, fd, n int) {
+	t.Helper()
+	before, err := tcpInfo(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Write(make([]byte, n)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		info, err := tcpInfo(fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Bytes_received >= before.Bytes_received+uint64(n) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server received %d of %d bytes", info.Bytes_received-before.Bytes_received, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// reset reports whether the client's end was reset by the peer.
+func reset(t *testing.T, client net.Conn) bool {
+	t.Helper()
+	client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 1024)
+	for {
+		if _, err := client.Read(buf); err != nil { // after what the server sent
+			return errors.Is(err, syscall.ECONNRESET)
+		}
+	}
+}
+
+func TestStallIsCutOffAndAReplyIsProgress(t *testing.T) {
+	client, server, fd := pair(t)
+	g := New(Rule{Stall: 1000, Progress: Replies})
+	now := time.Now()
+	g.Event(zmq.EVENT_ACCEPTED, fd, now)
+
+	sent(t, client, fd, 900)
+	if cuts := g.Check(now); len(cuts) != 0 {
+		t.Fatalf("cut off within its allowance: %v", cuts)
+	}
+	// A reply: what came before it was a request, answered.
+	if _, err := server.Write([]byte("OK")); err != nil {
+		t.Fatal(err)
+	}
+	if cuts := g.Check(now); len(cuts) != 0 {
+		t.Fatalf("cut off after a reply: %v", cuts)
+	}
+	sent(t, client, fd, 900)
+	if cuts := g.Check(now); len(cuts) != 0 {
+		t.Fatalf("cut off for 900 bytes since its last reply: %v", cuts)
+	}
+	sent(t, client, fd, 200)
+	cuts := g.Check(now)
+	if len(cuts) != 1 || cuts[0].Peer != client.LocalAddr().String() || cuts[0].Sent < 2000 {
+		t.Fatalf("1,100 bytes without a reply: cuts %v, want the client %s", cuts, client.LocalAddr())
+	}
+	if !reset(t, client) {
+		t.Error("the client's connection was not reset")
+	}
+	if g.Len() != 0 {
+		t.Error("a cut-off connection is still watched")
+	}
+}
+
+func TestReadsAreProgressAndHeartbeatsAreNot(t *testing.T) {
+	client, server, fd := pair(t)
+	g := New(Rule{Stall: 1000, Progress: Reads})
+	now := time.Now()
+	g.Event(zmq.EVENT_CONNECTED, fd, now)
+
+	sent(t, client, fd, 900)
+	g.Read() // a whole message was read
+	if cuts := g.Check(now); len(cuts) != 0 {
+		t.Fatalf("cut off after a read: %v", cuts)
+	}
+	// What the process sends itself (a heartbeat) may be answered in
+	// kind: that much is not counted.
+	if _, err := server.Write(make([]byte, 500)); err != nil {
+		t.Fatal(err)
+	}
+	sent(t, client, fd, 1400)
+	if cuts := g.Check(now); len(cuts) != 0 {
+		t.Fatalf("cut off for 900 bytes beyond its heartbeats' answers: %v", cuts)
+	}
+	sent(t, client, fd, 200)
+	if cuts := g.Check(now); len(cuts) != 1 {
+		t.Fatalf("1,100 bytes beyond its heartbeats' answers, without a read: cuts %v", cuts)
+	}
+	if !reset(t, client) {
+		t.Error("the client's connection was not reset")
+	}
+}
+
+func TestBudgetGrowsWithAge(t *testing.T) {
+	client, _, fd := pair(t)
+	g := New(Rule{Budget: 1000, Rate: 100})
+	start := time.Now()
+	g.Event(zmq.EVENT_ACCEPTED, fd, start)
+
+	sent(t, client, fd, 1000)
+	if cuts := g.Check(start); len(cuts) != 0 {
+		t.Fatalf("cut off within its budget: %v", cuts)
+	}
+	sent(t, client, fd, 150)
+	if cuts := g.Check(start.Add(2 * time.Second)); len(cuts) != 0 {
+		t.Fatalf("cut off within its budget after 2 s: %v", cuts)
+	}
+	if cuts := g.Check(start.Add(time.Second)); len(cuts) != 1 {
+		t.Fatalf("1,150 bytes in 1 s, over 1,000 + 100/s: cuts %v", cuts)
+	}
+}
+
+func TestGoneConnectionsAreForgotten(t *testing.T) {
+	client, _, fd := pair(t)
+	g := New(Rule{Stall: 10, Progress: Replies})
+	g.Event(zmq.EVENT_ACCEPTED, fd, time.Now())
+	g.Event(zmq.EVENT_DISCONNECTED, fd, time.Now())
+	sent(t, client, fd, 100)
+	if cuts := g.Check(time.Now()); len(cuts) != 0 || g.Len() != 0 {
+		t.Fatalf("a connection that went was still watched: cuts %v", cuts)
+	}
+}
+
+func TestSize(t *testing.T) {
+	for n, want := range map[uint64]string{0: "0 B", 1023: "1023 B", 1024: "1 KiB", 1536: "1.5 KiB", 512 << 10: "512 KiB", 3 << 20: "3 MiB"} {
+		if got := Size(n); got != want {
+			t.Errorf("Size(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestMemoryReadsTheProcesssResidentMemory(t *testing.T) {
+	m := OpenMemory()
+	defer m.Close()
+	before := m.Resident()
+	if before < 1<<20 {
+		t.Fatalf("resident memory %d bytes", before)
+	}
+	big := make([]byte, 64<<20)
+	for i := range big {
+		big[i] = 1
+	}
+	if grew := m.Resident() - before; grew < 32<<20 {
+		t.Errorf("resident memory grew by %d bytes after 64 MiB were touched", grew)
+	}
+	_ = big[len(big)-1]
+}
