@@ -70,9 +70,10 @@ func (c Cut) String() string {
 
 // Guard watches the connections of one socket.
 type Guard struct {
-	rule  Rule
-	conns map[int]*conn
-	reads uint64 // messages read, for Reads
+	rule    Rule
+	conns   map[int]*conn
+	reads   uint64 // messages read, for Reads
+	suspect bool   // the last Check found a connection half way to a stall
 }
 
 type conn struct {
@@ -125,6 +126,7 @@ func (g *Guard) Len() int { return len(g.conns) }
 // rule, and returns them. Each connection costs a system call.
 func (g *Guard) Check(now time.Time) []Cut {
 	var cuts []Cut
+	g.suspect = false
 	for fd, c := range g.conns {
 		info, err := tcpInfo(fd)
 		if err != nil {
@@ -172,6 +174,7 @@ func (g *Guard) breaks(c *conn, info *unix.TCPInfo, now time.Time) string {
 	if r.Progress == Reads {
 		stalled -= min(stalled, info.Bytes_sent-c.sent0)
 	}
+	g.suspect = g.suspect || stalled > r.Stall/2
 	if stalled > r.Stall {
 		if r.Progress == Replies {
 			return fmt.Sprintf("%s of it unanswered (a message that never ends?)", Size(stalled))
@@ -262,8 +265,9 @@ func (m *Memory) Close() {
 // monitor and looks at the connections every Tick: a socket's owner can
 // spend a long time in one call into libzmq (a PUB socket takes in every
 // subscription waiting whenever it publishes), and the guard must look
-// meanwhile. Memory that grows by Growth has it look at every connection
-// at once; otherwise it does so every Every.
+// meanwhile. It looks at every connection every Every, and at once when
+// memory grew by Growth; then, while a connection has sent half its Stall
+// without progress, every Tick.
 type Watch struct {
 	mon    *zmq.Socket
 	guard  *Guard
@@ -331,7 +335,7 @@ func (w *Watch) run() {
 		}
 		ticked = now
 		r := mem.Resident()
-		if now.Sub(looked) < Every && r < rss+Growth {
+		if now.Sub(looked) < Every && r < rss+Growth && !w.guard.suspect {
 			rss = min(rss, r)
 			continue
 		}

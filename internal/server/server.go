@@ -11,6 +11,7 @@ import (
 	zmq "github.com/pebbe/zmq4"
 
 	"github.com/zmqchat/zmqchat/internal/display"
+	"github.com/zmqchat/zmqchat/internal/guard"
 	"github.com/zmqchat/zmqchat/internal/msg"
 	"github.com/zmqchat/zmqchat/internal/store"
 	"github.com/zmqchat/zmqchat/internal/transport"
@@ -92,9 +93,10 @@ type Server struct {
 	gateGen  int64           // the gate's generation the PUB socket was bound under
 	ownStore bool            // made by Listen, so closed by Serve
 	batches  bool            // requests are taken in batches, on ROUTER
-	watches  []*acceptWatch  // the post and pub sockets' accepts
+	watches  []*acceptWatch  // the post and pub sockets' accepts and guards
 	warn     func(string)
 	fdWarned bool
+	cuts     *cutReports
 	reqs     []Request  // the batch in hand
 	envs     [][][]byte // each request's envelope: where its reply goes (none on REP)
 }
@@ -147,6 +149,7 @@ func Listen(cfg Config) (*Server, error) {
 	if s.warn == nil {
 		s.warn = func(string) {}
 	}
+	s.cuts = &cutReports{warn: s.warn}
 	if err := s.watch(); err != nil {
 		s.close()
 		return nil, err
@@ -192,11 +195,13 @@ func (s *Server) watch() error {
 	for _, l := range []struct {
 		sock *zmq.Socket
 		ep   transport.Endpoint
-	}{{s.post, s.postEP}, {s.pub, s.pubEP}} {
+		rule guard.Rule
+		what string
+	}{{s.post, s.postEP, PostRule, "post"}, {s.pub, s.pubEP, PubRule, "publish"}} {
 		if l.sock == nil {
 			continue
 		}
-		w, err := watchAccepts(l.sock, l.ep)
+		w, err := watchAccepts(l.sock, l.ep, l.rule, s.cuts.reporter(l.what))
 		if err != nil {
 			return err
 		}
@@ -289,6 +294,24 @@ func (s *Server) periodic() error {
 	}
 	return s.checkGate()
 }
+
+// The rules of the servers' guards (see package guard).
+var (
+	// PostRule: a request is answered as soon as it is whole, and a client
+	// can have at most transport.RequestHWM requests and
+	// transport.RequestRcvbuf bytes (doubled by the kernel) waiting, about
+	// 400 KiB of 16 KiB posts. A connection that sends more without a reply
+	// is sending a message that never ends, which libzmq would hold (32
+	// times over) until the process is killed.
+	PostRule = guard.Rule{Stall: 512 << 10, Progress: guard.Replies}
+	// PubRule: a subscriber sends a subscription or two (a channel name
+	// each, resent on reconnecting) and a heartbeat a second (9 bytes).
+	// More is an endless message, or subscriptions by the thousand, which
+	// libzmq keeps in a trie at about 30 bytes per byte of topic, or
+	// subscribing and unsubscribing in a loop, which costs the server's
+	// loop its time.
+	PubRule = guard.Rule{Budget: 64 << 10, Rate: 16}
+)
 
 // receive takes the next requests: one, waiting up to the receive
 // timeout, then, with batches, those already there, up to maxBatch. A

@@ -27,6 +27,20 @@ const (
 	// instead of slowing the server or growing its memory: at most HWM
 	// messages of at most 16 KiB each, 16 MiB, per frozen subscriber.
 	HWM = 1000
+	// RequestHWM and RequestRcvbuf bound what a server takes in from one
+	// client ahead of its replies: at most RequestHWM whole requests
+	// queued, and RequestRcvbuf bytes (which the kernel doubles) waiting in
+	// the connection. A client that keeps many posts in flight waits for
+	// replies all the same; a server's guard counts on this bound (see
+	// server.PostRule).
+	RequestHWM    = 16
+	RequestRcvbuf = 64 << 10
+	// SubscriptionHWM bounds the subscriptions a PUB socket takes in from
+	// one subscriber at a time. libzmq takes them in from the server's own
+	// goroutine, whenever it publishes, all there are: with a queue of
+	// HWM, a flood of subscriptions would be thousands taken in one
+	// publish, before the server's guard can look (see server.PubRule).
+	SubscriptionHWM = 16
 	// Linger lets a server's last reply leave before the process exits,
 	// without letting a dead peer hold the exit up.
 	Linger = 200 * time.Millisecond
@@ -84,18 +98,20 @@ func ListenRequests(ep Endpoint, batches bool) (*zmq.Socket, error) {
 	if batches {
 		t = zmq.ROUTER
 	}
-	return listen(t, ep, MaxMsgSize)
+	return listen(t, ep, MaxMsgSize, RequestHWM, RequestRcvbuf)
 }
 
 // ListenPublish binds the PUB socket on which a server publishes. What it
 // takes in is subscriptions, capped at MaxSubscriptionSize.
 func ListenPublish(ep Endpoint) (*zmq.Socket, error) {
-	return listen(zmq.PUB, ep, MaxSubscriptionSize)
+	return listen(zmq.PUB, ep, MaxSubscriptionSize, SubscriptionHWM, -1)
 }
 
 // listen binds a server socket that drops (with the connection) any
-// incoming message over maxIn bytes.
-func listen(t zmq.Type, ep Endpoint, maxIn int64) (*zmq.Socket, error) {
+// incoming message over maxIn bytes, and queues at most rcvhwm messages
+// from one peer, with the kernel's receive buffer set to rcvbuf bytes (-1
+// leaves it to the kernel).
+func listen(t zmq.Type, ep Endpoint, maxIn int64, rcvhwm, rcvbuf int) (*zmq.Socket, error) {
 	if err := StartAuth(); err != nil {
 		return nil, fmt.Errorf("start ZAP handler: %w", err)
 	}
@@ -107,7 +123,8 @@ func listen(t zmq.Type, ep Endpoint, maxIn int64) (*zmq.Socket, error) {
 		s.SetLinger(Linger),
 		s.SetMaxmsgsize(maxIn),
 		s.SetSndhwm(HWM),
-		s.SetRcvhwm(HWM),
+		s.SetRcvhwm(rcvhwm),
+		s.SetRcvbuf(rcvbuf),
 		s.SetIpv6(ep.IPv6),
 		s.SetTcpKeepalive(1),
 		s.SetTcpKeepaliveIdle(int(KeepaliveIdle/time.Second)),

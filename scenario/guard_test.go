@@ -1,0 +1,320 @@
+package scenario
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+)
+
+// A peer that speaks ZMTP and sends a message that never ends (empty
+// frames, each flagged "more") would make libzmq hold about 64 bytes for
+// each 2 it sends, until the kernel kills the server. Each server socket's
+// guard cuts it off, names it, and the server answers everyone meanwhile.
+func TestEndlessMessageIsCutOff(t *testing.T) {
+	t.Parallel()
+	for _, port := range []struct{ name, as string }{{"post", "DEALER"}, {"publish", "SUB"}} {
+		t.Run(port.name, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, "mc_server", "127.0.0.1")
+			mustOK(t, s, "dev", "ann", "before")
+			before := peakRSS(t, s.cmd.Process.Pid)
+			addr := s.post
+			if port.name == "publish" {
+				addr = s.pub
+			}
+			c := dialZMTP(t, net.JoinHostPort(s.host, addr), port.as)
+			done := make(chan endlessResult, 1)
+			go func() { done <- endless(c, 64<<20, time.Now().Add(wait)) }()
+			var r endlessResult
+			for posted := 0; ; posted++ {
+				select {
+				case r = <-done:
+				default:
+					mustOK(t, s, "dev", "ann", fmt.Sprint("meanwhile ", posted))
+					continue
+				}
+				break
+			}
+			if !r.hungUp {
+				t.Fatalf("sent %d MiB of one message and the server still took it", r.sent>>20)
+			}
+			mustOK(t, s, "dev", "ann", "after")
+			grew := peakRSS(t, s.cmd.Process.Pid) - before
+			t.Logf("cut off after %d KiB sent; server peak memory grew by %d MiB", r.sent>>10, grew>>20)
+			if grew > endlessBound {
+				t.Errorf("server peak memory grew by %d MiB (bound %d MiB)", grew>>20, endlessBound>>20)
+			}
+			if port.name == "post" {
+				s.err.waitFor(t, "the cut-off", "cut off "+c.LocalAddr().String()+" on the post port")
+			}
+		})
+	}
+}
+
+// endlessBound is how much a server's or a client's memory may grow while
+// one peer sends a message that never ends, or subscriptions by the
+// thousand: the guard cuts a connection off at 512 KiB without progress,
+// which libzmq holds 32 times over at worst (16 MiB), looking every 20 ms
+// once memory grew by 8 MiB. Measured: 9 to 30 MiB, with -race on a busy
+// machine; without the guard, gigabytes.
+const endlessBound = 64 << 20
+
+// Subscriptions by the thousand, each of 1,000 bytes, which libzmq keeps
+// in a trie at about 30 bytes per byte: the publish port's guard cuts the
+// subscriber off (and again each time it comes back with them), and the
+// server keeps publishing to the others.
+func TestSubscriptionFloodIsCutOff(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "mc_server", "127.0.0.1")
+	fair := rawSubscriber(t, s.host, s.pub)
+	mustOK(t, s, "dev", "ann", "before")
+	fair.waitFor(t, "the first post", "before")
+	before := peakRSS(t, s.cmd.Process.Pid)
+
+	// Topics that differ from their first byte, so that they share no node
+	// of the trie, sent as fast as the server takes them. It takes them in
+	// as it publishes, so posts go on meanwhile.
+	c := dialZMTP(t, net.JoinHostPort(s.host, s.pub), "SUB")
+	go func() {
+		w := bufio.NewWriterSize(c, 64<<10)
+		topic := strings.Repeat("t", 990)
+		for i := 0; i < 20000; i++ {
+			w.Write([]byte{0x02}) // a long frame: its size in 8 bytes
+			w.Write(binary.BigEndian.AppendUint64(nil, 1000))
+			if _, err := fmt.Fprintf(w, "\x01%09d%s", i, topic); err != nil {
+				return // cut off
+			}
+		}
+		w.Flush()
+	}()
+	deadline := time.Now().Add(wait)
+	for i := 0; s.err.count("on the publish port") == 0; i++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("20,000 subscriptions of 1,000 bytes and no cut-off; the server's memory grew by %d MiB", (peakRSS(t, s.cmd.Process.Pid)-before)>>20)
+		}
+		mustOK(t, s, "dev", "ann", fmt.Sprint("meanwhile ", i))
+	}
+	mustOK(t, s, "dev", "ann", "after")
+	fair.waitFor(t, "a post after the flood", "after")
+	grew := peakRSS(t, s.cmd.Process.Pid) - before
+	t.Logf("server peak memory grew by %d MiB", grew>>20)
+	if grew > endlessBound {
+		t.Errorf("server peak memory grew by %d MiB (bound %d MiB)", grew>>20, endlessBound>>20)
+	}
+}
+
+// A rogue publisher that starts a message and never ends it: the
+// subscriber hangs up on it, says so, and exits 1, its memory bounded.
+func TestClientCutsOffAnEndlessPublisher(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := itoa(ln.Addr().(*net.TCPAddr).Port)
+	for _, client := range []struct {
+		name string
+		args []string
+	}{
+		{"pub_client", []string{"127.0.0.1", port}},
+		{"mc_client", []string{"127.0.0.1", itoa(freePort(t)), port, "dev", "ann"}},
+	} {
+		p := start(t, client.name, client.args...)
+		c, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := greet(c, "PUB"); err != nil {
+			t.Fatal(err)
+		}
+		before := peakRSS(t, p.cmd.Process.Pid)
+		r := endless(c, 64<<20, time.Now().Add(wait))
+		c.Close()
+		if !r.hungUp {
+			t.Fatalf("%s took %d MiB of one message", client.name, r.sent>>20)
+		}
+		if code := p.wait(); code != 1 {
+			t.Errorf("%s exited %d, not 1", client.name, code)
+		}
+		p.err.waitFor(t, "the cut-off", "cut off the server at")
+		// Its peak, from the kernel's account of the exited process.
+		grew := p.cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss<<10 - before
+		t.Logf("%s: cut off after %d KiB sent; its peak memory grew by %d MiB", client.name, r.sent>>10, grew>>20)
+		if grew > endlessBound {
+			t.Errorf("%s peak memory grew by %d MiB (bound %d MiB)", client.name, grew>>20, endlessBound>>20)
+		}
+	}
+}
+
+// dialZMTP connects to addr as a ZeroMQ socket of type typ would.
+func dialZMTP(t *testing.T, addr, typ string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := greet(c, typ); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// greet sends a ZMTP 3.0 greeting (the NULL mechanism) and a READY
+// command for a socket of type typ, enough for libzmq to take this peer
+// for one of its own, and reads the other side's greeting and READY: what
+// is sent before that would be taken for a bad handshake.
+func greet(c net.Conn, typ string) error {
+	g := make([]byte, 64)
+	g[0], g[9], g[10] = 0xff, 0x7f, 3
+	copy(g[12:], "NULL")
+	ready := append([]byte("\x05READY\x0bSocket-Type"), binary.BigEndian.AppendUint32(nil, uint32(len(typ)))...)
+	ready = append(ready, typ...)
+	if _, err := c.Write(append(append(g, 0x04, byte(len(ready))), ready...)); err != nil {
+		return err
+	}
+	c.SetReadDeadline(time.Now().Add(wait))
+	defer c.SetReadDeadline(time.Time{})
+	head := make([]byte, 64+2) // the greeting, and READY's flags and size
+	if _, err := io.ReadFull(c, head); err != nil {
+		return fmt.Errorf("read the greeting: %w", err)
+	}
+	_, err := io.ReadFull(c, make([]byte, head[65]))
+	return err
+}
+
+type endlessResult struct {
+	sent   int  // bytes sent
+	hungUp bool // the other side hung up
+}
+
+// endless sends empty frames flagged "more" on c, a message that never
+// ends, until limit bytes have gone, the deadline has passed, or the other
+// side hangs up.
+func endless(c net.Conn, limit int, deadline time.Time) endlessResult {
+	c.SetWriteDeadline(deadline)
+	w := bufio.NewWriterSize(c, 64<<10)
+	chunk := make([]byte, 64<<10)
+	for i := 0; i < len(chunk); i += 2 {
+		chunk[i] = 0x01 // "more", size 0
+	}
+	var r endlessResult
+	for r.sent < limit {
+		n, err := w.Write(chunk)
+		r.sent += n
+		if err != nil {
+			var op *net.OpError
+			r.hungUp = errors.As(err, &op) && !op.Timeout()
+			return r
+		}
+	}
+	return r
+}
+
+// Subscribers that subscribe and unsubscribe in a loop make the server
+// take in each change from its own loop, whenever it publishes: the
+// publish port's guard cuts each off after its budget, so a person posting
+// meanwhile keeps most of their pace.
+func TestSubscriptionChurnIsCutOff(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "mc_server", "127.0.0.1")
+	poster := dialPost(t, s, wait)
+	pace := func(d time.Duration) (posts int, worst time.Duration) {
+		for end := time.Now().Add(d); time.Now().Before(end); posts++ {
+			start := time.Now()
+			if _, err := poster.SendMessage(post("dev", "ann", "at a normal pace")); err != nil {
+				t.Fatal(err)
+			}
+			if reply, err := poster.RecvMessage(0); err != nil || reply[0] != "OK" {
+				t.Fatalf("post: %q %v", reply, err)
+			}
+			worst = max(worst, time.Since(start))
+		}
+		return posts, worst
+	}
+	alone, _ := pace(time.Second)
+
+	// The churners are another process, at a lower priority: on a 2-core
+	// machine, peers that share the server's cores would slow it down by
+	// that alone, which a peer on another host does not.
+	churn := exec.Command(os.Args[0], "-test.run=^TestHelperChurner$")
+	churn.Env = append(os.Environ(), "ZMQCHAT_CHURN="+"tcp://"+net.JoinHostPort(s.host, s.pub), "GOMAXPROCS=1")
+	out := newLines()
+	stdout, err := churn.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := churn.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer churn.Process.Kill()
+	go out.readFrom(stdout)
+	out.waitFor(t, "the churners", "churning")
+	churned, worst := pace(2 * time.Second)
+	churn.Process.Signal(syscall.SIGTERM)
+	changes := out.waitFor(t, "the churners' count", "changes")
+	churn.Wait()
+	t.Logf("%d posts in 1 s alone; %d in 2 s among %s, the slowest %v", alone, churned, changes, worst)
+	s.err.waitFor(t, "a cut-off", "on the publish port")
+	if churned < alone/2 {
+		t.Errorf("the churn cut a person's posts from %d a second to %d in 2 s", alone, churned)
+	}
+}
+
+// TestHelperChurner is the churners of TestSubscriptionChurnIsCutOff: 8
+// subscribers that subscribe and unsubscribe in a loop, until SIGTERM.
+func TestHelperChurner(t *testing.T) {
+	ep := os.Getenv("ZMQCHAT_CHURN")
+	if ep == "" {
+		t.Skip("only run as a child of TestSubscriptionChurnIsCutOff")
+	}
+	syscall.Setpriority(syscall.PRIO_PROCESS, 0, 10)
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM)
+	done := make(chan struct{})
+	var churners sync.WaitGroup
+	var changes atomic.Int64
+	for i := 0; i < 8; i++ {
+		churners.Add(1)
+		go func() {
+			defer churners.Done()
+			sock, _ := zmq.NewSocket(zmq.XSUB)
+			defer sock.Close()
+			sock.SetLinger(0)
+			sock.SetSndhwm(0)
+			sock.Connect(ep)
+			for n := 0; ; n++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				topic := fmt.Sprintf("c%d-%d", i, n%1000)
+				sock.Send("\x01"+topic, 0)
+				sock.Send("\x00"+topic, 0)
+				changes.Add(2)
+			}
+		}()
+	}
+	fmt.Println("churning")
+	<-stop
+	close(done)
+	churners.Wait()
+	fmt.Println(changes.Load(), "subscription changes")
+	os.Exit(0)
+}
