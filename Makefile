@@ -16,7 +16,7 @@ PUB_PORT  ?= 5556
 # Where `make run` keeps the chat, so that it outlives a restart (git ignores data/).
 STORE     ?= data/chat.db
 
-.PHONY: all help deps build run demo key test bench bench-store fuzz mutate vet fmt clean
+.PHONY: all help deps build run demo key test bench bench-store bench-peers fuzz mutate vet fmt clean
 
 all: build
 
@@ -28,6 +28,7 @@ help:
 	@echo "make key KEYDIR=dir   a CurveZMQ key pair for keyed mode in dir (see Security in the README)"
 	@echo "make bench   zmqchat against raw libzmq, medians of BENCH_ROUNDS rounds of BENCH_TIME each, as ratios"
 	@echo "make bench-store N=5000000   the store file's figures (restart, memory, HISTORY) with N messages"
+	@echo "make bench-peers   the same chat workload against NATS and Redis beside zmqchat (installs redis-server as root)"
 	@echo "make fuzz    fuzz the codec and the server's request handling, FUZZTIME each (default 30s)"
 	@echo "make mutate  mutation testing of internal/ (gremlins), efficacy per package; about half an hour"
 	@echo "make vet     go vet, the gofmt check and staticcheck only"
@@ -95,6 +96,24 @@ bench-store: deps
 	$(GO) build -o $(BIN)/bench-report ./bench/report
 	BENCH_STORE_N=$(N) $(BIN)/bench.test -test.run '^$$' -test.bench StoreFile -test.benchtime 1x > $(BIN)/bench-store.txt
 	@$(BIN)/bench-report < $(BIN)/bench-store.txt
+
+# The chat workload against NATS (nats-server, built from go.mod's tool
+# requirement) and Redis (Debian's redis-server) beside mc_server and raw
+# libzmq, alternated over rounds: posts/s and acknowledgement latency.
+PEER_ROUNDS ?= 3
+bench-peers: deps
+	@scripts/deps.sh redis-server
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/nats-server github.com/nats-io/nats-server/v2
+	$(GO) test -c -tags libsqlite3,peers -o $(BIN)/bench-peers.test ./bench
+	$(GO) build -o $(BIN)/bench-report ./bench/report
+	@rm -f $(BIN)/bench-peers.txt
+	@for r in $$(seq 1 $(PEER_ROUNDS)); do \
+	  echo "round $$r of $(PEER_ROUNDS)" >&2; \
+	  BENCH_ROUND=$$r BENCH_NATS_SERVER=$(BIN)/nats-server $(BIN)/bench-peers.test -test.run '^$$' -test.bench Peers \
+	    -test.benchtime $(BENCH_TIME) >> $(BIN)/bench-peers.txt || exit 1; \
+	done
+	@$(BIN)/bench-report < $(BIN)/bench-peers.txt
 
 FUZZTIME ?= 30s
 fuzz: deps

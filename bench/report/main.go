@@ -79,6 +79,7 @@ func run(in io.Reader, out io.Writer) error {
 	missed := 0
 	defer func() { fmt.Fprintf(out, "\n%d target(s) missed\n", missed) }()
 	storeFile(out, med, &missed)
+	peers(out, med, cpu)
 	if rounds == 0 {
 		return nil
 	}
@@ -196,6 +197,35 @@ func storeFile(out io.Writer, med func(w, s, u string) (float64, bool), missed *
 		fmt.Fprintf(out, "| HISTORY of 100, %s: p50 / p99 round trip (µs); p99 ÷ raw | %s / %s; %.2f | p99 < 1,000 | %s |\n",
 			ch.label, num(v("history-"+ch.name+"-p50-µs")), num(p99), p99/raw99, yes(p99 < 1000, "x", missed))
 		fmt.Fprintf(out, "| the same, the store's own part: p99 (µs) | %s | | |\n", num(v("lookup-"+ch.name+"-p99-µs")))
+	}
+	fmt.Fprintln(out)
+}
+
+// peers prints BenchmarkPeers' figures (make bench-peers): the chat
+// workload against each contender, as medians and as ratios to zmqchat.
+func peers(out io.Writer, med func(w, s, u string) (float64, bool), cpu string) {
+	if _, ok := med("Peers/clients=1", "zmqchat", "posts/s"); !ok {
+		return
+	}
+	fmt.Fprintf(out, "the chat workload (lockstep clients, each post acknowledged, one subscriber receiving all) against each server: medians; %s\n\n", cpu)
+	fmt.Fprintln(out, "| clients | server | posts/s | ÷ zmqchat | ack p50 (µs) | ack p99 (µs) | lost |")
+	fmt.Fprintln(out, "|---:|---|---:|---:|---:|---:|---:|")
+	for _, clients := range []string{"1", "8", "64"} {
+		w := "Peers/clients=" + clients
+		z, ok := med(w, "zmqchat", "posts/s")
+		if !ok {
+			continue
+		}
+		for _, server := range []string{"zmqchat", "raw", "nats-rr", "nats-pub", "redis"} {
+			v, ok := med(w, server, "posts/s")
+			if !ok {
+				continue
+			}
+			p50, _ := med(w, server, "ack-p50-µs")
+			p99, _ := med(w, server, "ack-p99-µs")
+			lost, _ := med(w, server, "lost")
+			fmt.Fprintf(out, "| %s | %s | %s | %.2f | %s | %s | %s |\n", clients, server, num(v), v/z, num(float64(int(p50+0.5))), num(float64(int(p99+0.5))), num(lost))
+		}
 	}
 	fmt.Fprintln(out)
 }
