@@ -11,6 +11,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -176,13 +177,17 @@ func startTarget(b *testing.B, kind string) *target {
 	}
 	ready := make(chan []string)
 	go func() {
+		defer close(ready)
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			if m := banner.FindStringSubmatch(sc.Text()); m != nil {
 				ready <- m
+				// The rest is read and dropped, with no work per line: the
+				// load generator shares the machine's cores with the server.
+				io.Copy(io.Discard, out)
+				return
 			}
 		}
-		close(ready)
 	}()
 	select {
 	case m, ok := <-ready:
