@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 GREMLINS="go run github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0"
 pkgs=("$@")
-[ ${#pkgs[@]} -gt 0 ] || pkgs=(internal/msg internal/store internal/display internal/keys internal/server internal/transport internal/client internal/chat internal/cli)
+[ ${#pkgs[@]} -gt 0 ] || pkgs=(internal/msg internal/store internal/display internal/keys internal/server internal/transport internal/client internal/chat internal/cli internal/guard)
 mkdir -p bin/mutate
 printf '| package | killed | lived | not covered | efficacy | mutant coverage |\n|---|---:|---:|---:|---:|---:|\n' > bin/mutate/summary.md
 for p in "${pkgs[@]}"; do

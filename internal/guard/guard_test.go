@@ -3,6 +3,7 @@ package guard
 import (
 	"errors"
 	"net"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -76,29 +77,38 @@ func reset(t *testing.T, client net.Conn) bool {
 
 func TestStallIsCutOffAndAReplyIsProgress(t *testing.T) {
 	client, server, fd := pair(t)
+	// What went out before the connection was reported (libzmq's greeting)
+	// is not a reply.
+	if _, err := server.Write([]byte("greeting")); err != nil {
+		t.Fatal(err)
+	}
 	g := New(Rule{Stall: 1000, Progress: Replies})
 	now := time.Now()
 	g.Event(zmq.EVENT_ACCEPTED, fd, now)
 
-	sent(t, client, fd, 900)
-	if cuts := g.Check(now); len(cuts) != 0 {
-		t.Fatalf("cut off within its allowance: %v", cuts)
+	sent(t, client, fd, 500)
+	if cuts := g.Check(now); len(cuts) != 0 || g.suspect {
+		t.Fatalf("cut off or suspect at half its allowance: %v, %v", cuts, g.suspect)
+	}
+	sent(t, client, fd, 100)
+	if cuts := g.Check(now); len(cuts) != 0 || !g.suspect {
+		t.Fatalf("600 of 1,000 bytes without a reply: cuts %v, suspect %v; want none, and suspect", cuts, g.suspect)
 	}
 	// A reply: what came before it was a request, answered.
 	if _, err := server.Write([]byte("OK")); err != nil {
 		t.Fatal(err)
 	}
-	if cuts := g.Check(now); len(cuts) != 0 {
-		t.Fatalf("cut off after a reply: %v", cuts)
+	if cuts := g.Check(now); len(cuts) != 0 || g.suspect {
+		t.Fatalf("cut off or suspect after a reply: %v, %v", cuts, g.suspect)
 	}
-	sent(t, client, fd, 900)
+	sent(t, client, fd, 1000)
 	if cuts := g.Check(now); len(cuts) != 0 {
-		t.Fatalf("cut off for 900 bytes since its last reply: %v", cuts)
+		t.Fatalf("cut off for 1,000 bytes since its last reply, its whole allowance: %v", cuts)
 	}
-	sent(t, client, fd, 200)
+	sent(t, client, fd, 1)
 	cuts := g.Check(now)
-	if len(cuts) != 1 || cuts[0].Peer != client.LocalAddr().String() || cuts[0].Sent < 2000 {
-		t.Fatalf("1,100 bytes without a reply: cuts %v, want the client %s", cuts, client.LocalAddr())
+	if len(cuts) != 1 || cuts[0].Peer != client.LocalAddr().String() || cuts[0].Sent != 1601 || !strings.Contains(cuts[0].Why, "1001 B of it unanswered") {
+		t.Fatalf("1,001 bytes without a reply: cuts %v, want the client %s, 1,601 bytes sent", cuts, client.LocalAddr())
 	}
 	if !reset(t, client) {
 		t.Error("the client's connection was not reset")
@@ -115,22 +125,26 @@ func TestReadsAreProgressAndHeartbeatsAreNot(t *testing.T) {
 	g.Event(zmq.EVENT_CONNECTED, fd, now)
 
 	sent(t, client, fd, 900)
+	if _, err := server.Write(make([]byte, 100)); err != nil { // a heartbeat
+		t.Fatal(err)
+	}
 	g.Read() // a whole message was read
 	if cuts := g.Check(now); len(cuts) != 0 {
 		t.Fatalf("cut off after a read: %v", cuts)
 	}
-	// What the process sends itself (a heartbeat) may be answered in
-	// kind: that much is not counted.
+	// What the process sends itself (heartbeats) may be answered in kind:
+	// that much is not counted.
 	if _, err := server.Write(make([]byte, 500)); err != nil {
 		t.Fatal(err)
 	}
-	sent(t, client, fd, 1400)
+	sent(t, client, fd, 1500)
 	if cuts := g.Check(now); len(cuts) != 0 {
-		t.Fatalf("cut off for 900 bytes beyond its heartbeats' answers: %v", cuts)
+		t.Fatalf("cut off for 1,000 bytes beyond its heartbeats' answers: %v", cuts)
 	}
-	sent(t, client, fd, 200)
-	if cuts := g.Check(now); len(cuts) != 1 {
-		t.Fatalf("1,100 bytes beyond its heartbeats' answers, without a read: cuts %v", cuts)
+	sent(t, client, fd, 1)
+	cuts := g.Check(now)
+	if len(cuts) != 1 || !strings.Contains(cuts[0].Why, "1001 B of it not a whole message") {
+		t.Fatalf("1,001 bytes beyond its heartbeats' answers, without a read: cuts %v", cuts)
 	}
 	if !reset(t, client) {
 		t.Error("the client's connection was not reset")
