@@ -58,9 +58,7 @@ func TestEndlessMessageIsCutOff(t *testing.T) {
 			if grew > endlessBound {
 				t.Errorf("server peak memory grew by %d MiB (bound %d MiB)", grew>>20, endlessBound>>20)
 			}
-			if port.name == "post" {
-				s.err.waitFor(t, "the cut-off", "cut off "+c.LocalAddr().String()+" on the post port")
-			}
+			s.err.waitFor(t, "the cut-off", "cut off "+c.LocalAddr().String()+" on the "+port.name+" port")
 		})
 	}
 }
