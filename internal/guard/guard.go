@@ -313,37 +313,35 @@ func (w *Watch) run() {
 	defer w.mon.Close()
 	mem := OpenMemory()
 	defer mem.Close()
-	// A ticker, and the monitor read without waiting: a goroutine waiting
-	// in libzmq would hold one of the runtime's Ps in a system call, and
-	// the runtime would hand Ps back and forth with the server's loop.
-	tick := time.NewTicker(Tick)
-	defer tick.Stop()
-	var looked time.Time
+	w.mon.SetRcvtimeo(Tick)
+	var ticked, looked time.Time
 	var rss int64
 	for {
 		select {
 		case <-w.stop:
 			return
-		case now := <-tick.C:
-			for {
-				ev, _, value, err := w.mon.RecvEvent(zmq.DONTWAIT)
-				if err != nil {
-					break
-				}
-				w.guard.Event(ev, value, now)
-				if ev == zmq.EVENT_ACCEPT_FAILED {
-					w.failed.Store(int64(value))
-				}
+		default:
+		}
+		ev, _, value, err := w.mon.RecvEvent(0)
+		now := time.Now()
+		if err == nil {
+			w.guard.Event(ev, value, now)
+			if ev == zmq.EVENT_ACCEPT_FAILED {
+				w.failed.Store(int64(value))
 			}
-			r := mem.Resident()
-			if now.Sub(looked) < Every && r < rss+Growth && !w.guard.suspect {
-				rss = min(rss, r)
-				continue
-			}
-			looked, rss = now, r
-			for _, c := range w.guard.Check(now) {
-				w.report(c)
-			}
+		}
+		if now.Sub(ticked) < Tick {
+			continue
+		}
+		ticked = now
+		r := mem.Resident()
+		if now.Sub(looked) < Every && r < rss+Growth && !w.guard.suspect {
+			rss = min(rss, r)
+			continue
+		}
+		looked, rss = now, r
+		for _, c := range w.guard.Check(now) {
+			w.report(c)
 		}
 	}
 }
