@@ -160,6 +160,10 @@ func TestKeyedChatLetsInOnlyListedKeysUnderTheirOwnNames(t *testing.T) {
 	if code := bob.wait(); code != 1 {
 		t.Errorf("bob's client exited %d once his key was removed, want 1", code)
 	}
+	// The publish socket was opened anew, and what is published before a
+	// subscriber is back is not for it: alice waits to be back.
+	alice.err.waitFor(t, "alice", "lost the connection")
+	alice.err.waitCount(t, "alice", "connected to", 2)
 	alice.typeLine("bob has gone")
 	alice.out.waitFor(t, "alice", "alice: bob has gone (")
 	never(t, []*lines{s.out, alice.out, bob.out}, "I am bob", "am I still here")
