@@ -197,7 +197,7 @@ func (s *Server) watch() error {
 		ep   transport.Endpoint
 		rule guard.Rule
 		what string
-	}{{s.post, s.postEP, PostRule, "post"}, {s.pub, s.pubEP, PubRule, "publish"}} {
+	}{{s.post, s.postEP, postRule, "post"}, {s.pub, s.pubEP, pubRule, "publish"}} {
 		if l.sock == nil {
 			continue
 		}
@@ -297,20 +297,20 @@ func (s *Server) periodic() error {
 
 // The rules of the servers' guards (see package guard).
 var (
-	// PostRule: a request is answered as soon as it is whole, and a client
+	// postRule: a request is answered as soon as it is whole, and a client
 	// can have at most transport.RequestHWM requests and
 	// transport.RequestRcvbuf bytes (doubled by the kernel) waiting, about
 	// 400 KiB of 16 KiB posts. A connection that sends more without a reply
 	// is sending a message that never ends, which libzmq would hold (32
 	// times over) until the process is killed.
-	PostRule = guard.Rule{Stall: 512 << 10, Progress: guard.Replies}
-	// PubRule: a subscriber sends a subscription or two (a channel name
+	postRule = guard.Rule{Stall: 512 << 10, Progress: guard.Replies}
+	// pubRule: a subscriber sends a subscription or two (a channel name
 	// each, resent on reconnecting) and a heartbeat a second (9 bytes).
 	// More is an endless message, or subscriptions by the thousand, which
 	// libzmq keeps in a trie at about 30 bytes per byte of topic, or
 	// subscribing and unsubscribing in a loop, which costs the server's
 	// loop its time.
-	PubRule = guard.Rule{Budget: 64 << 10, Rate: 16}
+	pubRule = guard.Rule{Budget: 64 << 10, Rate: 16}
 )
 
 // receive takes the next requests: one, waiting up to the receive

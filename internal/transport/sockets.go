@@ -32,14 +32,16 @@ const (
 	// queued, and RequestRcvbuf bytes (which the kernel doubles) waiting in
 	// the connection. A client that keeps many posts in flight waits for
 	// replies all the same; a server's guard counts on this bound (see
-	// server.PostRule).
+	// postRule in internal/server).
 	RequestHWM    = 16
 	RequestRcvbuf = 64 << 10
 	// SubscriptionHWM bounds the subscriptions a PUB socket takes in from
 	// one subscriber at a time. libzmq takes them in from the server's own
 	// goroutine, whenever it publishes, all there are: with a queue of
-	// HWM, a flood of subscriptions would be thousands taken in one
-	// publish, before the server's guard can look (see server.PubRule).
+	// HWM, one publish could take in thousands and hold the server's loop
+	// that long (subscribers churning in a loop cut a person's posts to a
+	// twentieth of their pace). The server's guard bounds the rest (see
+	// pubRule in internal/server).
 	SubscriptionHWM = 16
 	// Linger lets a server's last reply leave before the process exits,
 	// without letting a dead peer hold the exit up.
