@@ -68,7 +68,7 @@ func Subscribe(ctx context.Context, ep transport.Endpoint, sub Subscription, h H
 	poller.Add(sock, zmq.POLLIN)
 	defer sock.Monitor("", 0) // stop sending events before the receiver goes
 	poller.Add(mon, zmq.POLLIN)
-	g := guard.New(SubscriberRule)
+	g := guard.New(subscriberRule)
 
 	for ctx.Err() == nil {
 		// zmq4 retries a poll that a signal (SIGWINCH, say) interrupted.
@@ -99,11 +99,11 @@ func Subscribe(ctx context.Context, ep transport.Endpoint, sub Subscription, h H
 	return nil
 }
 
-// SubscriberRule is what a subscriber's guard allows the server: 512 KiB
+// subscriberRule is what a subscriber's guard allows the server: 512 KiB
 // sent without a whole message (the largest is 16 KiB and a little).
 // libzmq would hold the frames of a message that never ends (from a
 // rogue publisher) until the process is killed.
-var SubscriberRule = guard.Rule{Stall: 512 << 10, Progress: guard.Reads}
+var subscriberRule = guard.Rule{Stall: 512 << 10, Progress: guard.Reads}
 
 // ErrCutOff is returned (wrapped) when the server sent what no zmqchat
 // server sends, and the subscriber hung up on it.
