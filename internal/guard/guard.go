@@ -20,7 +20,6 @@ import (
 	"net"
 	"os"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -263,12 +262,12 @@ func (m *Memory) Close() {
 }
 
 // Watch runs a Guard in a goroutine of its own, which reads the socket's
-// monitor and the process's memory: a socket's owner can spend a long
-// time in one call into libzmq (a PUB socket takes in every subscription
-// waiting whenever it publishes), and the guard must look meanwhile. It
-// looks at every connection every Every, and at once when memory grew by
-// Growth; then, while a connection has sent half its Stall without
-// progress, at every Tick.
+// monitor and looks at the connections every Tick: a socket's owner can
+// spend a long time in one call into libzmq (a PUB socket takes in every
+// subscription waiting whenever it publishes), and the guard must look
+// meanwhile. It looks at every connection every Every, and at once when
+// memory grew by Growth; then, while a connection has sent half its Stall
+// without progress, every Tick.
 type Watch struct {
 	mon    *zmq.Socket
 	guard  *Guard
@@ -278,14 +277,9 @@ type Watch struct {
 	done   chan struct{}
 }
 
-// How often a Watch looks: at its events and the process's memory every
-// Idle, or every Tick while memory grows or a connection is suspect (each
-// wake-up of its goroutine costs the server's loop a little: at every
-// Tick, 8 lockstep clients posted about a tenth less); at every
-// connection every Every, or at once when memory grew by Growth.
+// How often a Watch looks.
 const (
 	Tick   = 20 * time.Millisecond
-	Idle   = 100 * time.Millisecond
 	Every  = time.Second
 	Growth = 8 << 20
 )
@@ -295,7 +289,6 @@ const (
 // on, under rule; report is told of each connection cut off, from the
 // Watch's goroutine.
 func StartWatch(mon *zmq.Socket, rule Rule, report func(Cut)) *Watch {
-	pollerOnce.Do(openPoller)
 	w := &Watch{mon: mon, guard: New(rule), report: report, stop: make(chan struct{}), done: make(chan struct{})}
 	go w.run()
 	return w
@@ -315,66 +308,40 @@ func (w *Watch) Stop() {
 	<-w.done
 }
 
-var pollerOnce sync.Once
-
-// openPoller has the Go runtime open its epoll descriptor now, while there
-// are descriptors to be had. It does so lazily, the first time a goroutine
-// waits on a timer (as a Watch does) or a pollable file, and a process out
-// of descriptors by then dies ("netpollinit failed"). A pipe, opened and
-// closed, is such a file.
-func openPoller() {
-	if r, w, err := os.Pipe(); err == nil {
-		r.Close()
-		w.Close()
-	}
-}
-
 func (w *Watch) run() {
 	defer close(w.done)
 	defer w.mon.Close()
 	mem := OpenMemory()
 	defer mem.Close()
-	// A ticker, and the monitor read without waiting: a goroutine waiting
-	// in libzmq would hold one of the runtime's Ps in a system call, and
-	// the runtime would hand Ps back and forth with the server's loop.
-	tick := time.NewTicker(Idle)
-	defer tick.Stop()
-	every := Idle
-	var looked time.Time
-	var rss, last int64
+	w.mon.SetRcvtimeo(Tick)
+	var ticked, looked time.Time
+	var rss int64
 	for {
 		select {
 		case <-w.stop:
 			return
-		case now := <-tick.C:
-			for {
-				ev, _, value, err := w.mon.RecvEvent(zmq.DONTWAIT)
-				if err != nil {
-					break
-				}
-				w.guard.Event(ev, value, now)
-				if ev == zmq.EVENT_ACCEPT_FAILED {
-					w.failed.Store(int64(value))
-				}
+		default:
+		}
+		ev, _, value, err := w.mon.RecvEvent(0)
+		now := time.Now()
+		if err == nil {
+			w.guard.Event(ev, value, now)
+			if ev == zmq.EVENT_ACCEPT_FAILED {
+				w.failed.Store(int64(value))
 			}
-			r := mem.Resident()
-			if now.Sub(looked) >= Every || r >= rss+Growth || w.guard.suspect {
-				looked, rss = now, r
-				for _, c := range w.guard.Check(now) {
-					w.report(c)
-				}
-			} else {
-				rss = min(rss, r)
-			}
-			next := Idle
-			if w.guard.suspect || r > last+Growth/8 {
-				next = Tick
-			}
-			if next != every {
-				every = next
-				tick.Reset(every)
-			}
-			last = r
+		}
+		if now.Sub(ticked) < Tick {
+			continue
+		}
+		ticked = now
+		r := mem.Resident()
+		if now.Sub(looked) < Every && r < rss+Growth && !w.guard.suspect {
+			rss = min(rss, r)
+			continue
+		}
+		looked, rss = now, r
+		for _, c := range w.guard.Check(now) {
+			w.report(c)
 		}
 	}
 }
