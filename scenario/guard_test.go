@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"strings"
 	"sync"
@@ -254,23 +253,16 @@ func TestSubscriptionChurnIsCutOff(t *testing.T) {
 	// The churners are another process, at a lower priority: on a 2-core
 	// machine, peers that share the server's cores would slow it down by
 	// that alone, which a peer on another host does not.
-	churn := exec.Command(os.Args[0], "-test.run=^TestHelperChurner$")
-	churn.Env = append(os.Environ(), "ZMQCHAT_CHURN="+"tcp://"+net.JoinHostPort(s.host, s.pub), "GOMAXPROCS=1")
-	out := newLines()
-	stdout, err := churn.StdoutPipe()
+	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := churn.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer churn.Process.Kill()
-	go out.readFrom(stdout)
-	out.waitFor(t, "the churners", "churning")
+	churn := startEnv(t, []string{"ZMQCHAT_CHURN=tcp://" + net.JoinHostPort(s.host, s.pub), "GOMAXPROCS=1"}, self, "-test.run=^TestHelperChurner$")
+	churn.out.waitFor(t, "the churners", "churning")
 	churned, worst := pace(2 * time.Second)
-	churn.Process.Signal(syscall.SIGTERM)
-	changes := out.waitFor(t, "the churners' count", "changes")
-	churn.Wait()
+	churn.signal(syscall.SIGTERM)
+	changes := churn.out.waitFor(t, "the churners' count", "changes")
+	churn.wait()
 	t.Logf("%d posts in 1 s alone; %d in 2 s among %s, the slowest %v", alone, churned, changes, worst)
 	s.err.waitFor(t, "a cut-off", "on the publish port")
 	// Without the guard and its bound on subscriptions taken in at once,
