@@ -204,17 +204,23 @@ func startTarget(b *testing.B, kind string) *target {
 				b.Logf("%s's stderr:\n%s", kind, stderr.String())
 			}
 		}()
-		t.cmd.Process.Signal(os.Interrupt) // a clean stop, so a profile is written
-		done := make(chan struct{})
-		go func() { t.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.cmd.Process.Kill()
-			<-done
-		}
+		stop(t.cmd, os.Interrupt) // a clean stop, so a profile is written
 	})
 	return t
+}
+
+// stop sends cmd's process sig and waits for it to exit, killing it if it
+// has not within 5 s.
+func stop(cmd *exec.Cmd, sig os.Signal) {
+	cmd.Process.Signal(sig)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+		<-done
+	}
 }
 
 // poster is one REQ client.

@@ -409,17 +409,7 @@ func run(b *testing.B, name string, cmd *exec.Cmd, ready string) {
 	if err := cmd.Start(); err != nil {
 		b.Fatalf("start %s: %v", name, err)
 	}
-	b.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
+	b.Cleanup(func() { stop(cmd, syscall.SIGTERM) })
 	up := make(chan struct{})
 	go func() {
 		var once sync.Once
