@@ -328,8 +328,9 @@ func openPoller() {
 
 // run waits on a Go ticker and reads the monitor without waiting. (A
 // goroutine that waits in libzmq sits in a system call, whose P the
-// runtime's sysmon takes back, and sysmon then wakes every 20 µs for a
-// while: the server's threads spent about a tenth more per post.)
+// runtime's sysmon takes back after 10 ms, and sysmon then wakes every
+// 20 µs for a millisecond or more: 11% of the server's CPU samples under
+// pipelined posts, against 5.6% with the ticker.)
 func (w *Watch) run() {
 	defer close(w.done)
 	defer w.mon.Close()
