@@ -79,8 +79,7 @@ func TestSubscriptionFloodIsCutOff(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "mc_server", "127.0.0.1")
 	fair := rawSubscriber(t, s.host, s.pub)
-	mustOK(t, s, "dev", "ann", "before")
-	fair.waitFor(t, "the first post", "before")
+	subscribed(t, s, "dev", fair)
 	before := peakRSS(t, s.cmd.Process.Pid)
 
 	// Topics that differ from their first byte, so that they share no node
