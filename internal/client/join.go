@@ -183,6 +183,8 @@ func (j *Join) History(ms []msg.Message) {
 // them (see History). Live messages flow however it ends; the error says
 // why no history was shown.
 func (j *Join) Fetch(ctx context.Context, poster *Poster, channel string, n int, wait time.Duration) error {
+	fetches.begun.Add(1)
+	defer fetches.ended.Add(1)
 	defer j.History(nil)
 	select {
 	case <-j.Up():

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"syscall"
-	"time"
 
 	zmq "github.com/pebbe/zmq4"
 
-	"github.com/zmqchat/zmqchat/internal/guard"
 	"github.com/zmqchat/zmqchat/internal/msg"
 	"github.com/zmqchat/zmqchat/internal/transport"
 )
@@ -48,7 +46,7 @@ func Subscribe(ctx context.Context, ep transport.Endpoint, sub Subscription, h H
 	// connection's event could come before it and be missed.
 	var mon *zmq.Socket
 	var watch func(*zmq.Socket) error
-	events := handshakeFailed | guard.Events
+	events := handshakeFailed
 	if h.Connection != nil {
 		events |= zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED
 	}
@@ -68,49 +66,42 @@ func Subscribe(ctx context.Context, ep transport.Endpoint, sub Subscription, h H
 	poller.Add(sock, zmq.POLLIN)
 	defer sock.Monitor("", 0) // stop sending events before the receiver goes
 	poller.Add(mon, zmq.POLLIN)
-	g := guard.New(subscriberRule)
+	peak, every := newPeak(), pollEvery
 
 	for ctx.Err() == nil {
 		// zmq4 retries a poll that a signal (SIGWINCH, say) interrupted.
-		// The guard looks each guard.Tick that nothing whole came.
-		polled, err := poller.Poll(guard.Tick)
+		polled, err := poller.Poll(every)
 		if err != nil {
 			return fmt.Errorf("poll %s: %w", ep, err)
 		}
-		if len(polled) == 0 {
-			// Nothing whole to read: whatever the server sent since the
-			// last message read is part of one still coming.
-			if cuts := g.Check(time.Now()); len(cuts) > 0 {
-				return fmt.Errorf("%w at %s: %s", ErrCutOff, ep, cuts[0])
-			}
+		var grew bool
+		if grew, every = peak.grew(); grew && len(polled) == 0 {
+			// Closing the socket (deferred) drops the connection and what
+			// libzmq held of the message.
+			return fmt.Errorf("%w at %s: the process grew by over %d MiB while no whole message came (a message that never ends?)", ErrCutOff, ep, maxGrowth>>20)
 		}
 		for _, p := range polled {
 			if p.Socket == mon {
-				if err := connectionEvent(mon, ep, g, h.Connection); err != nil {
+				if err := connectionEvent(mon, ep, h.Connection); err != nil {
 					return err
 				}
 				continue
 			}
-			if err := receive(sock, sub, g, h); err != nil {
+			if err := receive(sock, sub, h); err != nil {
 				return fmt.Errorf("receive from %s: %w", ep, err)
 			}
+			peak.read()
 		}
 	}
 	return nil
 }
-
-// subscriberRule is what a subscriber's guard allows the server: 512 KiB
-// sent without a whole message (the largest is 16 KiB and a little).
-// libzmq would hold the frames of a message that never ends (from a
-// rogue publisher) until the process is killed.
-var subscriberRule = guard.Rule{Stall: 512 << 10, Progress: guard.Reads}
 
 // ErrCutOff is returned (wrapped) when the server sent what no zmqchat
 // server sends, and the subscriber hung up on it.
 var ErrCutOff = errors.New("cut off the server")
 
 // receive hands over every publication waiting on sock.
-func receive(sock *zmq.Socket, sub Subscription, g *guard.Guard, h Handlers) error {
+func receive(sock *zmq.Socket, sub Subscription, h Handlers) error {
 	for {
 		frames, err := sock.RecvMessageBytes(zmq.DONTWAIT)
 		if err != nil {
@@ -119,7 +110,6 @@ func receive(sock *zmq.Socket, sub Subscription, g *guard.Guard, h Handlers) err
 			}
 			return err
 		}
-		g.Read()
 		// Subscriptions match a prefix: "dev" also brings "devops".
 		if !sub.All && string(frames[0]) != sub.Channel {
 			continue
@@ -166,12 +156,11 @@ func refusal(ep transport.Endpoint) error {
 	return fmt.Errorf("%w at %s: is it a zmqchat server, and is it in keyed mode (then give -keys and -server-key)?", ErrRefused, ep)
 }
 
-func connectionEvent(mon *zmq.Socket, ep transport.Endpoint, g *guard.Guard, report func(up bool)) error {
-	ev, _, value, err := mon.RecvEvent(0)
+func connectionEvent(mon *zmq.Socket, ep transport.Endpoint, report func(up bool)) error {
+	ev, _, _, err := mon.RecvEvent(0)
 	if err != nil {
 		return fmt.Errorf("monitor: %w", err)
 	}
-	g.Event(ev, value, time.Now())
 	switch {
 	case ev&handshakeFailed != 0:
 		return refusal(ep)

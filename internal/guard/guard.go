@@ -12,21 +12,23 @@
 // (TCP_INFO), and shuts down the connection that breaks its Rule; libzmq
 // then drops the connection and frees what it held for it.
 //
+// Reading a connection's counters and resetting it under libzmq's feet
+// are Linux's (guard_linux.go). Elsewhere (guard_other.go) a Guard watches
+// no connection, and libzmq's own limits are what bound a peer: each frame
+// (ZMQ_MAXMSGSIZE) and the queues (high-water marks), not an endless
+// message's frames nor a subscriber's subscriptions.
+//
 // A Guard belongs to the goroutine that reads its socket's monitor.
 package guard
 
 import (
 	"fmt"
-	"net"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	zmq "github.com/pebbe/zmq4"
-	"golang.org/x/sys/unix"
 )
 
 // Progress is how a Guard tells that a connection is being served.
@@ -84,6 +86,9 @@ type conn struct {
 	sent0 uint64 // bytes sent at the last progress
 	sent  uint64 // bytes sent when last checked
 	reads uint64 // Guard.reads when last checked
+	// checked is false until the first Check: what came before the event
+	// was read counts, but whether it was answered shows only from then on.
+	checked bool
 }
 
 // New returns a Guard that applies rule.
@@ -108,8 +113,8 @@ func (g *Guard) Event(ev zmq.Event, fd int, now time.Time) {
 		// All it sent counts, from the start, so that what came before the
 		// event was read counts too.
 		c := &conn{peer: peer, since: now, reads: g.reads}
-		if info, err := tcpInfo(fd); err == nil {
-			c.sent = info.Bytes_sent
+		if n, err := counted(fd); err == nil {
+			c.sent = n.sent
 		}
 		g.conns[fd] = c
 	case zmq.EVENT_DISCONNECTED:
@@ -129,17 +134,17 @@ func (g *Guard) Check(now time.Time) []Cut {
 	var cuts []Cut
 	g.suspect = false
 	for fd, c := range g.conns {
-		info, err := tcpInfo(fd)
+		n, err := counted(fd)
 		if err != nil {
 			delete(g.conns, fd)
 			continue
 		}
-		if why := g.breaks(c, info, now); why != "" {
+		if why := g.breaks(c, n, now); why != "" {
 			// The descriptor is checked to be the same connection still,
 			// in case libzmq closed it and it was reused since the event.
 			if peer, ok := peerOf(fd); ok && peer == c.peer {
 				abort(fd)
-				cuts = append(cuts, Cut{Peer: c.peer, Sent: info.Bytes_received, Why: why})
+				cuts = append(cuts, Cut{Peer: c.peer, Sent: n.received, Why: why})
 			}
 			delete(g.conns, fd)
 		}
@@ -148,11 +153,11 @@ func (g *Guard) Check(now time.Time) []Cut {
 }
 
 // breaks says which rule c breaks, if any, and updates what it knows of c.
-func (g *Guard) breaks(c *conn, info *unix.TCPInfo, now time.Time) string {
+func (g *Guard) breaks(c *conn, info counters, now time.Time) string {
 	r := g.rule
 	if r.Budget > 0 {
 		allowed := r.Budget + r.Rate*uint64(now.Sub(c.since)/time.Second)
-		if info.Bytes_received > allowed {
+		if info.received > allowed {
 			return fmt.Sprintf("more than the %s (and %d B a second) a subscriber may (subscriptions by the thousand, or a message that never ends?)", Size(r.Budget), r.Rate)
 		}
 	}
@@ -162,18 +167,22 @@ func (g *Guard) breaks(c *conn, info *unix.TCPInfo, now time.Time) string {
 	var progressed bool
 	switch r.Progress {
 	case Replies:
-		progressed = info.Bytes_sent != c.sent
+		progressed = info.sent != c.sent
 	case Reads:
 		progressed = g.reads != c.reads
 	}
-	c.sent, c.reads = info.Bytes_sent, g.reads
+	c.sent, c.reads = info.sent, g.reads
 	if progressed {
-		c.base, c.sent0 = info.Bytes_received, info.Bytes_sent
+		c.base, c.sent0, c.checked = info.received, info.sent, true
 		return ""
 	}
-	stalled := info.Bytes_received - c.base
+	if !c.checked {
+		c.checked = true
+		return ""
+	}
+	stalled := info.received - c.base
 	if r.Progress == Reads {
-		stalled -= min(stalled, info.Bytes_sent-c.sent0)
+		stalled -= min(stalled, info.sent-c.sent0)
 	}
 	g.suspect = g.suspect || stalled > r.Stall/2
 	if stalled > r.Stall {
@@ -185,35 +194,8 @@ func (g *Guard) breaks(c *conn, info *unix.TCPInfo, now time.Time) string {
 	return ""
 }
 
-// abort resets the connection on fd, under libzmq's feet: connecting a TCP
-// socket to AF_UNSPEC drops the connection (the peer gets a reset) and
-// leaves the socket unconnected, so libzmq's next read fails and it closes
-// the descriptor itself, and frees what it held for the connection.
-// (shutdown is not enough: Linux goes on taking what the peer sends after
-// SHUT_RD, and libzmq reading it never sees the end.)
-func abort(fd int) {
-	sa := unix.RawSockaddr{Family: unix.AF_UNSPEC}
-	unix.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
-}
-
-func tcpInfo(fd int) (*unix.TCPInfo, error) {
-	return unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
-}
-
-// peerOf returns the address of the TCP peer on fd.
-func peerOf(fd int) (string, bool) {
-	sa, err := unix.Getpeername(fd)
-	if err != nil {
-		return "", false
-	}
-	switch a := sa.(type) {
-	case *unix.SockaddrInet4:
-		return net.JoinHostPort(net.IP(a.Addr[:]).String(), strconv.Itoa(a.Port)), true
-	case *unix.SockaddrInet6:
-		return net.JoinHostPort(net.IP(a.Addr[:]).String(), strconv.Itoa(a.Port)), true
-	}
-	return "", false
-}
+// counters are what the kernel counted of one connection, in bytes.
+type counters struct{ received, sent uint64 }
 
 // Size says a byte count the way a person reads it: "512 B", "64 KiB",
 // "2.5 MiB".
@@ -229,33 +211,10 @@ func Size(n uint64) string {
 }
 
 // Memory reads the process's resident memory, which a Watch checks often
-// (it is one read of a file kept open) to look at the connections as soon
-// as it grows.
+// to look at the connections as soon as it grows (see guard_linux.go).
 type Memory struct{ f *os.File }
 
-// OpenMemory opens /proc/self/statm; on a system without it, Resident
-// reports 0.
-func OpenMemory() *Memory {
-	f, _ := os.Open("/proc/self/statm")
-	return &Memory{f: f}
-}
-
-// Resident returns the process's resident memory in bytes, or 0 if it
-// cannot be read.
-func (m *Memory) Resident() int64 {
-	if m.f == nil {
-		return 0
-	}
-	var buf [128]byte
-	n, _ := m.f.ReadAt(buf[:], 0)
-	var size, resident int64
-	if _, err := fmt.Sscan(string(buf[:n]), &size, &resident); err != nil {
-		return 0
-	}
-	return resident * int64(os.Getpagesize())
-}
-
-// Close closes the file.
+// Close closes what Memory reads.
 func (m *Memory) Close() {
 	if m.f != nil {
 		m.f.Close()

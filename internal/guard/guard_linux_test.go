@@ -41,7 +41,7 @@ func pair(t *testing.T) (client, server net.Conn, fd int) {
 // has them (it counts what it received, read or not).
 func sent(t *testing.T, client net.Conn, fd, n int) {
 	t.Helper()
-	before, err := tcpInfo(fd)
+	before, err := counted(fd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,15 +49,15 @@ func sent(t *testing.T, client net.Conn, fd, n int) {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(5 * time.Second); ; {
-		info, err := tcpInfo(fd)
+		info, err := counted(fd)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if info.Bytes_received >= before.Bytes_received+uint64(n) {
+		if info.received >= before.received+uint64(n) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the server received %d of %d bytes", info.Bytes_received-before.Bytes_received, n)
+			t.Fatalf("the server received %d of %d bytes", info.received-before.received, n)
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -204,4 +204,24 @@ func TestMemoryReadsTheProcesssResidentMemory(t *testing.T) {
 		t.Errorf("resident memory grew by %d bytes after 64 MiB were touched", grew)
 	}
 	_ = big[len(big)-1]
+}
+
+// A connection the guard hears of late, after requests and replies went
+// by, is judged from its first check on, not on what came before it.
+func TestLateEventIsNotAStall(t *testing.T) {
+	client, server, fd := pair(t)
+	sent(t, client, fd, 3000) // requests...
+	if _, err := server.Write([]byte("OK")); err != nil { // ...answered
+		t.Fatal(err)
+	}
+	g := New(Rule{Stall: 1000, Progress: Replies})
+	now := time.Now()
+	g.Event(zmq.EVENT_ACCEPTED, fd, now)
+	if cuts := g.Check(now); len(cuts) != 0 {
+		t.Fatalf("cut off on its first check for what came before the event: %v", cuts)
+	}
+	sent(t, client, fd, 1001)
+	if cuts := g.Check(now); len(cuts) != 1 {
+		t.Fatalf("4,001 bytes and no reply since the first check: cuts %v, want one", cuts)
+	}
 }
