@@ -210,7 +210,7 @@ func TestMemoryReadsTheProcesssResidentMemory(t *testing.T) {
 // by, is judged from its first check on, not on what came before it.
 func TestLateEventIsNotAStall(t *testing.T) {
 	client, server, fd := pair(t)
-	sent(t, client, fd, 3000) // requests...
+	sent(t, client, fd, 3000)                             // requests...
 	if _, err := server.Write([]byte("OK")); err != nil { // ...answered
 		t.Fatal(err)
 	}
