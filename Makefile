@@ -16,14 +16,14 @@ PUB_PORT  ?= 5556
 # Where `make run` keeps the chat, so that it outlives a restart (git ignores data/).
 STORE     ?= data/chat.db
 
-.PHONY: all help deps build run demo key test bench bench-store bench-peers fuzz mutate vet fmt clean
+.PHONY: all help deps build run demo key test portable bench bench-store bench-peers fuzz mutate vet fmt clean
 
 all: build
 
 help:
 	@echo "make run     build and run the part-4 server (mc_server) on $(HOST) $(POST_PORT) $(PUB_PORT), keeping the chat in $(STORE)"
 	@echo "make demo    the part-4 server and four clients in one tmux session, a pane each"
-	@echo "make test    go vet, gofmt and staticcheck, then every test under the race detector (unit, fuzz seeds, scenarios)"
+	@echo "make test    go vet, gofmt, staticcheck and the macOS compile, then every test under the race detector (unit, fuzz seeds, scenarios)"
 	@echo "make build   build the eight programs (and keygen) into $(BIN)/"
 	@echo "make key KEYDIR=dir   a CurveZMQ key pair for keyed mode in dir (see Security in the README)"
 	@echo "make bench   zmqchat against raw libzmq, medians of BENCH_ROUNDS rounds of BENCH_TIME each, as ratios"
@@ -32,6 +32,7 @@ help:
 	@echo "make fuzz    fuzz the codec and the server's request handling, FUZZTIME each (default 30s)"
 	@echo "make mutate  mutation testing of internal/ (gremlins), efficacy per package; about half an hour"
 	@echo "make vet     go vet, the gofmt check and staticcheck only"
+	@echo "make portable   compile every package for macOS (cgo included, with zig cc), as make test does"
 	@echo "make fmt     gofmt every Go file in place"
 	@echo "make deps    install (as root) or name the missing system packages"
 	@echo "make clean   remove $(BIN)/"
@@ -65,8 +66,14 @@ vet: deps
 fmt:
 	gofmt -w $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 
-test: vet
+# The scenario tests read /proc and need Linux; on macOS, build and run work.
+test: vet portable
+	@test "$$(uname -s)" = Linux || { echo "make test needs Linux (its scenario tests read /proc); on $$(uname -s), make build and make run work" >&2; exit 1; }
 	$(GO) test -race -count=1 ./...
+
+portable: deps
+	@command -v zig >/dev/null || scripts/deps.sh npm
+	@scripts/portable.sh
 
 # Benchmarks: each workload against mc_server and against a raw libzmq loop,
 # alternating over rounds; bench/report prints medians and ratios. The raw

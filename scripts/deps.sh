@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # deps.sh: make sure the system packages zmqchat needs are installed.
-# As root it installs what is missing with apt-get; otherwise it prints the
-# exact command to run and fails. Usage: scripts/deps.sh [tmux]
+# On Debian as root it installs what is missing with apt-get; otherwise
+# (another user, or macOS) it prints the exact command to run and fails.
+# Usage: scripts/deps.sh [tmux ...]
 set -euo pipefail
 
 # Go itself: the version go.mod names, from go.dev/dl or a distribution.
@@ -32,6 +33,24 @@ for extra in "$@"; do
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
+if [ "$(uname -s)" = Darwin ]; then
+  # Homebrew's names: zeromq is libzmq, sqlite brings its pkg-config file.
+  brew=()
+  for m in "${missing[@]}"; do
+    case "$m" in
+      libzmq3-dev) brew+=(zeromq) ;;
+      libsqlite3-dev) brew+=(sqlite) ;;
+      *) brew+=("$m") ;;
+    esac
+  done
+  echo "zmqchat needs: ${brew[*]}. Install them with Homebrew (https://brew.sh):" >&2
+  echo "  brew install ${brew[*]}" >&2
+  exit 1
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "zmqchat needs libzmq (with its headers), SQLite 3 (with its headers) and pkg-config; this system has no apt-get: install them with its package manager" >&2
+  exit 1
+fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "zmqchat needs: ${missing[*]}. Install them with:" >&2
   echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
