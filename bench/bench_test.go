@@ -592,8 +592,8 @@ func BenchmarkMemory(b *testing.B) {
 		tm := base.Add(time.Duration(i) * time.Microsecond).Format(msg.TimeLayout)
 		user := users[i%len(users)]
 		req := [][]byte{[]byte(msg.CmdPost), []byte(channel), []byte(user), []byte(tm), []byte(body)}
-		if r := h.Handle(req, ""); string(r[0]) != msg.ReplyOK {
-			b.Fatalf("reply %q", r)
+		if r := h.Handle(req, ""); string(r.Reply[0]) != msg.ReplyOK {
+			b.Fatalf("reply %q", r.Reply)
 		}
 		payload += int64(len(channel) + len(user) + len(tm) + len(body))
 	}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"database/sql"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,13 +32,28 @@ func storedMessages() int {
 // in the file's first tenth (so its history is read from the file).
 func fill(b *testing.B, path string, n int) {
 	b.Helper()
-	s, err := store.Open(path, store.Options{Budget: 1 << 20})
+	s, err := store.Open(path, store.Options{}) // made a zmqchat store
 	if err != nil {
 		b.Fatal(err)
 	}
-	const batch = 256
-	recs := make([]store.Record, 0, batch)
-	ids := make([]uint64, 0, batch)
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	// Written in one transaction, as no server would: a post a transaction
+	// would take minutes.
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.Begin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ins, err := tx.Prepare("INSERT INTO messages (seq, channel, username, time, body) VALUES (?, ?, ?, ?, ?)")
+	if err != nil {
+		b.Fatal(err)
+	}
 	base := time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)
 	body := strings.Repeat("m", 56)
 	for i := 0; i < n; i++ {
@@ -45,16 +61,12 @@ func fill(b *testing.B, path string, n int) {
 		if i%10000 == 0 && i < n/10 {
 			ch = "rare"
 		}
-		recs = append(recs, store.Record{Channel: ch, Username: "u" + strconv.Itoa(i%50), Time: base.Add(time.Duration(i) * time.Millisecond).Format(time.RFC3339Nano), Body: body + strconv.Itoa(i%10000)})
-		ids = append(ids, uint64(i))
-		if len(recs) == batch || i == n-1 {
-			if err := s.Append(recs, ids); err != nil {
-				b.Fatal(err)
-			}
-			recs, ids = recs[:0], ids[:0]
+		tm := base.Add(time.Duration(i) * time.Millisecond).Format(time.RFC3339Nano)
+		if _, err := ins.Exec(i+1, ch, "u"+strconv.Itoa(i%50), tm, body+strconv.Itoa(i%10000)); err != nil {
+			b.Fatal(err)
 		}
 	}
-	if err := s.Close(); err != nil {
+	if err := tx.Commit(); err != nil {
 		b.Fatal(err)
 	}
 }

@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"context"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,29 +97,6 @@ func TestAnnounce(t *testing.T) {
 	}
 }
 
-func TestServerFlagsStoreBudget(t *testing.T) {
-	for _, tt := range []struct {
-		arg  string
-		want int64 // 0: refused
-	}{{"1", 1 << 20}, {"512", 512 << 20}, {"0", 0}, {"-3", 0}} {
-		cmd := NewCommand("s", "S.")
-		opts := ServerFlags(cmd)
-		if _, err := cmd.Parse([]string{"-store-mib", tt.arg}); err != nil {
-			t.Fatal(err)
-		}
-		stop, err := opts.Start(context.Background(), Env{Stderr: io.Discard})
-		switch {
-		case tt.want == 0 && err == nil:
-			t.Errorf("-store-mib %s taken", tt.arg)
-		case tt.want != 0 && (err != nil || opts.StoreBudget() != tt.want):
-			t.Errorf("-store-mib %s: %v, budget %d", tt.arg, err, opts.StoreBudget())
-		}
-		if stop != nil {
-			stop()
-		}
-	}
-}
-
 func TestProgramName(t *testing.T) {
 	defer func(a string) { os.Args[0] = a }(os.Args[0])
 	for in, want := range map[string]string{"/usr/local/bin/mc_server": "mc_server", "bin/pub_client": "pub_client", "keygen": "keygen"} {
@@ -129,23 +104,6 @@ func TestProgramName(t *testing.T) {
 		if got := programName(); got != want {
 			t.Errorf("programName for %q = %q, want %q", in, got, want)
 		}
-	}
-}
-
-func TestServerFlagsWriteAProfile(t *testing.T) {
-	cmd := NewCommand("s", "S.")
-	opts := ServerFlags(cmd)
-	file := filepath.Join(t.TempDir(), "cpu.prof")
-	if _, err := cmd.Parse([]string{"-cpuprofile", file}); err != nil {
-		t.Fatal(err)
-	}
-	stop, err := opts.Start(context.Background(), Env{Stderr: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop()
-	if fi, err := os.Stat(file); err != nil || fi.Size() == 0 {
-		t.Fatalf("no profile written: %v", err)
 	}
 }
 

@@ -11,16 +11,28 @@ import (
 	"github.com/zmqchat/zmqchat/internal/store"
 )
 
-func newHandler(mode msg.Mode) (*Handler, *[]msg.Message) {
-	var published []msg.Message
-	h := &Handler{Store: store.New(store.DefaultWindow), Mode: mode}
-	h.Stored = func(m msg.Message, pub [][]byte) {
-		if got, err := msg.DecodePub(pub); err != nil || got.Body != m.Body || got.Channel != m.Channel || !got.Time.Equal(m.Time) {
-			panic(fmt.Sprintf("publication %q does not carry %+v (%v)", pub, m, err))
+// tester is a Handler whose Handle returns the reply and keeps what was
+// to be published, as the server loop would publish it.
+type tester struct {
+	*Handler
+	published []msg.Message
+}
+
+func (h *tester) Handle(frames [][]byte, key string) [][]byte {
+	r := h.Handler.Handle(frames, key)
+	if r.Pub != nil {
+		m := r.Message
+		if got, err := msg.DecodePub(r.Pub); err != nil || got.Body != m.Body || got.Channel != m.Channel || !got.Time.Equal(m.Time) {
+			panic(fmt.Sprintf("publication %q does not carry %+v (%v)", r.Pub, m, err))
 		}
-		published = append(published, m)
+		h.published = append(h.published, m)
 	}
-	return h, &published
+	return r.Reply
+}
+
+func newHandler(mode msg.Mode) (*tester, *[]msg.Message) {
+	h := &tester{Handler: &Handler{Store: store.New(store.DefaultWindow), Mode: mode}}
+	return h, &h.published
 }
 
 func frames(parts ...string) [][]byte {
@@ -139,7 +151,7 @@ func FuzzHandle(f *testing.F) {
 		if h.Store.Len() > 1 || len(*published) != h.Store.Len() {
 			t.Fatalf("stored %d, published %d: a resend was stored twice or not published", h.Store.Len(), len(*published))
 		}
-		for _, r := range h.Store.Messages() {
+		for _, r := range h.Store.(*store.Memory).Messages() {
 			m, err := msg.DecodePub(r.Frames())
 			if err == nil {
 				err = m.Check(mode)

@@ -10,17 +10,26 @@ import (
 	"github.com/zmqchat/zmqchat/internal/store"
 )
 
-func post(channel, user, body string) Request {
-	return Request{Frames: frames("POST", channel, user, tm, body)}
+func post(channel, user, body string) [][]byte {
+	return frames("POST", channel, user, tm, body)
 }
 
-func history(channel, n string) Request { return Request{Frames: frames("HISTORY", channel, n)} }
+func history(channel, n string) [][]byte { return frames("HISTORY", channel, n) }
+
+// handleAll answers reqs in order.
+func handleAll(h *tester, reqs ...[][]byte) [][][]byte {
+	var replies [][][]byte
+	for _, r := range reqs {
+		replies = append(replies, h.Handle(r, ""))
+	}
+	return replies
+}
 
 // HISTORY answers with the messages' publication frames, oldest first,
-// after the posts before it in the same batch; malformed ones get ERR.
+// after the posts before it; malformed ones get ERR.
 func TestHandleHistory(t *testing.T) {
 	h, _ := newHandler(msg.MultiChannel)
-	replies := h.HandleAll([]Request{
+	replies := handleAll(h,
 		post("dev", "ann", "one"),
 		post("ops", "bob", "two"),
 		history("dev", "10"),
@@ -31,8 +40,8 @@ func TestHandleHistory(t *testing.T) {
 		history("dev", "1001"),
 		history("dev", "+1"),
 		history("", "1"),
-		{Frames: frames("HISTORY", "dev")},
-	})
+		frames("HISTORY", "dev"),
+	)
 	want := []string{
 		"OK", "OK",
 		"OK|dev|ann|" + tm + "|one",
@@ -71,17 +80,17 @@ func bytesJoin(frames [][]byte) []byte {
 	return b
 }
 
-// Posts in one batch are stored once each, a resend within the batch
-// included, and each is published once, in order.
-func TestHandleBatchOfPosts(t *testing.T) {
+// Posts in a row are stored once each, a resend included, and each is
+// published once, in order.
+func TestHandlePostsInARow(t *testing.T) {
 	h, published := newHandler(msg.MultiChannel)
-	replies := h.HandleAll([]Request{
+	replies := handleAll(h,
 		post("dev", "ann", "a"),
-		post("dev", "ann", "a"), // a resend before the first was stored
+		post("dev", "ann", "a"), // a resend: the reply was lost
 		post("dev", "ann", "b"),
 		post("ALL", "ann", "c"),
 		post("dev", "ann", "d"),
-	})
+	)
 	var got []string
 	for _, r := range replies {
 		got = append(got, string(r[0]))
@@ -121,7 +130,7 @@ func TestHandleStoreFailure(t *testing.T) {
 	}
 	restore := func() { syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old) }
 	defer restore()
-	replies := h.HandleAll([]Request{post("dev", "ann", strings.Repeat("x", 5000)), post("dev", "bob", "y")})
+	replies := handleAll(h, post("dev", "ann", strings.Repeat("x", 5000)), post("dev", "bob", "y"))
 	restore()
 	for _, r := range replies {
 		if string(r[0]) != "ERR" || !strings.Contains(string(r[1]), "not stored, try again later") {

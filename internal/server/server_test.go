@@ -98,13 +98,13 @@ func TestServeAnswersStoresLogsAndPublishes(t *testing.T) {
 // A second server on a bound port fails at Listen, with the hint.
 func TestListenOnAPortInUse(t *testing.T) {
 	s := servertest.Run(t, msg.SingleRoom)
-	_, err := server.Listen(server.Config{Post: s.Post, Mode: msg.SingleRoom})
+	_, err := servertest.Listen(s.Post, nil, server.Config{Mode: msg.SingleRoom})
 	if err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("Listen on %s in use: %v", s.Post, err)
 	}
 	pub := s.Pub
 	free, _ := transport.BindEndpoint("127.0.0.1", "0")
-	if _, err := server.Listen(server.Config{Post: free, Pub: &pub}); err == nil || !strings.Contains(err.Error(), "in use") {
+	if _, err := servertest.Listen(free, &pub, server.Config{}); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("Listen with its pub port in use: %v", err)
 	}
 }
@@ -116,7 +116,7 @@ func TestListenOnAPortInUse(t *testing.T) {
 func TestServeStopsFlushesAndFreesItsPorts(t *testing.T) {
 	post, _ := transport.BindEndpoint("127.0.0.1", "0")
 	log := servertest.NewLines()
-	srv, err := server.Listen(server.Config{Post: post, Mode: msg.SingleRoom, Log: log})
+	srv, err := servertest.Listen(post, nil, server.Config{Mode: msg.SingleRoom, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestServeStopsFlushesAndFreesItsPorts(t *testing.T) {
 	// closed; a socket left open would hold it for good.
 	var again *server.Server
 	for deadline := time.Now().Add(servertest.Wait); again == nil; {
-		if again, err = server.Listen(server.Config{Post: srv.PostEndpoint(), Mode: msg.SingleRoom}); err != nil && time.Now().After(deadline) {
+		if again, err = servertest.Listen(srv.PostEndpoint(), nil, server.Config{Mode: msg.SingleRoom}); err != nil && time.Now().After(deadline) {
 			t.Fatalf("the port is still held after Serve returned: %v", err)
 		}
 	}
@@ -256,7 +256,7 @@ func TestKeyedServe(t *testing.T) {
 	post.Curve = &transport.Curve{Pair: serverKeys, Gate: gate}
 	pub := post
 	log := servertest.NewLines()
-	srv, err := server.Listen(server.Config{Post: post, Pub: &pub, Mode: msg.MultiChannel, Log: log})
+	srv, err := servertest.Listen(post, &pub, server.Config{Mode: msg.MultiChannel, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,8 +325,12 @@ func TestServeSummaryAndBudget(t *testing.T) {
 	log := servertest.NewLines()
 	var mu sync.Mutex
 	var warned []string
-	srv, err := server.Listen(server.Config{Post: post, Mode: msg.SingleRoom, Log: log, Name: "post_server",
-		StoreBudget: 1, Warn: func(s string) { mu.Lock(); warned = append(warned, s); mu.Unlock() }})
+	warn := func(s string) { mu.Lock(); warned = append(warned, s); mu.Unlock() }
+	st, err := server.OpenStore(server.StoreOptions{Budget: 1}, warn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := servertest.Listen(post, nil, server.Config{Store: st, Mode: msg.SingleRoom, Log: log, Name: "post_server", Warn: warn})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +349,7 @@ func TestServeSummaryAndBudget(t *testing.T) {
 // none; without Warn, a log that fails costs lines and nothing else.
 func TestListenDefaults(t *testing.T) {
 	post, _ := transport.BindEndpoint("127.0.0.1", "0")
-	srv, err := server.Listen(server.Config{Post: post, Mode: msg.SingleRoom, Log: failingWriter{}})
+	srv, err := servertest.Listen(post, nil, server.Config{Mode: msg.SingleRoom, Log: failingWriter{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,7 +389,7 @@ func TestLogShortensLongBodiesAndSkipsDevNull(t *testing.T) {
 	}
 	defer null.Close()
 	ep, _ := transport.BindEndpoint("127.0.0.1", "0")
-	srv, err := server.Listen(server.Config{Post: ep, Mode: msg.SingleRoom, Log: null, Name: "post_server"})
+	srv, err := servertest.Listen(ep, nil, server.Config{Mode: msg.SingleRoom, Log: null, Name: "post_server"})
 	if err != nil {
 		t.Fatal(err)
 	}

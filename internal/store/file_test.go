@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-func open(t *testing.T, path string, opts Options) *Store {
+func open(t *testing.T, path string, opts Options) *File {
 	t.Helper()
 	s, err := Open(path, opts)
 	if err != nil {
@@ -124,23 +124,15 @@ func TestFileRefusals(t *testing.T) {
 	}
 }
 
-// A batch of posts is written in one statement, each with its own place
-// in the order; a restart reads them back in that order, and a file
-// reopened with a budget smaller than one message still holds the newest.
-func TestFileBatchesAndTinyBudget(t *testing.T) {
+// Each post is a row with its own place in the order; a restart reads
+// them back in that order, and a file reopened with a budget smaller than
+// one message still holds the newest.
+func TestFileRowsAndTinyBudget(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "chat.db")
 	s := open(t, path, Options{})
-	add(s, on("dev", 0))
-	var recs []Record
-	var ids []uint64
-	for i := 1; i <= 5; i++ {
-		r := rec(on("dev", i))
-		recs, ids = append(recs, r), append(ids, idOf(s, r))
+	for i := 0; i <= 6; i++ {
+		add(s, on("dev", i))
 	}
-	if err := s.Append(recs, ids); err != nil {
-		t.Fatal(err)
-	}
-	add(s, on("dev", 6))
 	s.Close()
 	// Closed cleanly, the file holds everything and its log is emptied.
 	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
@@ -202,7 +194,7 @@ func TestFileSync(t *testing.T) {
 	}{{false, 1}, {true, 2}} {
 		s := open(t, filepath.Join(t.TempDir(), "chat.db"), Options{Sync: tt.sync})
 		var got int
-		if err := s.file.db.QueryRow("PRAGMA synchronous").Scan(&got); err != nil || got != tt.want {
+		if err := s.db.QueryRow("PRAGMA synchronous").Scan(&got); err != nil || got != tt.want {
 			t.Errorf("Sync %v: synchronous = %d (%v), want %d", tt.sync, got, err, tt.want)
 		}
 	}

@@ -101,7 +101,7 @@ func TestManyMessagesAcrossBlocks(t *testing.T) {
 			t.Fatalf("message %d is %+v", i, m)
 		}
 	}
-	if addRecord(s, got[n-1], idOf(s, got[n-1])) {
+	if addRecord(s, got[n-1], idOf(got[n-1])) {
 		t.Fatalf("the last message, in the last block, was stored twice")
 	}
 }
@@ -169,24 +169,22 @@ func TestBudgetEvictsTheOldest(t *testing.T) {
 
 // add adds m as the server does, identified by its frames as a client
 // would send them, unless it is a resend.
-func add(s *Store, m msg.Message) bool {
+func add(s Store, m msg.Message) bool {
 	r := rec(m)
-	return addRecord(s, r, idOf(s, r))
+	return addRecord(s, r, idOf(r))
 }
 
 // idOf is r's ID, as its post's frames would give it.
-func idOf(s *Store, r Record) uint64 {
-	return s.ID([]byte(r.Channel), []byte(r.Username), []byte(r.Time), []byte(r.Body))
+func idOf(r Record) uint64 {
+	return ID([]byte(r.Channel), []byte(r.Username), []byte(r.Time), []byte(r.Body))
 }
 
-func addRecord(s *Store, r Record, id uint64) bool {
-	if s.Seen(id, r) {
-		return false
-	}
-	if err := s.Append([]Record{r}, []uint64{id}); err != nil {
+func addRecord(s Store, r Record, id uint64) bool {
+	added, err := s.Add(id, r)
+	if err != nil {
 		panic(err)
 	}
-	return true
+	return added
 }
 
 // rec is m's record, as its publication would carry it.
@@ -208,8 +206,8 @@ func unix(r Record) int64 {
 func TestResendMeansTheSameBytes(t *testing.T) {
 	s := New(DefaultWindow)
 	m := message(1)
-	z := s.ID([]byte("dev"), []byte("ann"), []byte("2026-11-25T07:30:00Z"), []byte("hi"))
-	utc := s.ID([]byte("dev"), []byte("ann"), []byte("2026-11-25T07:30:00+00:00"), []byte("hi"))
+	z := ID([]byte("dev"), []byte("ann"), []byte("2026-11-25T07:30:00Z"), []byte("hi"))
+	utc := ID([]byte("dev"), []byte("ann"), []byte("2026-11-25T07:30:00+00:00"), []byte("hi"))
 	if z == utc {
 		t.Fatal("two ways of writing a time have one ID")
 	}
@@ -218,7 +216,7 @@ func TestResendMeansTheSameBytes(t *testing.T) {
 	}
 	// The frames are kept apart: moving a byte from one to the next is
 	// another post.
-	if s.ID([]byte("de"), []byte("vann"), nil, nil) == s.ID([]byte("dev"), []byte("ann"), nil, nil) {
+	if ID([]byte("de"), []byte("vann"), nil, nil) == ID([]byte("dev"), []byte("ann"), nil, nil) {
 		t.Error("frame boundaries are not part of the ID")
 	}
 }

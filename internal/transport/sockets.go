@@ -89,24 +89,47 @@ func Shutdown() {
 	}
 }
 
-// ListenRequests binds the socket on which a server takes requests: REP,
-// or with batches ROUTER, which REQ and DEALER clients speak to as to a
-// REP socket, and which lets the server take the requests waiting
-// together (and store their posts in one write to a file). REP costs
-// fewer calls per request, so it is the socket of a server that does not
-// batch.
-func ListenRequests(ep Endpoint, batches bool) (*zmq.Socket, error) {
-	t := zmq.REP
-	if batches {
-		t = zmq.ROUTER
-	}
-	return listen(t, ep, MaxMsgSize, RequestHWM, RequestRcvbuf)
+// Listener is a server socket and the endpoint it is bound to, with the
+// port the system picked for port 0.
+type Listener struct {
+	*zmq.Socket
+	At Endpoint
 }
 
-// ListenPublish binds the PUB socket on which a server publishes. What it
-// takes in is subscriptions, capped at MaxSubscriptionSize.
-func ListenPublish(ep Endpoint) (*zmq.Socket, error) {
-	return listen(zmq.PUB, ep, MaxSubscriptionSize, SubscriptionHWM, -1)
+// Gate returns the allow-list the socket's peers are let in by, or nil
+// when it is plain (not keyed).
+func (l *Listener) Gate() *Gate {
+	if l.At.Curve == nil {
+		return nil
+	}
+	return l.At.Curve.Gate
+}
+
+// Listen binds a server socket of type t on ep: REP, where a server takes
+// requests (REQ and DEALER clients speak to it), or PUB, where it
+// publishes. A REP socket takes in at most RequestHWM requests from one
+// client ahead of their replies; a PUB socket takes in subscriptions only,
+// capped at MaxSubscriptionSize each.
+func Listen(t zmq.Type, ep Endpoint) (*Listener, error) {
+	var s *zmq.Socket
+	var err error
+	switch t {
+	case zmq.REP:
+		s, err = listen(t, ep, MaxMsgSize, RequestHWM, RequestRcvbuf)
+	case zmq.PUB:
+		s, err = listen(t, ep, MaxSubscriptionSize, SubscriptionHWM, -1)
+	default:
+		return nil, fmt.Errorf("listen: a server has no %s socket", t)
+	}
+	if err != nil {
+		return nil, err
+	}
+	l := &Listener{Socket: s, At: ep}
+	if l.At.URL, err = s.GetLastEndpoint(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("bound endpoint of %s: %w", ep, err)
+	}
+	return l, nil
 }
 
 // listen binds a server socket that drops (with the connection) any
@@ -150,29 +173,19 @@ func listen(t zmq.Type, ep Endpoint, maxIn int64, rcvhwm, rcvbuf int) (*zmq.Sock
 	return s, nil
 }
 
-// Bound returns the endpoint a server socket is bound to, with the port
-// the system picked if it was bound to port 0.
-func Bound(s *zmq.Socket, ep Endpoint) (Endpoint, error) {
-	url, err := s.GetLastEndpoint()
-	if err != nil {
-		return ep, fmt.Errorf("bound endpoint of %s: %w", ep, err)
-	}
-	return Endpoint{URL: url, IPv6: ep.IPv6, Curve: ep.Curve}, nil
-}
-
 // ReopenPublish closes a server's PUB socket, which drops every
 // subscriber (in libzmq 4.3, unbinding would leave their connections up),
 // and binds a new one on the same endpoint; the subscribers reconnect by
 // themselves, through ZAP again. libzmq lets go of the port a moment after
 // the close, so binding is retried for up to a second.
-func ReopenPublish(old *zmq.Socket, ep Endpoint) (*zmq.Socket, error) {
+func ReopenPublish(old *Listener) (*Listener, error) {
 	old.SetLinger(0)
 	old.Close()
 	var err error
 	for try := 0; try < 100; try++ {
-		var s *zmq.Socket
-		if s, err = ListenPublish(ep); err == nil {
-			return s, nil
+		var l *Listener
+		if l, err = Listen(zmq.PUB, old.At); err == nil {
+			return l, nil
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

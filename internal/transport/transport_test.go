@@ -68,22 +68,19 @@ func TestEndpointPort(t *testing.T) {
 	}
 }
 
-// A server bound to port 0 gets a real port, which Bound tells and a
+// A server bound to port 0 gets a real port, which its Listener tells and a
 // client can reach.
 func TestListenOnPortZeroTellsTheBoundPort(t *testing.T) {
 	ep, err := BindEndpoint("127.0.0.1", "0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := ListenRequests(ep, false)
+	rep, err := Listen(zmq.REP, ep)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rep.Close()
-	bound, err := Bound(rep, ep)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bound := rep.At
 	if p := bound.Port(); p == "0" || p == "" {
 		t.Fatalf("bound endpoint %s has no real port", bound)
 	}
@@ -94,7 +91,7 @@ func TestListenOnPortZeroTellsTheBoundPort(t *testing.T) {
 	}
 	c.Close()
 	// And a second bind of that port is refused with the hint.
-	if s, err := ListenRequests(bound, false); err == nil {
+	if s, err := Listen(zmq.REP, bound); err == nil {
 		s.Close()
 		t.Fatalf("a second bind of %s succeeded", bound)
 	} else if !strings.Contains(err.Error(), "another server running") {
@@ -112,15 +109,14 @@ func TestServerSocketOptions(t *testing.T) {
 	}
 	ep, _ := BindEndpoint("127.0.0.1", "0")
 	for _, tt := range []struct {
-		name   string
-		listen func(Endpoint) (*zmq.Socket, error)
-		maxIn  int64
+		name  string
+		typ   zmq.Type
+		maxIn int64
 	}{
-		{"REP", func(ep Endpoint) (*zmq.Socket, error) { return ListenRequests(ep, false) }, MaxMsgSize},
-		{"ROUTER", func(ep Endpoint) (*zmq.Socket, error) { return ListenRequests(ep, true) }, MaxMsgSize},
-		{"PUB", ListenPublish, MaxSubscriptionSize},
+		{"REP", zmq.REP, MaxMsgSize},
+		{"PUB", zmq.PUB, MaxSubscriptionSize},
 	} {
-		s, err := tt.listen(ep)
+		s, err := Listen(tt.typ, ep)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,13 +198,12 @@ func TestGateAllowsListedKeysAndReportsEachRefusalOnce(t *testing.T) {
 func TestZAPRoundTrips(t *testing.T) {
 	ep, _ := BindEndpoint("127.0.0.1", "0")
 	roundTrip := func(server, client Endpoint) (string, error) {
-		rep, err := ListenRequests(server, false)
+		rep, err := Listen(zmq.REP, server)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer rep.Close()
-		bound, _ := Bound(rep, server)
-		client.URL = bound.URL
+		client.URL = rep.At.URL
 		req, err := DialRequest(client, nil)
 		if err != nil {
 			t.Fatal(err)

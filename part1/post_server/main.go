@@ -1,13 +1,15 @@
-// Command post_server is part 1's server: it takes posts on a REP socket,
-// checks each one, keeps every message in memory and prints it, until it
-// is stopped.
+// Command post_server is part 1's server: it takes posts on a REP socket, checks
+// them, keeps every message in memory (or, with -store, in an SQLite file)
+// and prints one line per message until stopped.
 //
-//	post_server [-store file [-sync]] [-cpuprofile file] <ip> <port>
+//	post_server [-store file [-sync]] [-store-mib n] [-keys dir -allow file] <ip> <port>
 package main
 
 import (
 	"context"
 	"os"
+
+	zmq "github.com/pebbe/zmq4"
 
 	"github.com/zmqchat/zmqchat/internal/cli"
 	"github.com/zmqchat/zmqchat/internal/msg"
@@ -22,41 +24,45 @@ func main() { os.Exit(cli.Main(run)) }
 
 func run(ctx context.Context, args []string, env cli.Env) error {
 	cmd := cli.NewCommand("post_server", summary, "<ip>", "<port>")
-	opts := cli.ServerFlags(cmd)
+	opts := server.Flags(cmd)
 	a, err := cmd.Parse(args)
 	if err != nil {
 		return err
 	}
-	post, err := cmd.Bind(a[0], a[1])
+	postAt, err := cmd.Bind(a[0], a[1])
 	if err != nil {
 		return err
 	}
-	stop, err := opts.Start(ctx, env, &post)
+	stop, err := opts.Start(ctx, env, &postAt)
 	if err != nil {
 		return err
 	}
 	defer stop()
-
-	// One socket: REP (ROUTER with -store) on <port>, where each post is answered OK once it is
-	// stored, or ERR with the reason it was refused.
-	srv, err := server.Listen(server.Config{
-		Post:        post,
-		Mode:        msg.SingleRoom,
-		Log:         env.Stdout,
-		Warn:        cli.Warn(env, "post_server"),
-		Name:        "post_server",
-		StoreBudget: opts.StoreBudget(),
-		StoreFile:   opts.StoreFile(),
-		StoreSync:   opts.StoreSync(),
-	})
+	defer transport.Shutdown()
+	warn := cli.Warn(env, "post_server")
+	st, err := server.OpenStore(opts.Store(), warn)
 	if err != nil {
 		return err
 	}
-	defer transport.Shutdown()
-	cli.Announce(env.Stdout, "post_server", a[0], srv.PostEndpoint(), transport.Endpoint{},
+	defer st.Close()
+
+	// REP on <port>: each post is answered OK once it is stored, or ERR
+	// with the reason it was refused.
+	post, err := transport.Listen(zmq.REP, postAt)
+	if err != nil {
+		return err
+	}
+
+	srv, err := server.New(server.Config{Post: post, Store: st, Mode: msg.SingleRoom,
+		Log: env.Stdout, Warn: warn, Name: "post_server"})
+	if err != nil {
+		return err
+	}
+	cli.Announce(env.Stdout, "post_server", a[0], post.At, transport.Endpoint{},
 		"post_client HOST POST <username> <message>")
 
-	// The loop: receive a post, check it, store it, print it, reply.
+	// The loop (server.Serve): receive a post, check and store it, print it,
+	// reply.
 	// Its last log line, once stopped, says how many messages it stored.
 	return srv.Serve(ctx)
 }

@@ -1,12 +1,14 @@
 // Command pub_server is part 2's server: part 1's post_server, which also
 // publishes every stored message on a PUB socket of its own port.
 //
-//	pub_server [-store file [-sync]] [-cpuprofile file] <ip> <post_port> <pub_port>
+//	pub_server [-store file [-sync]] [-store-mib n] [-keys dir -allow file] <ip> <post_port> <pub_port>
 package main
 
 import (
 	"context"
 	"os"
+
+	zmq "github.com/pebbe/zmq4"
 
 	"github.com/zmqchat/zmqchat/internal/cli"
 	"github.com/zmqchat/zmqchat/internal/msg"
@@ -21,44 +23,52 @@ func main() { os.Exit(cli.Main(run)) }
 
 func run(ctx context.Context, args []string, env cli.Env) error {
 	cmd := cli.NewCommand("pub_server", summary, "<ip>", "<post_port>", "<pub_port>")
-	opts := cli.ServerFlags(cmd)
+	opts := server.Flags(cmd)
 	a, err := cmd.Parse(args)
 	if err != nil {
 		return err
 	}
-	post, pub, err := cmd.BindPair(a[0], a[1], a[2])
+	postAt, pubAt, err := cmd.BindPair(a[0], a[1], a[2])
 	if err != nil {
 		return err
 	}
-	stop, err := opts.Start(ctx, env, &post, &pub)
+	stop, err := opts.Start(ctx, env, &postAt, &pubAt)
 	if err != nil {
 		return err
 	}
 	defer stop()
-
-	// Two sockets: REP (ROUTER with -store) on <post_port> takes posts; PUB on <pub_port> sends
-	// each stored message to every subscriber, as frames channel (""),
-	// username, time, message.
-	srv, err := server.Listen(server.Config{
-		Post:        post,
-		Pub:         &pub,
-		Mode:        msg.SingleRoom,
-		Log:         env.Stdout,
-		Warn:        cli.Warn(env, "pub_server"),
-		Name:        "pub_server",
-		StoreBudget: opts.StoreBudget(),
-		StoreFile:   opts.StoreFile(),
-		StoreSync:   opts.StoreSync(),
-	})
+	defer transport.Shutdown()
+	warn := cli.Warn(env, "pub_server")
+	st, err := server.OpenStore(opts.Store(), warn)
 	if err != nil {
 		return err
 	}
-	defer transport.Shutdown()
-	pubEP, _ := srv.PubEndpoint()
-	cli.Announce(env.Stdout, "pub_server", a[0], srv.PostEndpoint(), pubEP,
+	defer st.Close()
+
+	// REP on <post_port>: each post is answered OK once it is stored, or ERR
+	// with the reason it was refused.
+	post, err := transport.Listen(zmq.REP, postAt)
+	if err != nil {
+		return err
+	}
+	// PUB on <pub_port>: each stored message goes to every subscriber, as
+	// the frames channel (""), username, time, message.
+	pub, err := transport.Listen(zmq.PUB, pubAt)
+	if err != nil {
+		post.Close()
+		return err
+	}
+
+	srv, err := server.New(server.Config{Post: post, Pub: pub, Store: st, Mode: msg.SingleRoom,
+		Log: env.Stdout, Warn: warn, Name: "pub_server"})
+	if err != nil {
+		return err
+	}
+	cli.Announce(env.Stdout, "pub_server", a[0], post.At, pub.At,
 		"pub_client HOST PUB", "post_client HOST POST <username> <message>")
 
-	// The loop: receive a post, check and store it, publish it, reply.
+	// The loop (server.Serve): receive a post, check and store it, publish it,
+	// reply.
 	// Its last log line, once stopped, says how many messages it stored.
 	return srv.Serve(ctx)
 }

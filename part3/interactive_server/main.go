@@ -1,13 +1,14 @@
-// Command interactive_server is part 3's server: the sockets and loop of
-// part 2's pub_server, serving interactive_clients that post and read at
-// once.
+// Command interactive_server is part 3's server: part 2's pub_server, for many
+// interactive clients at once, each of which posts and subscribes.
 //
-//	interactive_server [-store file [-sync]] [-cpuprofile file] <ip> <post_port> <pub_port>
+//	interactive_server [-store file [-sync]] [-store-mib n] [-keys dir -allow file] <ip> <post_port> <pub_port>
 package main
 
 import (
 	"context"
 	"os"
+
+	zmq "github.com/pebbe/zmq4"
 
 	"github.com/zmqchat/zmqchat/internal/cli"
 	"github.com/zmqchat/zmqchat/internal/msg"
@@ -15,51 +16,59 @@ import (
 	"github.com/zmqchat/zmqchat/internal/transport"
 )
 
-const summary = `Takes posts (REQ/REP), keeps every message in memory (and with -store in a file) and publishes it (PUB) until stopped (Ctrl-C).
+const summary = `Takes posts (REQ/REP), keeps every message in memory (and with -store in a file) and publishes it (PUB) to every interactive_client until stopped (Ctrl-C).
 <ip> is an address, a host name, or * for every interface; port 0 picks a free port.`
 
 func main() { os.Exit(cli.Main(run)) }
 
 func run(ctx context.Context, args []string, env cli.Env) error {
 	cmd := cli.NewCommand("interactive_server", summary, "<ip>", "<post_port>", "<pub_port>")
-	opts := cli.ServerFlags(cmd)
+	opts := server.Flags(cmd)
 	a, err := cmd.Parse(args)
 	if err != nil {
 		return err
 	}
-	post, pub, err := cmd.BindPair(a[0], a[1], a[2])
+	postAt, pubAt, err := cmd.BindPair(a[0], a[1], a[2])
 	if err != nil {
 		return err
 	}
-	stop, err := opts.Start(ctx, env, &post, &pub)
+	stop, err := opts.Start(ctx, env, &postAt, &pubAt)
 	if err != nil {
 		return err
 	}
 	defer stop()
-
-	// REP (ROUTER with -store) on <post_port> takes every client's posts; PUB on
-	// <pub_port> sends each stored message to every client, its poster's
-	// included, which is how a client sees its own lines.
-	srv, err := server.Listen(server.Config{
-		Post:        post,
-		Pub:         &pub,
-		Mode:        msg.SingleRoom,
-		Log:         env.Stdout,
-		Warn:        cli.Warn(env, "interactive_server"),
-		Name:        "interactive_server",
-		StoreBudget: opts.StoreBudget(),
-		StoreFile:   opts.StoreFile(),
-		StoreSync:   opts.StoreSync(),
-	})
+	defer transport.Shutdown()
+	warn := cli.Warn(env, "interactive_server")
+	st, err := server.OpenStore(opts.Store(), warn)
 	if err != nil {
 		return err
 	}
-	defer transport.Shutdown()
-	pubEP, _ := srv.PubEndpoint()
-	cli.Announce(env.Stdout, "interactive_server", a[0], srv.PostEndpoint(), pubEP,
+	defer st.Close()
+
+	// REP on <post_port>: every client posts here; each post is answered OK
+	// once it is stored, or ERR with the reason it was refused.
+	post, err := transport.Listen(zmq.REP, postAt)
+	if err != nil {
+		return err
+	}
+	// PUB on <pub_port>: every client subscribes here and sees every message,
+	// its own included.
+	pub, err := transport.Listen(zmq.PUB, pubAt)
+	if err != nil {
+		post.Close()
+		return err
+	}
+
+	srv, err := server.New(server.Config{Post: post, Pub: pub, Store: st, Mode: msg.SingleRoom,
+		Log: env.Stdout, Warn: warn, Name: "interactive_server"})
+	if err != nil {
+		return err
+	}
+	cli.Announce(env.Stdout, "interactive_server", a[0], post.At, pub.At,
 		"interactive_client HOST POST PUB <name>")
 
-	// The loop: receive a post, check and store it, publish it, reply.
+	// The loop (server.Serve): receive a post, check and store it, publish it,
+	// reply; one request at a time, in the order they come.
 	// Its last log line, once stopped, says how many messages it stored.
 	return srv.Serve(ctx)
 }

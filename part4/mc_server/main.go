@@ -3,12 +3,14 @@
 // subscribes to one channel. Channel ALL is read-only: a post to it is
 // refused, and its clients subscribe to everything.
 //
-//	mc_server [-store file [-sync]] [-cpuprofile file] <ip> <post_port> <pub_port>
+//	mc_server [-store file [-sync]] [-store-mib n] [-keys dir -allow file] <ip> <post_port> <pub_port>
 package main
 
 import (
 	"context"
 	"os"
+
+	zmq "github.com/pebbe/zmq4"
 
 	"github.com/zmqchat/zmqchat/internal/cli"
 	"github.com/zmqchat/zmqchat/internal/msg"
@@ -24,46 +26,53 @@ func main() { os.Exit(cli.Main(run)) }
 
 func run(ctx context.Context, args []string, env cli.Env) error {
 	cmd := cli.NewCommand("mc_server", summary, "<ip>", "<post_port>", "<pub_port>")
-	opts := cli.ServerFlags(cmd)
+	opts := server.Flags(cmd)
 	a, err := cmd.Parse(args)
 	if err != nil {
 		return err
 	}
-	post, pub, err := cmd.BindPair(a[0], a[1], a[2])
+	postAt, pubAt, err := cmd.BindPair(a[0], a[1], a[2])
 	if err != nil {
 		return err
 	}
-	stop, err := opts.Start(ctx, env, &post, &pub)
+	stop, err := opts.Start(ctx, env, &postAt, &pubAt)
 	if err != nil {
 		return err
 	}
 	defer stop()
-
-	// REP (ROUTER with -store) on <post_port> takes posts; MultiChannel rules mean each names a
-	// channel other than ALL. PUB on <pub_port> sends each stored message
-	// with its channel as frame 0, the topic a subscriber's prefix matches.
-	srv, err := server.Listen(server.Config{
-		Post:        post,
-		Pub:         &pub,
-		Mode:        msg.MultiChannel,
-		Log:         env.Stdout,
-		Warn:        cli.Warn(env, "mc_server"),
-		Name:        "mc_server",
-		StoreBudget: opts.StoreBudget(),
-		StoreFile:   opts.StoreFile(),
-		StoreSync:   opts.StoreSync(),
-	})
+	defer transport.Shutdown()
+	warn := cli.Warn(env, "mc_server")
+	st, err := server.OpenStore(opts.Store(), warn)
 	if err != nil {
 		return err
 	}
-	defer transport.Shutdown()
-	pubEP, _ := srv.PubEndpoint()
-	cli.Announce(env.Stdout, "mc_server", a[0], srv.PostEndpoint(), pubEP,
+	defer st.Close()
+
+	// REP on <post_port>: each post names a channel other than ALL, and is
+	// answered OK once it is stored, or ERR with the reason it was refused.
+	post, err := transport.Listen(zmq.REP, postAt)
+	if err != nil {
+		return err
+	}
+	// PUB on <pub_port>: each stored message goes out with its channel as
+	// frame 0, the topic a subscriber's prefix matches.
+	pub, err := transport.Listen(zmq.PUB, pubAt)
+	if err != nil {
+		post.Close()
+		return err
+	}
+
+	srv, err := server.New(server.Config{Post: post, Pub: pub, Store: st, Mode: msg.MultiChannel,
+		Log: env.Stdout, Warn: warn, Name: "mc_server"})
+	if err != nil {
+		return err
+	}
+	cli.Announce(env.Stdout, "mc_server", a[0], post.At, pub.At,
 		"mc_client HOST POST PUB <channel> <name>",
 		"mc_client HOST POST PUB ALL <name>   (sees every channel, read-only)")
 
-	// The loop: receive a post, check and store it, publish it on its
-	// channel, reply.
+	// The loop (server.Serve): receive a post, check and store it, publish it
+	// on its channel, reply.
 	// Its last log line, once stopped, says how many messages it stored.
 	return srv.Serve(ctx)
 }

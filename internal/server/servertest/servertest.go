@@ -12,8 +12,11 @@ import (
 	"testing"
 	"time"
 
+	zmq "github.com/pebbe/zmq4"
+
 	"github.com/zmqchat/zmqchat/internal/msg"
 	"github.com/zmqchat/zmqchat/internal/server"
+	"github.com/zmqchat/zmqchat/internal/store"
 	"github.com/zmqchat/zmqchat/internal/transport"
 )
 
@@ -38,7 +41,7 @@ func Run(t testing.TB, mode msg.Mode) *Server {
 	}
 	pub := post
 	log := NewLines()
-	srv, err := server.Listen(server.Config{Post: post, Pub: &pub, Mode: mode, Log: log})
+	srv, err := Listen(post, &pub, server.Config{Mode: mode, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +62,26 @@ func Run(t testing.TB, mode msg.Mode) *Server {
 		}
 	})
 	return s
+}
+
+// Listen opens a server's sockets on post and pub (nil for none), as the
+// mains do, and makes a server of them with cfg's other settings; with no
+// Store in cfg, a new one in memory.
+func Listen(post transport.Endpoint, pub *transport.Endpoint, cfg server.Config) (*server.Server, error) {
+	var err error
+	if cfg.Post, err = transport.Listen(zmq.REP, post); err != nil {
+		return nil, err
+	}
+	if pub != nil {
+		if cfg.Pub, err = transport.Listen(zmq.PUB, *pub); err != nil {
+			cfg.Post.Close()
+			return nil, err
+		}
+	}
+	if cfg.Store == nil {
+		cfg.Store = store.New(store.DefaultWindow)
+	}
+	return server.New(cfg)
 }
 
 // Lines is an io.Writer that collects what is written to it, line by line,

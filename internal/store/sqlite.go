@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -54,16 +55,20 @@ type Options struct {
 	Window int
 }
 
-// file is a store's SQLite file, written by one server at a time.
-type file struct {
+// File is a store in an SQLite file, written by one server at a time,
+// with its newest messages in a Memory in front: resends are recognized
+// and HISTORY answered from memory when it holds enough.
+type File struct {
+	recent  *Memory
+	older   bool // the file holds messages that recent never held (from before a restart)
 	db      *sql.DB
-	inserts map[int]*sql.Stmt // by how many messages they insert
-	args    []any
+	insert  *sql.Stmt
 	get1    *sql.Stmt
 	lock    *os.File // flock'd: a second server is refused
 	ckpt    *sql.DB  // the checkpointer's own connection
 	stop    chan struct{}
 	done    chan struct{}
+	closing sync.Once
 }
 
 // checkpointEvery is how often the write-ahead log is copied into the
@@ -79,22 +84,21 @@ const (
 // messages into memory, up to the budget and the resend window, so that
 // a restarted server serves HISTORY and recognizes resends at once. The
 // errors are meant for a person: what is wrong and what to do.
-func Open(path string, opts Options) (*Store, error) {
+func Open(path string, opts Options) (*File, error) {
 	f, err := openFile(path, opts.Sync)
 	if err != nil {
 		return nil, err
 	}
-	s := New(cmp.Or(opts.Window, DefaultWindow))
-	s.budget = cmp.Or(opts.Budget, DefaultFileBudget)
-	if err := s.load(f); err != nil {
-		f.close()
+	f.recent = New(cmp.Or(opts.Window, DefaultWindow))
+	f.recent.SetBudget(cmp.Or(opts.Budget, DefaultFileBudget))
+	if err := f.load(); err != nil {
+		f.Close()
 		return nil, fmt.Errorf("store %s: read its messages: %w", path, err)
 	}
-	s.file = f
-	return s, nil
+	return f, nil
 }
 
-func openFile(path string, sync bool) (*file, error) {
+func openFile(path string, sync bool) (*File, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if _, err := os.Stat(dir); err != nil {
 			return nil, fmt.Errorf("store %s: its folder %s does not exist: create it first", path, dir)
@@ -126,13 +130,13 @@ func openFile(path string, sync bool) (*file, error) {
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1)
-	f := &file{db: db, lock: lock}
+	f := &File{db: db, lock: lock}
 	if err := f.prepare(); err != nil {
-		f.close()
+		f.Close()
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
 	if f.ckpt, err = sql.Open("sqlite3", uri+"&_busy_timeout=1000"); err != nil {
-		f.close()
+		f.Close()
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
 	f.ckpt.SetMaxOpenConns(1)
@@ -145,7 +149,7 @@ func openFile(path string, sync bool) (*file, error) {
 // until the file is closed. A checkpoint does not stop the server's
 // writes (PASSIVE); only a log past maxLog is emptied with them held
 // back (TRUNCATE), which takes a moment.
-func (f *file) checkpoints() {
+func (f *File) checkpoints() {
 	defer close(f.done)
 	tick := time.NewTicker(checkpointEvery)
 	defer tick.Stop()
@@ -168,7 +172,7 @@ var uriPath = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 
 // prepare checks that the file is a zmqchat store of a schema this code
 // knows, or makes an empty file one.
-func (f *file) prepare() error {
+func (f *File) prepare() error {
 	var app, version, tables int
 	err := f.db.QueryRow("PRAGMA application_id").Scan(&app)
 	if err == nil {
@@ -201,6 +205,9 @@ func (f *file) prepare() error {
 		return err
 	}
 	f.get1, err = f.db.Prepare("SELECT channel, username, time, body FROM messages WHERE seq = ?")
+	if err == nil {
+		f.insert, err = f.db.Prepare("INSERT INTO messages (seq, channel, username, time, body) VALUES (?, ?, ?, ?, ?)")
+	}
 	return err
 }
 
@@ -213,55 +220,57 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// append writes recs as messages from index first on, in one statement
-// (so one transaction): all of them or, on an error, none. A statement
-// per batch size is prepared once, as it is first needed.
-func (f *file) append(first int, recs []Record) error {
-	ins, err := f.inserter(len(recs))
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
+// Add writes r to the file, in a transaction of its own, unless it is a
+// resend of a recent message (read back from the file if memory no longer
+// holds it); then holds it in memory.
+func (f *File) Add(id uint64, r Record) (bool, error) {
+	if i, ok := f.recent.recentIndex(id); ok {
+		if old, err := f.get(i); err == nil && old == r {
+			return false, nil
+		}
 	}
-	args := f.args[:0]
-	for i, r := range recs {
-		args = append(args, first+i+1, r.Channel, r.Username, r.Time, r.Body)
+	i := f.recent.added()
+	if _, err := f.insert.Exec(i+1, r.Channel, r.Username, r.Time, r.Body); err != nil {
+		return false, fmt.Errorf("store: %w", err)
 	}
-	_, err = ins.Exec(args...)
-	clear(args) // let the texts go
-	f.args = args
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	return nil
+	f.recent.mu.Lock()
+	defer f.recent.mu.Unlock()
+	f.recent.hold(r, id)
+	return true, nil
 }
 
-// inserter returns the statement that inserts n messages.
-func (f *file) inserter(n int) (*sql.Stmt, error) {
-	if st := f.inserts[n]; st != nil {
-		return st, nil
+// get returns message i (an index: its seq is i+1), from memory if it
+// holds it.
+func (f *File) get(i int) (Record, error) {
+	if r, ok := f.recent.held(i); ok {
+		return r, nil
 	}
-	q := "INSERT INTO messages (seq, channel, username, time, body) VALUES " +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", n), ", ")
-	st, err := f.db.Prepare(q)
-	if err != nil {
-		return nil, err
-	}
-	if f.inserts == nil {
-		f.inserts = make(map[int]*sql.Stmt)
-	}
-	f.inserts[n] = st
-	return st, nil
-}
-
-// get reads message i (an index: its seq is i+1).
-func (f *file) get(i int) (Record, error) {
 	var r Record
 	err := f.get1.QueryRow(i+1).Scan(&r.Channel, &r.Username, &r.Time, &r.Body)
 	return r, err
 }
 
+// History reads memory when memory holds enough, the file otherwise.
+func (f *File) History(channel string, all bool, n int) ([]Record, error) {
+	recs, err := f.recent.History(channel, all, n)
+	if err != nil || len(recs) == n || (!f.older && f.recent.Evicted() == 0) {
+		return recs, err
+	}
+	return f.history(channel, all, n)
+}
+
+// Len returns the number of messages in the file.
+func (f *File) Len() int { return f.recent.added() }
+
+// Messages returns a copy of the messages held in memory, oldest first.
+func (f *File) Messages() []Record { return f.recent.Messages() }
+
+// Evicted returns how many messages memory dropped, left to the file.
+func (f *File) Evicted() int64 { return f.recent.Evicted() }
+
 // history reads the n newest messages of channel (of every channel when
 // all), oldest first.
-func (f *file) history(channel string, all bool, n int) ([]Record, error) {
+func (f *File) history(channel string, all bool, n int) ([]Record, error) {
 	var rows *sql.Rows
 	var err error
 	if all {
@@ -298,9 +307,11 @@ func (f *file) history(channel string, all bool, n int) ([]Record, error) {
 // messages are read from the file when asked for.
 const maxLoad = 1 << 17
 
-// load reads f's newest messages into s, newest first until the budget,
-// the window or maxLoad is reached, then holds them oldest first.
-func (s *Store) load(f *file) error {
+// load reads the file's newest messages into memory, newest first until
+// the budget, the window or maxLoad is reached, then holds them oldest
+// first.
+func (f *File) load() error {
+	s := f.recent
 	var last sql.NullInt64
 	if err := f.db.QueryRow("SELECT max(seq) FROM messages").Scan(&last); err != nil {
 		return err
@@ -326,28 +337,35 @@ func (s *Store) load(f *file) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.n = int(last.Int64) - len(recs)
 	s.first = s.n
+	f.older = s.n > 0
 	for i := len(recs) - 1; i >= 0; i-- {
 		r := recs[i]
-		s.hold(r, s.ID([]byte(r.Channel), []byte(r.Username), []byte(r.Time), []byte(r.Body)))
+		s.hold(r, ID([]byte(r.Channel), []byte(r.Username), []byte(r.Time), []byte(r.Body)))
 	}
 	return nil
 }
 
-// close stops the checkpointer, empties the log into the database and
-// closes the file.
-func (f *file) close() error {
-	if f.stop != nil {
-		close(f.stop)
-		<-f.done
-		f.ckpt.Close()
-	}
+// Close stops the checkpointer, empties the log into the database and
+// closes the file. Closing it again does nothing.
+func (f *File) Close() error {
 	var err error
-	if f.db != nil {
-		f.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-		err = f.db.Close()
-	}
-	f.lock.Close()
+	f.closing.Do(func() {
+		if f.stop != nil {
+			close(f.stop)
+			<-f.done
+			f.ckpt.Close()
+		}
+		if f.db != nil {
+			f.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+			if err = f.db.Close(); err != nil {
+				err = fmt.Errorf("close the store: %w", err)
+			}
+		}
+		f.lock.Close()
+	})
 	return err
 }

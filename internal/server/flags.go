@@ -1,24 +1,22 @@
-package cli
+package server
 
 import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/pprof"
-	"strings"
 	"syscall"
 
+	"github.com/zmqchat/zmqchat/internal/cli"
 	"github.com/zmqchat/zmqchat/internal/keys"
 	"github.com/zmqchat/zmqchat/internal/transport"
 )
 
-// ServerOptions are the flags every server takes.
-type ServerOptions struct {
-	cmd        *Command
+// Options are the flags every server takes.
+type Options struct {
+	cmd        *cli.Command
 	cpuprofile *string
 	keys       *string
 	allow      *string
@@ -27,20 +25,14 @@ type ServerOptions struct {
 	sync       *bool
 }
 
-// StoreBudget is the store's memory budget in bytes that -store-mib sets,
-// or 0 for the store's default.
-func (o *ServerOptions) StoreBudget() int64 { return *o.storeMiB << 20 }
+// Store is where -store, -store-mib and -sync say the messages are kept.
+func (o *Options) Store() StoreOptions {
+	return StoreOptions{File: *o.storeFile, Sync: *o.sync, Budget: *o.storeMiB << 20}
+}
 
-// StoreFile is the store file -store names ("" for memory only).
-func (o *ServerOptions) StoreFile() string { return *o.storeFile }
-
-// StoreSync is whether -sync asks that every post reach the disk before
-// its reply.
-func (o *ServerOptions) StoreSync() bool { return *o.sync }
-
-// ServerFlags adds the flags every server takes to cmd.
-func ServerFlags(cmd *Command) *ServerOptions {
-	return &ServerOptions{
+// Flags adds the flags every server takes to cmd.
+func Flags(cmd *cli.Command) *Options {
+	return &Options{
 		cmd:        cmd,
 		cpuprofile: cmd.String("cpuprofile", "", "write a CPU profile (pprof) to `file` until the server stops"),
 		keys:       cmd.String("keys", "", "keyed mode: the server's key pair in `dir` (made by keygen); needs -allow"),
@@ -55,7 +47,7 @@ func ServerFlags(cmd *Command) *ServerOptions {
 // it, for the server's main to defer. In keyed mode it makes the
 // endpoints speak CurveZMQ behind an allow-list gate, re-read on SIGUSR1
 // until ctx is done; refusals and reloads are reported on env.Stderr.
-func (o *ServerOptions) Start(ctx context.Context, env Env, endpoints ...*transport.Endpoint) (stop func(), err error) {
+func (o *Options) Start(ctx context.Context, env cli.Env, endpoints ...*transport.Endpoint) (stop func(), err error) {
 	if (*o.keys == "") != (*o.allow == "") {
 		return nil, o.cmd.Usagef("-keys and -allow go together: keyed mode needs the server's keys and the users' allow-list")
 	}
@@ -87,13 +79,13 @@ func (o *ServerOptions) Start(ctx context.Context, env Env, endpoints ...*transp
 }
 
 // set reports whether the flag name was given.
-func (o *ServerOptions) set(name string) bool {
+func (o *Options) set(name string) bool {
 	found := false
 	o.cmd.Visit(func(f *flag.Flag) { found = found || f.Name == name })
 	return found
 }
 
-func (o *ServerOptions) profile() (stop func(), err error) {
+func (o *Options) profile() (stop func(), err error) {
 	if *o.cpuprofile == "" {
 		return func() {}, nil
 	}
@@ -108,7 +100,7 @@ func (o *ServerOptions) profile() (stop func(), err error) {
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
-func (o *ServerOptions) keyed(ctx context.Context, env Env, endpoints []*transport.Endpoint) (stop func(), err error) {
+func (o *Options) keyed(ctx context.Context, env cli.Env, endpoints []*transport.Endpoint) (stop func(), err error) {
 	pair, err := keys.Load(*o.keys)
 	if err != nil {
 		return nil, err
@@ -117,7 +109,7 @@ func (o *ServerOptions) keyed(ctx context.Context, env Env, endpoints []*transpo
 	if err != nil {
 		return nil, err
 	}
-	say := Warn(env, o.cmd.Name())
+	say := cli.Warn(env, o.cmd.Name())
 	gate := transport.NewGate(list, say)
 	for _, ep := range endpoints {
 		ep.Curve = &transport.Curve{Pair: pair, Gate: gate}
@@ -145,69 +137,4 @@ func (o *ServerOptions) keyed(ctx context.Context, env Env, endpoints []*transpo
 		}
 	}()
 	return func() { signal.Stop(reload); <-done }, nil
-}
-
-// ClientKeys are the flags of a client's keyed mode.
-type ClientKeys struct {
-	cmd       *Command
-	keys      *string
-	serverKey *string
-}
-
-// ClientKeyFlags adds -keys and -server-key to cmd.
-func ClientKeyFlags(cmd *Command) *ClientKeys {
-	return &ClientKeys{
-		cmd:       cmd,
-		keys:      cmd.String("keys", "", "keyed mode: your key pair in `dir` (made by keygen); needs -server-key"),
-		serverKey: cmd.String("server-key", "", "keyed mode: the server's public `key`, or a file holding it"),
-	}
-}
-
-// Apply makes endpoints speak CurveZMQ when the flags ask for keyed mode.
-func (k *ClientKeys) Apply(endpoints ...*transport.Endpoint) error {
-	if (*k.keys == "") != (*k.serverKey == "") {
-		return k.cmd.Usagef("-keys and -server-key go together: keyed mode needs your keys and the server's public key")
-	}
-	if *k.keys == "" {
-		return nil
-	}
-	pair, err := keys.Load(*k.keys)
-	if err != nil {
-		return err
-	}
-	server, err := keys.PublicKey(*k.serverKey)
-	if err != nil {
-		return fmt.Errorf("-server-key: %w", err)
-	}
-	for _, ep := range endpoints {
-		ep.Curve = &transport.Curve{Pair: pair, Server: server}
-	}
-	return nil
-}
-
-// Announce prints a server's banner: the endpoints it actually bound (the
-// line tests read to learn a port 0 server's ports), then each client
-// command line to paste, with HOST, POST and PUB standing for the server's
-// address and ports. pub is the zero Endpoint for a server that does not
-// publish.
-func Announce(w io.Writer, name, host string, post, pub transport.Endpoint, clients ...string) {
-	if pub.URL == "" {
-		fmt.Fprintf(w, "%s: taking posts on %s; Ctrl-C stops\n", name, post)
-	} else {
-		fmt.Fprintf(w, "%s: taking posts on %s, publishing on %s; Ctrl-C stops\n", name, post, pub)
-	}
-	if host == "*" {
-		host = "127.0.0.1"
-	}
-	keyed := ""
-	if post.Curve != nil {
-		// Single quotes: Z85 has shell characters, but no quote.
-		keyed = "-keys YOUR_KEY_DIR -server-key '" + post.Curve.Public + "' "
-	}
-	fill := strings.NewReplacer("HOST", host, "POST", post.Port(), "PUB", pub.Port())
-	dir := filepath.Dir(os.Args[0])
-	for _, c := range clients {
-		prog, args, _ := strings.Cut(fill.Replace(c), " ")
-		fmt.Fprintf(w, "%s: connect with: %s %s%s\n", name, filepath.Join(dir, prog), keyed, args)
-	}
 }

@@ -1,0 +1,77 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/zmqchat/zmqchat/internal/keys"
+	"github.com/zmqchat/zmqchat/internal/transport"
+)
+
+// ClientKeys are the flags of a client's keyed mode.
+type ClientKeys struct {
+	cmd       *Command
+	keys      *string
+	serverKey *string
+}
+
+// ClientKeyFlags adds -keys and -server-key to cmd.
+func ClientKeyFlags(cmd *Command) *ClientKeys {
+	return &ClientKeys{
+		cmd:       cmd,
+		keys:      cmd.String("keys", "", "keyed mode: your key pair in `dir` (made by keygen); needs -server-key"),
+		serverKey: cmd.String("server-key", "", "keyed mode: the server's public `key`, or a file holding it"),
+	}
+}
+
+// Apply makes endpoints speak CurveZMQ when the flags ask for keyed mode.
+func (k *ClientKeys) Apply(endpoints ...*transport.Endpoint) error {
+	if (*k.keys == "") != (*k.serverKey == "") {
+		return k.cmd.Usagef("-keys and -server-key go together: keyed mode needs your keys and the server's public key")
+	}
+	if *k.keys == "" {
+		return nil
+	}
+	pair, err := keys.Load(*k.keys)
+	if err != nil {
+		return err
+	}
+	server, err := keys.PublicKey(*k.serverKey)
+	if err != nil {
+		return fmt.Errorf("-server-key: %w", err)
+	}
+	for _, ep := range endpoints {
+		ep.Curve = &transport.Curve{Pair: pair, Server: server}
+	}
+	return nil
+}
+
+// Announce prints a server's banner: the endpoints it actually bound (the
+// line tests read to learn a port 0 server's ports), then each client
+// command line to paste, with HOST, POST and PUB standing for the server's
+// address and ports. pub is the zero Endpoint for a server that does not
+// publish.
+func Announce(w io.Writer, name, host string, post, pub transport.Endpoint, clients ...string) {
+	if pub.URL == "" {
+		fmt.Fprintf(w, "%s: taking posts on %s; Ctrl-C stops\n", name, post)
+	} else {
+		fmt.Fprintf(w, "%s: taking posts on %s, publishing on %s; Ctrl-C stops\n", name, post, pub)
+	}
+	if host == "*" {
+		host = "127.0.0.1"
+	}
+	keyed := ""
+	if post.Curve != nil {
+		// Single quotes: Z85 has shell characters, but no quote.
+		keyed = "-keys YOUR_KEY_DIR -server-key '" + post.Curve.Public + "' "
+	}
+	fill := strings.NewReplacer("HOST", host, "POST", post.Port(), "PUB", pub.Port())
+	dir := filepath.Dir(os.Args[0])
+	for _, c := range clients {
+		prog, args, _ := strings.Cut(fill.Replace(c), " ")
+		fmt.Fprintf(w, "%s: connect with: %s %s%s\n", name, filepath.Join(dir, prog), keyed, args)
+	}
+}
