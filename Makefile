@@ -26,7 +26,7 @@ help:
 	@echo "make test    go vet, gofmt, staticcheck and the macOS compile, then every test under the race detector (unit, fuzz seeds, scenarios)"
 	@echo "make build   build the eight programs (and keygen) into $(BIN)/"
 	@echo "make key KEYDIR=dir   a CurveZMQ key pair for keyed mode in dir (see Security in the README)"
-	@echo "make bench   zmqchat against raw libzmq, medians of BENCH_ROUNDS rounds of BENCH_TIME each, as ratios"
+	@echo "make bench   zmqchat against raw libzmq, medians of BENCH_ROUNDS rounds of BENCH_TIME each, as ratios, into docs/bench.md"
 	@echo "make bench-store N=5000000   the store file's figures (restart, memory, HISTORY) with N messages"
 	@echo "make bench-peers   the same chat workload against NATS and Redis beside zmqchat (installs redis-server as root)"
 	@echo "make fuzz    fuzz the codec and the server's request handling, FUZZTIME each (default 30s)"
@@ -46,7 +46,9 @@ build: deps
 
 run: build
 	@mkdir -p $(dir $(STORE))
-	@$(BIN)/mc_server -store "$(STORE)" "$(HOST)" $(POST_PORT) $(PUB_PORT) || { code=$$?; \
+	@# The shell waits out Ctrl-C (trap :), which the server takes as its stop, so
+	@# make sees a clean exit rather than its own "*** Interrupt".
+	@trap : INT; $(BIN)/mc_server -store "$(STORE)" "$(HOST)" $(POST_PORT) $(PUB_PORT) || { code=$$?; \
 	  [ $$code -ne 1 ] || echo "make run: to serve on other ports: make run POST_PORT=6000 PUB_PORT=6001" >&2; exit $$code; }
 
 KEYDIR ?=
@@ -93,7 +95,13 @@ bench: deps
 	@$(BIN)/bench.test -test.run '^$$' -test.bench Memory -test.benchtime 1000000x >> $(BIN)/bench.txt
 	@echo "a store file of $${BENCH_STORE_N:-1000000} messages" >&2
 	@$(BIN)/bench.test -test.run '^$$' -test.bench StoreFile -test.benchtime 1x >> $(BIN)/bench.txt
-	@$(BIN)/bench-report < $(BIN)/bench.txt
+	@{ echo "# make bench, $$(date -u +%Y-%m-%d)"; echo; \
+	  echo "Written by \`make bench BENCH_ROUNDS=$(BENCH_ROUNDS) BENCH_TIME=$(BENCH_TIME)\` on $$(date -u '+%Y-%m-%d %H:%M UTC'):" \
+	    "$$(nproc) cores of $$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)," \
+	    "$$(awk '/MemTotal/ {printf "%.0f", $$2/1048576}' /proc/meminfo) GiB, libzmq $$(pkg-config --modversion libzmq), $$($(GO) env GOVERSION)." \
+	    "See [performance.md](performance.md) for what each row measures."; echo; \
+	  $(BIN)/bench-report < $(BIN)/bench.txt; } > docs/bench.md
+	@cat docs/bench.md
 
 # The store file's figures with N messages (5,000,000: about a minute to write).
 N ?= 5000000

@@ -154,7 +154,7 @@ func TestKeyedChatLetsInOnlyListedKeysUnderTheirOwnNames(t *testing.T) {
 	// refused at once, and his subscription is cut off and cannot come back.
 	k.write(t, "alice")
 	s.signal(syscall.SIGUSR1)
-	s.err.waitFor(t, "mc_server", "allow-list reloaded: 1 users")
+	s.err.waitFor(t, "mc_server", "allow-list reloaded: 1 user")
 	bob.typeLine("am I still here?")
 	bob.err.waitFor(t, "bob", "your key is no longer on this server's allow-list")
 	if code := bob.wait(); code != 1 {

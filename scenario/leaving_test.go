@@ -123,3 +123,20 @@ func TestTerminalLongLinesAreWholeOrRefused(t *testing.T) {
 	piped.err.waitFor(t, "mc_client", "not sent: message is 17000 bytes long, the limit is 16384")
 	never(t, []*lines{s.out}, "yyyyyyyyyy")
 }
+
+// A client's start-up line says how it takes input: a person at a
+// terminal presses Enter; a piped client posts each line of its input.
+func TestStartUpLineSaysHowInputIsTaken(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "mc_server", "127.0.0.1")
+	piped := start(t, "interactive_client", s.args("ann")...)
+	piped.err.waitFor(t, "interactive_client", "ann via tcp://")
+	piped.err.waitFor(t, "interactive_client", "posting each line of its input; Ctrl-D or Ctrl-C leaves")
+	never(t, []*lines{piped.err}, "press Enter")
+
+	c := startTTY(t, nil, "mc_client", s.args("dev", "bob")...)
+	c.waitScreen(0, "bob on dev via tcp://")
+	c.waitScreen(0, "type a line and press Enter to post")
+	c.typeKeys("\x04")
+	c.wait()
+}

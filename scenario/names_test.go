@@ -3,6 +3,7 @@ package scenario
 import (
 	"net"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -161,8 +162,10 @@ func TestDepsNamesTheGoItNeeds(t *testing.T) {
 	}
 }
 
-// make run on a port that is taken says how to pick others.
-func TestMakeRunNamesOtherPorts(t *testing.T) {
+// make run on a port that is taken says how to pick others; on free ports
+// it serves until Ctrl-C, which stops the server cleanly and make with it,
+// without make's "*** Interrupt". (One test: both build bin/.)
+func TestMakeRun(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "post_server", "127.0.0.1")
 	cmd := exec.Command("make", "--no-print-directory", "run", "POST_PORT="+s.post, "PUB_PORT=0")
@@ -170,5 +173,20 @@ func TestMakeRunNamesOtherPorts(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "make run: to serve on other ports: make run POST_PORT=6000 PUB_PORT=6001") {
 		t.Errorf("make run on a taken port: %v\n%s", err, out)
+	}
+
+	store := filepath.Join(t.TempDir(), "chat.db")
+	run := startTTY(t, nil, "/usr/bin/make", "-C", proctest.ModuleRoot(), "--no-print-directory", "run",
+		"POST_PORT=0", "PUB_PORT=0", "STORE="+store)
+	at := run.waitScreen(0, "mc_client 127.0.0.1 ")
+	run.typeKeys("\x03") // Ctrl-C, to make, its shell and the server alike
+	run.waitScreen(at, "mc_server: stopped; 0 messages stored")
+	run.wait()
+	select {
+	case <-run.read: // all it printed, make's last words included
+	case <-time.After(wait):
+	}
+	if strings.Contains(run.screen(), "Interrupt") {
+		t.Errorf("make run ended with make's interrupt error:\n%q", run.screen())
 	}
 }

@@ -205,3 +205,28 @@ func TestTerminalCommands(t *testing.T) {
 		t.Errorf("a command was posted:\n%s", s.out)
 	}
 }
+
+// Two people named bob in open mode: each sees only the lines it posted
+// itself marked as its own.
+func TestTerminalOnlyOwnPostsAreMarkedYou(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "mc_server", "127.0.0.1")
+	one, at1 := ttyMember(t, s, "dev", "bob")
+	two, at2 := ttyMember(t, s, "dev", "bob")
+
+	one.typeKeys("from the first bob\r")
+	two.typeKeys("from the second bob\r")
+	s.out.waitFor(t, "mc_server", "from the first bob (")
+	s.out.waitFor(t, "mc_server", "from the second bob (")
+	for _, c := range []struct {
+		p          *tty
+		at         int
+		own, other string
+	}{{one, at1, "first", "second"}, {two, at2, "second", "first"}} {
+		c.p.waitScreen(c.at, " (you): from the "+c.own+" bob ")
+		c.p.waitScreen(c.at, "m: from the "+c.other+" bob ") // after the name's colour
+		if strings.Contains(c.p.screen()[c.at:], "(you): from the "+c.other) {
+			t.Errorf("the %s bob marked the %s bob's line as its own", c.own, c.other)
+		}
+	}
+}

@@ -25,6 +25,8 @@ import (
 
 // Config says where a chat client connects and who it is.
 type Config struct {
+	// Program names the client in its start-up line: "mc_client".
+	Program   string
 	Post, Pub transport.Endpoint
 	// Mode selects part 4 (MultiChannel): posts carry Channel, the client
 	// sees only Channel, and on ALL it sees every channel and cannot post.
@@ -53,17 +55,21 @@ const Auto History = -1
 // Flag adds -history to fs, setting h.
 func (h *History) Flag(fs *flag.FlagSet) {
 	*h = Auto
-	fs.Var(h, "history", fmt.Sprintf("show the `n` most recent messages on joining, up to %d (default: a screenful at a terminal, none on a pipe)", msg.MaxHistory))
+	fs.Var(h, "history", fmt.Sprintf("show the `n` most recent messages on joining, up to %d; auto: a screenful at a terminal, none on a pipe", msg.MaxHistory))
 }
 
 func (h *History) String() string {
 	if h == nil || *h == Auto {
-		return ""
+		return "auto"
 	}
 	return strconv.Itoa(int(*h))
 }
 
 func (h *History) Set(s string) error {
+	if s == "auto" {
+		*h = Auto
+		return nil
+	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 0 || n > msg.MaxHistory {
 		return fmt.Errorf("want a number from 0 to %d", msg.MaxHistory)
@@ -99,6 +105,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer con.Close()
+	con.Warn(banner(cfg, con.Interactive()))
 	poster, err := client.NewPoster(cfg.Post, cfg.Posting)
 	if err != nil {
 		return err
@@ -114,7 +121,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.History == Auto {
 		history = con.Screenful()
 	}
-	join := client.NewJoin(con.ShowMessage, con.ShowHistory, history > 0)
+	own := newEchoes()
+	show := func(m msg.Message) { con.ShowMessage(m, own.take(m)) }
+	join := client.NewJoin(show, con.ShowHistory, history > 0)
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
@@ -126,7 +135,7 @@ func Run(ctx context.Context, cfg Config) error {
 		defer poster.Close()
 		joinChannel(ctx, cfg, poster, join, history, con)
 		if con.Interactive() {
-			postLines(ctx, cfg, poster, posts, con, &n, join)
+			postLines(ctx, cfg, poster, posts, con, &n, own)
 			return
 		}
 		// A script's lines go at pipeline speed, many in flight.
@@ -136,7 +145,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return
 		}
 		defer pipe.Close()
-		pipeLines(ctx, pipe, posts, con, &n, join)
+		pipeLines(ctx, pipe, posts, con, &n, own)
 	}()
 	// Reading input cannot be interrupted, so this goroutine is not waited
 	// for: at exit it is left blocked in Read, and it never touches a socket.
@@ -155,7 +164,7 @@ wait:
 		case <-postDone: // input ended and every line was tried
 			// Show the last lines posted as they come back, as a person
 			// who typed them would see them.
-			join.AwaitEchoes(ctx, cfg.Posting.Timeout)
+			own.await(ctx, cfg.Posting.Timeout)
 			break wait
 		case <-drained:
 			break wait
@@ -171,6 +180,23 @@ wait:
 		err = n.report(con)
 	}
 	return err
+}
+
+// banner is the client's start-up line: who it is, where, and how it
+// takes input.
+func banner(cfg Config, interactive bool) string {
+	who := cfg.Name
+	if cfg.Mode == msg.MultiChannel {
+		who += " on " + cfg.Channel
+	}
+	how := "posting each line of its input"
+	switch {
+	case cfg.readOnly():
+		how = "read-only: it shows every channel, and nothing typed here is posted"
+	case interactive:
+		how = "type a line and press Enter to post"
+	}
+	return fmt.Sprintf("%s: %s via %s and %s; %s; Ctrl-D or Ctrl-C leaves", cfg.Program, who, cfg.Post, cfg.Pub, how)
 }
 
 // tally counts a session's lines: queued for posting, and of those, posted
@@ -246,7 +272,7 @@ type job struct {
 // postLines posts each message from posts until it is closed or ctx is
 // done. A post that fails is reported and the next one is tried: the
 // Poster has rebuilt its socket by then.
-func postLines(ctx context.Context, cfg Config, poster *client.Poster, posts <-chan job, con *console, n *tally, join *client.Join) {
+func postLines(ctx context.Context, cfg Config, poster *client.Poster, posts <-chan job, con *console, n *tally, own *echoes) {
 	for {
 		var m msg.Message
 		select {
@@ -262,18 +288,18 @@ func postLines(ctx context.Context, cfg Config, poster *client.Poster, posts <-c
 			}
 			m = next.m
 		}
-		join.Expect(m)
+		own.expect(m)
 		err := poster.Post(ctx, m)
 		if ctx.Err() != nil && err != nil {
 			return // not sent, or not confirmed: counted as not sent
 		}
-		posted(client.Result{M: m, Err: err}, con, n, join)
+		posted(client.Result{M: m, Err: err}, con, n, own)
 	}
 }
 
 // posted counts and reports how a post ended: a refusal or a lost reply
 // is said on stderr, and its echo is no longer awaited.
-func posted(r client.Result, con *console, n *tally, join *client.Join) {
+func posted(r client.Result, con *console, n *tally, own *echoes) {
 	switch {
 	case r.Err == nil:
 		n.posted.Add(1)
@@ -284,14 +310,14 @@ func posted(r client.Result, con *console, n *tally, join *client.Join) {
 		con.Warn(r.Err.Error())
 	}
 	n.failed.Add(1)
-	join.Unexpect(r.M)
+	own.forget(r.M)
 }
 
 // pipeLines posts the messages from posts as postLines does, but keeps up
 // to the pipeline's window of them in flight: how a script's lines are
 // posted. Each line's failure is still said, in the order posted.
-func pipeLines(ctx context.Context, pipe *client.Pipeline, posts <-chan job, con *console, n *tally, join *client.Join) {
-	done := func(r client.Result) { posted(r, con, n, join) }
+func pipeLines(ctx context.Context, pipe *client.Pipeline, posts <-chan job, con *console, n *tally, own *echoes) {
+	done := func(r client.Result) { posted(r, con, n, own) }
 	open := true
 	for open || pipe.InFlight() > 0 {
 	fill:
@@ -313,7 +339,7 @@ func pipeLines(ctx context.Context, pipe *client.Pipeline, posts <-chan job, con
 			if !open {
 				break
 			}
-			join.Expect(j.m)
+			own.expect(j.m)
 			if err := pipe.Send(j.m); err != nil {
 				done(client.Result{M: j.m, Err: err})
 			}

@@ -36,6 +36,7 @@ type console struct {
 	out, err    io.Writer
 	style       display.Style
 	interactive bool
+	self        string     // in keyed mode, the client's name: its key's, so its own
 	cols        func() int // a terminal's width, to fold long lines; nil on pipes
 	rows        func() int // a terminal's height; nil on pipes
 	close       func()
@@ -52,10 +53,13 @@ func openConsole(cfg Config, interrupt func()) (*console, error) {
 			return nil, err
 		}
 		style.Color = !cfg.NoColor
-		style.Self = cfg.Name
 		// Diagnostics go through the terminal too, so they do not tear the
 		// prompt.
-		return &console{lines: tc, out: tc.ed, err: tc.ed, style: style, interactive: true, cols: tc.cols, rows: tc.rows, close: tc.Close}, nil
+		c := &console{lines: tc, out: tc.ed, err: tc.ed, style: style, interactive: true, cols: tc.cols, rows: tc.rows, close: tc.Close}
+		if cfg.Post.Curve != nil {
+			c.self = cfg.Name
+		}
+		return c, nil
 	}
 	return newPlainConsole(cfg.In, cfg.Out, cfg.Err, style), nil
 }
@@ -70,11 +74,17 @@ func (c *console) ReadLine() (string, error) { return c.lines.ReadLine() }
 // Interactive reports whether a person is at a terminal: commands apply.
 func (c *console) Interactive() bool { return c.interactive }
 
-// ShowMessage shows a received message in the console's style; at a
-// terminal a long one is folded, with its continuations indented, so that
-// none of it can pass for a line of its own.
-func (c *console) ShowMessage(m msg.Message) {
-	line := display.Render(m, c.style)
+// ShowMessage shows a received message in the console's style. At a
+// terminal it is marked as the viewer's own if own (this client posted
+// it) or, in keyed mode, if it carries the client's name; and a long one
+// is folded, with its continuations indented, so that none of it can pass
+// for a line of its own.
+func (c *console) ShowMessage(m msg.Message, own bool) {
+	style := c.style
+	if c.interactive && (own || c.self != "" && m.Username == c.self) {
+		style.Self = m.Username
+	}
+	line := display.Render(m, style)
 	if c.cols != nil {
 		line = display.Fold(line, c.cols()-1, "  ")
 	}
@@ -90,7 +100,7 @@ func (c *console) ShowHistory(ms []msg.Message) {
 	}
 	c.Show(c.style.Note(fmt.Sprintf("--- %d %s ---", len(ms), earlier)))
 	for _, m := range ms {
-		c.ShowMessage(m)
+		c.ShowMessage(m, false)
 	}
 	c.Show(c.style.Note("--- live from here ---"))
 }

@@ -31,6 +31,9 @@ type Handlers struct {
 	// Connection is told when the connection to the server comes up and
 	// when it is lost (libzmq then reconnects by itself).
 	Connection func(up bool)
+	// Idle, if set, is called after each wait for messages, whether any
+	// came or not (at least every 20 ms).
+	Idle func()
 }
 
 // Subscribe connects to a server's publish endpoint and hands what arrives
@@ -79,6 +82,9 @@ func Subscribe(ctx context.Context, ep transport.Endpoint, sub Subscription, h H
 			// Closing the socket (deferred) drops the connection and what
 			// libzmq held of the message.
 			return fmt.Errorf("%w at %s: the process grew by over %d MiB while no whole message came (a message that never ends?)", ErrCutOff, ep, maxGrowth>>20)
+		}
+		if h.Idle != nil {
+			h.Idle()
 		}
 		for _, p := range polled {
 			if p.Socket == mon {

@@ -65,6 +65,19 @@ type Message struct {
 	Body     string
 }
 
+// Key is what makes two messages the same message: the same channel,
+// username, instant and body. It is comparable, for maps.
+type Key struct {
+	channel, username, body string
+	sec                     int64
+	nsec                    int
+}
+
+// Key returns m's Key.
+func (m Message) Key() Key {
+	return Key{m.Channel, m.Username, m.Body, m.Time.Unix(), m.Time.Nanosecond()}
+}
+
 // Error is a validation or decoding failure; its text is meant for a person
 // and is what a server sends back after ERR.
 type Error struct{ Reason string }

@@ -114,7 +114,7 @@ func (o *Options) keyed(ctx context.Context, env cli.Env, endpoints []*transport
 	for _, ep := range endpoints {
 		ep.Curve = &transport.Curve{Pair: pair, Gate: gate}
 	}
-	say(fmt.Sprintf("keyed mode: CurveZMQ, %d users on %s; public key %s", list.Len(), *o.allow, pair.Public))
+	say(fmt.Sprintf("keyed mode: CurveZMQ, %s on %s; public key %s", users(list.Len()), *o.allow, pair.Public))
 
 	reload := make(chan os.Signal, 1)
 	signal.Notify(reload, syscall.SIGUSR1)
@@ -132,9 +132,17 @@ func (o *Options) keyed(ctx context.Context, env cli.Env, endpoints []*transport
 					continue
 				}
 				gate.Replace(list)
-				say(fmt.Sprintf("allow-list reloaded: %d users", list.Len()))
+				say(fmt.Sprintf("allow-list reloaded: %s", users(list.Len())))
 			}
 		}
 	}()
 	return func() { signal.Stop(reload); <-done }, nil
+}
+
+// users says a count of users: "1 user", "2 users".
+func users(n int) string {
+	if n == 1 {
+		return "1 user"
+	}
+	return fmt.Sprintf("%d users", n)
 }

@@ -1,13 +1,12 @@
 // Command interactive_client is part 3's client: it posts each line typed
-// (REQ) and shows every message published (SUB), both at once, until
-// Ctrl-D or Ctrl-C.
+// (REQ, or DEALER on a pipe) and shows every message published (SUB), both
+// at once, until Ctrl-D or Ctrl-C.
 //
 //	interactive_client [-timeout 2.5s] [-retries 1] [-history N] <ip> <post_port> <pub_port> <name>
 package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	"github.com/zmqchat/zmqchat/internal/chat"
@@ -22,7 +21,7 @@ func main() { os.Exit(cli.Main(run)) }
 
 func run(ctx context.Context, args []string, env cli.Env) error {
 	cmd := cli.NewCommand("interactive_client", summary, "<ip>", "<post_port>", "<pub_port>", "<name>")
-	cfg := chat.Config{Mode: msg.SingleRoom, In: env.Stdin, Out: env.Stdout, Err: env.Stderr, NoColor: os.Getenv("NO_COLOR") != ""}
+	cfg := chat.Config{Program: "interactive_client", Mode: msg.SingleRoom, In: env.Stdin, Out: env.Stdout, Err: env.Stderr, NoColor: os.Getenv("NO_COLOR") != ""}
 	cfg.Posting.Flags(cmd.FlagSet)
 	cfg.History.Flag(cmd.FlagSet)
 	keyed := cli.ClientKeyFlags(cmd)
@@ -42,12 +41,11 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	if cfg.Name, err = msg.NormalizeName("username", a[3]); err != nil {
 		return cmd.Usagef("%v", err)
 	}
-	fmt.Fprintf(env.Stderr, "interactive_client: %s via %s and %s; type a line and press Enter to post; Ctrl-D or Ctrl-C leaves\n",
-		cfg.Name, cfg.Post, cfg.Pub)
 
-	// Three goroutines: one reads lines; one owns a REQ socket to
-	// <post_port> and posts them; one owns a SUB socket to <pub_port>,
-	// subscribed to everything, and shows each message, this client's own
-	// included.
+	// chat.Run: three goroutines. One reads lines. One owns the post
+	// socket to <post_port> and posts them: a REQ socket at a terminal, a
+	// post at a time; a DEALER socket on a pipe, up to 64 in flight. One
+	// owns a SUB socket to <pub_port>, subscribed to everything, and shows
+	// each message, this client's own included.
 	return chat.Run(ctx, cfg)
 }

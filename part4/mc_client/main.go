@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 
 	"github.com/zmqchat/zmqchat/internal/chat"
@@ -22,7 +21,7 @@ func main() { os.Exit(cli.Main(run)) }
 
 func run(ctx context.Context, args []string, env cli.Env) error {
 	cmd := cli.NewCommand("mc_client", summary, "<ip>", "<post_port>", "<pub_port>", "<channel>", "<name>")
-	cfg := chat.Config{Mode: msg.MultiChannel, In: env.Stdin, Out: env.Stdout, Err: env.Stderr, NoColor: os.Getenv("NO_COLOR") != ""}
+	cfg := chat.Config{Program: "mc_client", Mode: msg.MultiChannel, In: env.Stdin, Out: env.Stdout, Err: env.Stderr, NoColor: os.Getenv("NO_COLOR") != ""}
 	cfg.Posting.Flags(cmd.FlagSet)
 	cfg.History.Flag(cmd.FlagSet)
 	keyed := cli.ClientKeyFlags(cmd)
@@ -46,17 +45,13 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	if cfg.Name, err = msg.NormalizeName("username", a[4]); err != nil {
 		return cmd.Usagef("%v", err)
 	}
-	how := "type a line and press Enter to post"
-	if cfg.Channel == msg.AllChannel {
-		how = "read-only: it shows every channel, and nothing typed here is posted"
-	}
-	fmt.Fprintf(env.Stderr, "mc_client: %s on %s via %s and %s; %s; Ctrl-D or Ctrl-C leaves\n",
-		cfg.Name, cfg.Channel, cfg.Post, cfg.Pub, how)
 
-	// Three goroutines: one reads lines; one owns a REQ socket to
-	// <post_port> and posts them to <channel>; one owns a SUB socket to
-	// <pub_port>, subscribed to <channel> (everything on ALL), and shows
-	// the messages whose channel is exactly <channel>: a subscription
-	// matches a prefix, so "dev" would also bring "devops".
+	// chat.Run: three goroutines. One reads lines. One owns the post
+	// socket to <post_port> and posts them to <channel>: a REQ socket at a
+	// terminal, a post at a time; a DEALER socket on a pipe, up to 64 in
+	// flight. One owns a SUB socket to <pub_port>, subscribed to <channel>
+	// (everything on ALL), and shows the messages whose channel is exactly
+	// <channel>: a subscription matches a prefix, so "dev" would also
+	// bring "devops".
 	return chat.Run(ctx, cfg)
 }
