@@ -111,75 +111,94 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 
-	var wg sync.WaitGroup
-	var n tally
-	subDone := make(chan error, 1)
-	postDone := make(chan struct{})
-	inputEnded := make(chan struct{})
-	posts := make(chan job, queued)
+	s := &session{cfg: cfg, con: con, own: newEchoes(), posts: make(chan job, queued),
+		subDone: make(chan error, 1), postDone: make(chan struct{}), inputEnded: make(chan struct{})}
 	history := int(cfg.History)
 	if cfg.History == Auto {
 		history = con.Screenful()
 	}
-	own := newEchoes()
-	show := func(m msg.Message) { con.ShowMessage(m, own.take(m)) }
+	show := func(m msg.Message) { con.ShowMessage(m, s.own.take(m)) }
 	join := client.NewJoin(show, con.ShowHistory, history > 0)
+	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		subDone <- receive(ctx, cfg, con, join)
+		s.subDone <- receive(ctx, cfg, con, join)
 	}()
 	go func() {
 		defer wg.Done()
-		defer close(postDone)
+		defer close(s.postDone)
 		defer poster.Close()
 		joinChannel(ctx, cfg, poster, join, history, con)
-		if con.Interactive() {
-			postLines(ctx, cfg, poster, posts, con, &n, own)
-			return
-		}
-		// A script's lines go at pipeline speed, many in flight.
-		pipe, err := client.NewPipeline(cfg.Post, cfg.Posting, client.DefaultWindow)
-		if err != nil {
-			con.Warn(err.Error())
-			return
-		}
-		defer pipe.Close()
-		pipeLines(ctx, pipe, posts, con, &n, own)
+		s.post(ctx, poster)
 	}()
 	// Reading input cannot be interrupted, so this goroutine is not waited
 	// for: at exit it is left blocked in Read, and it never touches a socket.
 	go func() {
-		defer close(inputEnded)
-		readInput(ctx, cfg, con, posts, &n)
+		defer close(s.inputEnded)
+		readInput(ctx, cfg, con, s.posts, &s.n)
 	}()
 
+	err = s.wait(ctx)
+	cancel()
+	wg.Wait()
+	if err == nil {
+		err = s.n.report(con)
+	}
+	return err
+}
+
+// session is what Run's goroutines share.
+type session struct {
+	cfg        Config
+	con        *console
+	own        *echoes
+	n          tally
+	posts      chan job      // lines read, to post
+	subDone    chan error    // the subscription's end
+	postDone   chan struct{} // input ended and every line was tried
+	inputEnded chan struct{}
+}
+
+// post posts the lines read until input ends: a person's one at a time on
+// a REQ socket; a script's at pipeline speed, many in flight on a DEALER.
+func (s *session) post(ctx context.Context, poster *client.Poster) {
+	if s.con.Interactive() {
+		postLines(ctx, s.cfg, poster, s.posts, s.con, &s.n, s.own)
+		return
+	}
+	pipe, err := client.NewPipeline(s.cfg.Post, s.cfg.Posting, client.DefaultWindow)
+	if err != nil {
+		s.con.Warn(err.Error())
+		return
+	}
+	defer pipe.Close()
+	pipeLines(ctx, pipe, s.posts, s.con, &s.n, s.own)
+}
+
+// wait waits until the session is over: input ended and every line was
+// tried (then the last lines' echoes are awaited, as a person who typed
+// them would see them), or one post timeout after input ended, Ctrl-C, or
+// the subscription's end, whose error it returns.
+func (s *session) wait(ctx context.Context) error {
 	var drained <-chan time.Time // the end of input's grace period
-wait:
+	inputEnded := s.inputEnded
 	for {
 		select {
 		case <-inputEnded:
 			inputEnded = nil
-			drained = time.After(cfg.Posting.Timeout)
-		case <-postDone: // input ended and every line was tried
-			// Show the last lines posted as they come back, as a person
-			// who typed them would see them.
-			own.await(ctx, cfg.Posting.Timeout)
-			break wait
+			drained = time.After(s.cfg.Posting.Timeout)
+		case <-s.postDone:
+			s.own.await(ctx, s.cfg.Posting.Timeout)
+			return nil
 		case <-drained:
-			break wait
+			return nil
 		case <-ctx.Done():
-			break wait
-		case err = <-subDone:
-			break wait
+			return nil
+		case err := <-s.subDone:
+			return err
 		}
 	}
-	cancel()
-	wg.Wait()
-	if err == nil {
-		err = n.report(con)
-	}
-	return err
 }
 
 // banner is the client's start-up line: who it is, where, and how it

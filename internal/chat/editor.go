@@ -94,57 +94,19 @@ func (e *editor) handle() (line string, done bool, err error) {
 			e.bytes = -1 // an edit: the length is counted again when needed
 		}
 		switch {
-		case b == '\r' || b == '\n':
-			e.pending = e.pending[1:]
-			return e.submit()
-		case b == 0x03: // Ctrl-C
-			e.pending = e.pending[1:]
-			e.interrupt()
-		case b == 0x04: // Ctrl-D
-			e.pending = e.pending[1:]
-			if len(e.line) == 0 {
-				e.clear()
-				return "", true, io.EOF
-			}
-			e.deleteAt(e.pos)
-		case b == 0x7f || b == 0x08: // Backspace
-			e.pending = e.pending[1:]
-			if e.pos > 0 {
-				e.pos--
-				e.deleteAt(e.pos)
-			}
-		case b == 0x01: // Ctrl-A
-			e.pending, e.pos = e.pending[1:], 0
-		case b == 0x05: // Ctrl-E
-			e.pending, e.pos = e.pending[1:], len(e.line)
-		case b == 0x02: // Ctrl-B
-			e.pending = e.pending[1:]
-			e.pos = max(e.pos-1, 0)
-		case b == 0x06: // Ctrl-F
-			e.pending = e.pending[1:]
-			e.pos = min(e.pos+1, len(e.line))
-		case b == 0x0b: // Ctrl-K
-			e.pending, e.line = e.pending[1:], e.line[:e.pos]
-		case b == 0x15: // Ctrl-U
-			e.pending = e.pending[1:]
-			e.line, e.pos = append([]rune(nil), e.line[e.pos:]...), 0
-		case b == 0x17: // Ctrl-W
-			e.pending = e.pending[1:]
-			start := e.pos
-			for start > 0 && e.line[start-1] == ' ' {
-				start--
-			}
-			for start > 0 && e.line[start-1] != ' ' {
-				start--
-			}
-			e.line = append(e.line[:start], e.line[e.pos:]...)
-			e.pos = start
 		case b == 0x1b:
 			if !e.escape() {
 				return "", false, nil // the rest of the sequence is still to come
 			}
-		case b < 0x20: // other control keys do nothing
+		case b < 0x20 || b == 0x7f:
 			e.pending = e.pending[1:]
+			switch e.key(b) {
+			case endLine:
+				return e.submit()
+			case endInput:
+				e.clear()
+				return "", true, io.EOF
+			}
 		default:
 			if !utf8.FullRune(e.pending) {
 				return "", false, nil
@@ -155,6 +117,62 @@ func (e *editor) handle() (line string, done bool, err error) {
 		}
 	}
 	return "", false, nil
+}
+
+// What a control key ends.
+const (
+	endNothing = iota
+	endLine    // Enter
+	endInput   // Ctrl-D on an empty line
+)
+
+// key carries out a control key and says what it ends. Control keys it
+// does not know do nothing.
+func (e *editor) key(b byte) int {
+	switch b {
+	case '\r', '\n':
+		return endLine
+	case 0x03: // Ctrl-C
+		e.interrupt()
+	case 0x04: // Ctrl-D
+		if len(e.line) == 0 {
+			return endInput
+		}
+		e.deleteAt(e.pos)
+	case 0x7f, 0x08: // Backspace
+		if e.pos > 0 {
+			e.pos--
+			e.deleteAt(e.pos)
+		}
+	case 0x01: // Ctrl-A
+		e.pos = 0
+	case 0x05: // Ctrl-E
+		e.pos = len(e.line)
+	case 0x02: // Ctrl-B
+		e.pos = max(e.pos-1, 0)
+	case 0x06: // Ctrl-F
+		e.pos = min(e.pos+1, len(e.line))
+	case 0x0b: // Ctrl-K
+		e.line = e.line[:e.pos]
+	case 0x15: // Ctrl-U
+		e.line, e.pos = append([]rune(nil), e.line[e.pos:]...), 0
+	case 0x17: // Ctrl-W
+		e.deleteWord()
+	}
+	return endNothing
+}
+
+// deleteWord deletes the word before the cursor, and the spaces after it.
+func (e *editor) deleteWord() {
+	start := e.pos
+	for start > 0 && e.line[start-1] == ' ' {
+		start--
+	}
+	for start > 0 && e.line[start-1] != ' ' {
+		start--
+	}
+	e.line = append(e.line[:start], e.line[e.pos:]...)
+	e.pos = start
 }
 
 // escape takes an escape sequence from pending, reporting false if it is

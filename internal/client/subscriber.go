@@ -45,29 +45,15 @@ func Subscribe(ctx context.Context, ep transport.Endpoint, sub Subscription, h H
 	if sub.All {
 		topic = ""
 	}
-	// The monitor is attached before the socket connects, or the first
-	// connection's event could come before it and be missed.
-	var mon *zmq.Socket
-	var watch func(*zmq.Socket) error
-	events := handshakeFailed
-	if h.Connection != nil {
-		events |= zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED
-	}
-	watch = func(s *zmq.Socket) (err error) {
-		mon, err = transport.Monitor(s, events)
-		return err
-	}
-	sock, err := transport.DialSubscribe(ep, topic, watch)
-	if mon != nil {
-		defer mon.Close()
-	}
+	sock, mon, err := dialSubscriber(ep, topic, h.Connection != nil)
 	if err != nil {
 		return err
 	}
+	defer mon.Close()
 	defer sock.Close()
+	defer sock.Monitor("", 0) // stop sending events before the receiver goes
 	poller := zmq.NewPoller()
 	poller.Add(sock, zmq.POLLIN)
-	defer sock.Monitor("", 0) // stop sending events before the receiver goes
 	poller.Add(mon, zmq.POLLIN)
 	peak, every := newPeak(), pollEvery
 
@@ -100,6 +86,28 @@ func Subscribe(ctx context.Context, ep transport.Endpoint, sub Subscription, h H
 		}
 	}
 	return nil
+}
+
+// dialSubscriber connects a SUB socket to ep, subscribed to topic, with
+// a monitor of its handshakes (and, if connections, of its connections
+// made and lost) attached before it connects, or the first connection's
+// event could come before the monitor and be missed.
+func dialSubscriber(ep transport.Endpoint, topic string, connections bool) (sock, mon *zmq.Socket, err error) {
+	events := handshakeFailed
+	if connections {
+		events |= zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED
+	}
+	sock, err = transport.DialSubscribe(ep, topic, func(s *zmq.Socket) (err error) {
+		mon, err = transport.Monitor(s, events)
+		return err
+	})
+	if err != nil {
+		if mon != nil {
+			mon.Close()
+		}
+		return nil, nil, err
+	}
+	return sock, mon, nil
 }
 
 // ErrCutOff is returned (wrapped) when the server sent what no zmqchat

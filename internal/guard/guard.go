@@ -36,7 +36,7 @@ type Progress int
 
 const (
 	// Replies: a connection is served when something is sent to it (a
-	// server's REP or ROUTER socket answers every request it reads).
+	// server's REP socket answers every request it reads).
 	Replies Progress = iota + 1
 	// Reads: a connection is served when its owner reads a message (see
 	// Guard.Read). What the process sent on it itself (heartbeats, whose
@@ -285,11 +285,10 @@ func openPoller() {
 	}
 }
 
-// run waits on a Go ticker and reads the monitor without waiting. (A
-// goroutine that waits in libzmq sits in a system call, whose P the
-// runtime's sysmon takes back after 10 ms, and sysmon then wakes every
-// 20 µs for a millisecond or more: 11% of the server's CPU samples under
-// pipelined posts, against 5.6% with the ticker.)
+// run waits on a Go ticker and reads the monitor without waiting: a
+// goroutine that waits inside libzmq sits in a system call, whose P the
+// runtime's sysmon takes back, and sysmon then wakes far more often, at the
+// cost of the server's loop.
 func (w *Watch) run() {
 	defer close(w.done)
 	defer w.mon.Close()

@@ -17,7 +17,7 @@ const maxInterned = 1 << 16
 
 // overhead is what a stored message costs besides its text: the record,
 // its share of a block, its entries in the resend window and the channel's
-// index, as measured.
+// index (make bench's memory row checks it).
 const overhead = 112
 
 // Memory is the message log in memory, within a byte budget: past it, the
@@ -163,7 +163,7 @@ func (s *Memory) evictOldest() {
 	}
 }
 
-// at returns message i (an index from Append), which must be held. The
+// at returns message i (an index from Add), which must be held. The
 // oldest block may have lost its first messages to the budget, and, after
 // a restart, may have started anywhere; the others are full blocks.
 func (s *Memory) at(i int) Record {

@@ -37,8 +37,7 @@ CREATE INDEX messages_by_channel ON messages (channel, seq);
 `
 
 // pageSize is the new file's page size: each post's commit writes its
-// pages to the log, and 1 KiB pages halve the time that takes against
-// SQLite's default 4 KiB (make bench).
+// pages to the log, and small pages make that write small.
 const pageSize = "PRAGMA page_size = 1024;"
 
 // Options are how a store file is kept.
@@ -301,10 +300,10 @@ func (f *File) history(channel string, all bool, n int) ([]Record, error) {
 
 // maxLoad bounds how many messages a restarted server reads back into
 // memory: enough for resends over the clients' whole retry period (5 s) at
-// the rates make bench sees (under 30,000 posts a second), and for every
-// channel's recent history; few enough that a server with millions of
-// messages serves again within a second (make bench: restart-s). Older
-// messages are read from the file when asked for.
+// the rates one server loop takes, and for every channel's recent history;
+// few enough that a server with millions of messages serves again at once
+// (make bench-store measures it). Older messages are read from the file
+// when asked for.
 const maxLoad = 1 << 17
 
 // load reads the file's newest messages into memory, newest first until
