@@ -234,19 +234,12 @@ func (n *tally) report(con *console) error {
 		if unsent == 1 {
 			them = "it"
 		}
-		con.Warn(fmt.Sprintf("%d %s not sent: the client stopped before posting %s", unsent, lines(unsent), them))
+		con.Warn(fmt.Sprintf("%s not sent: the client stopped before posting %s", display.Count(unsent, "line", "lines"), them))
 	}
 	if missed := unsent + failed; missed > 0 {
-		return fmt.Errorf("%d of %d %s not posted", missed, queued, lines(queued))
+		return fmt.Errorf("%d of %s not posted", missed, display.Count(queued, "line", "lines"))
 	}
 	return nil
-}
-
-func lines(n int64) string {
-	if n == 1 {
-		return "line"
-	}
-	return "lines"
 }
 
 // receive subscribes to what the client shows (its channel, or everything

@@ -94,11 +94,7 @@ func (c *console) ShowMessage(m msg.Message, own bool) {
 // ShowHistory shows messages from before the client joined (or asked
 // with /history), set apart from live ones by a line before and after.
 func (c *console) ShowHistory(ms []msg.Message) {
-	earlier := "earlier messages"
-	if len(ms) == 1 {
-		earlier = "earlier message"
-	}
-	c.Show(c.style.Note(fmt.Sprintf("--- %d %s ---", len(ms), earlier)))
+	c.Show(c.style.Note("--- " + display.Count(len(ms), "earlier message", "earlier messages") + " ---"))
 	for _, m := range ms {
 		c.ShowMessage(m, false)
 	}

@@ -171,3 +171,11 @@ func isInvisible(r, prev rune) bool {
 }
 
 const zwj = 0x200d
+
+// Count says a count of things: "1 message", "3 messages".
+func Count[N ~int | ~int64](n N, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

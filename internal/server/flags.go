@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/zmqchat/zmqchat/internal/cli"
+	"github.com/zmqchat/zmqchat/internal/display"
 	"github.com/zmqchat/zmqchat/internal/keys"
 	"github.com/zmqchat/zmqchat/internal/transport"
 )
@@ -114,7 +115,7 @@ func (o *Options) keyed(ctx context.Context, env cli.Env, endpoints []*transport
 	for _, ep := range endpoints {
 		ep.Curve = &transport.Curve{Pair: pair, Gate: gate}
 	}
-	say(fmt.Sprintf("keyed mode: CurveZMQ, %s on %s; public key %s", users(list.Len()), *o.allow, pair.Public))
+	say(fmt.Sprintf("keyed mode: CurveZMQ, %s on %s; public key %s", display.Count(list.Len(), "user", "users"), *o.allow, pair.Public))
 
 	reload := make(chan os.Signal, 1)
 	signal.Notify(reload, syscall.SIGUSR1)
@@ -132,17 +133,9 @@ func (o *Options) keyed(ctx context.Context, env cli.Env, endpoints []*transport
 					continue
 				}
 				gate.Replace(list)
-				say(fmt.Sprintf("allow-list reloaded: %s", users(list.Len())))
+				say(fmt.Sprintf("allow-list reloaded: %s", display.Count(list.Len(), "user", "users")))
 			}
 		}
 	}()
 	return func() { signal.Stop(reload); <-done }, nil
-}
-
-// users says a count of users: "1 user", "2 users".
-func users(n int) string {
-	if n == 1 {
-		return "1 user"
-	}
-	return fmt.Sprintf("%d users", n)
 }

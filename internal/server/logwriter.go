@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/zmqchat/zmqchat/internal/display"
 )
 
 // logWriter writes the server's log from a goroutine of its own, so that a
@@ -111,13 +113,6 @@ func (l *logWriter) Close(wait time.Duration) {
 		l.dropped.Add(int64(len(l.queue))) // at least; the one in hand is not counted
 	}
 	if n := l.dropped.Load(); n > 0 {
-		l.warn(fmt.Sprintf("%d log %s dropped in all", n, plural(n, "line", "lines")))
+		l.warn(display.Count(n, "log line", "log lines") + " dropped in all")
 	}
-}
-
-func plural(n int64, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

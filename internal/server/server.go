@@ -96,7 +96,7 @@ func (s *Server) Logging() bool { return s.log != nil }
 func (s *Server) Store() store.Store { return s.handler.Store }
 
 // Stored says how many messages the store holds: "1 message", "2 messages".
-func (s *Server) Stored() string { return messages(s.Store().Len()) }
+func (s *Server) Stored() string { return display.Count(s.Store().Len(), "message", "messages") }
 
 // PostEndpoint returns where the server takes posts, as bound.
 func (s *Server) PostEndpoint() transport.Endpoint { return s.post.At }
@@ -262,7 +262,7 @@ func OpenStore(opts StoreOptions, warn func(string)) (store.Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		warn(fmt.Sprintf("keeping every message in %s (%s there now)", opts.File, messages(f.Len())))
+		warn(fmt.Sprintf("keeping every message in %s (%s there now)", opts.File, display.Count(f.Len(), "message", "messages")))
 		return f, nil
 	}
 	m := store.New(store.DefaultWindow)
@@ -273,12 +273,4 @@ func OpenStore(opts StoreOptions, warn func(string)) (store.Store, error) {
 		warn(fmt.Sprintf("the messages reached their budget of %d MiB: the oldest are dropped from here on (-store-mib sets it; -store FILE keeps them all)", budget>>20))
 	}
 	return m, nil
-}
-
-// messages says a count of messages: "1 message", "2 messages".
-func messages(n int) string {
-	if n == 1 {
-		return "1 message"
-	}
-	return fmt.Sprintf("%d messages", n)
 }
