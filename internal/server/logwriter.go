@@ -15,14 +15,13 @@ import (
 // slow, stuck, closed or full stdout (a paused pager, a log shipper that
 // stopped reading, `| head -1`, a full disk) costs log lines, never
 // replies. The server loop collects lines in a buffer and hands it over
-// whole; when the writer is still busy with queued buffers, the new one is
-// dropped and its lines counted, and a failed write drops every line after
-// it. Either is said once on stderr, and the total at Close.
+// whole; when the writer is still busy with logQueue buffers, the new one
+// is dropped and its lines counted, and a failed write drops every line
+// after it. Either is said once on stderr, and the total at Close.
 type logWriter struct {
 	w       io.Writer
 	buf     []byte // lines not yet handed over; the server loop's own
 	queue   chan []byte
-	free    chan []byte
 	dropped atomic.Int64
 	failed  error // set by the writing goroutine only
 	warn    func(string)
@@ -39,20 +38,13 @@ const logQueue = 4
 const logBuffer = 64 << 10
 
 func newLogWriter(w io.Writer, warn func(string)) *logWriter {
-	l := &logWriter{w: w, queue: make(chan []byte, logQueue), free: make(chan []byte, logQueue+1), warn: warn, done: make(chan struct{})}
+	l := &logWriter{w: w, queue: make(chan []byte, logQueue), warn: warn, done: make(chan struct{})}
 	go l.write()
 	return l
 }
 
 // Line adds a line (without its newline) to the buffer.
 func (l *logWriter) Line(line []byte) {
-	if l.buf == nil {
-		select {
-		case l.buf = <-l.free:
-		default:
-			l.buf = make([]byte, 0, logBuffer)
-		}
-	}
 	l.buf = append(append(l.buf, line...), '\n')
 	if len(l.buf) >= logBuffer {
 		l.Flush()
@@ -67,12 +59,11 @@ func (l *logWriter) Flush() {
 	}
 	select {
 	case l.queue <- l.buf:
+		l.buf = make([]byte, 0, logBuffer)
 	default:
 		l.drop(l.buf, "stdout is not keeping up")
 		l.buf = l.buf[:0]
-		return
 	}
-	l.buf = nil
 }
 
 func (l *logWriter) drop(b []byte, why string) {
@@ -86,17 +77,13 @@ func (l *logWriter) drop(b []byte, why string) {
 func (l *logWriter) write() {
 	defer close(l.done)
 	for b := range l.queue {
-		if l.failed == nil {
-			if _, err := l.w.Write(b); err != nil {
-				l.failed = err
-				l.drop(b, fmt.Sprintf("writing the log failed (%v)", err))
-			}
-		} else {
+		switch {
+		case l.failed != nil:
 			l.drop(b, "")
-		}
-		select {
-		case l.free <- b[:0]:
 		default:
+			if _, l.failed = l.w.Write(b); l.failed != nil {
+				l.drop(b, fmt.Sprintf("writing the log failed (%v)", l.failed))
+			}
 		}
 	}
 }
