@@ -28,14 +28,37 @@ func main() {
 }
 
 func run(in io.Reader, out io.Writer) error {
-	values := map[key][]float64{}
-	var cpu string
-	rounds := 0
+	r, err := parse(in)
+	if err != nil {
+		return err
+	}
+	missed := 0
+	defer func() { fmt.Fprintf(out, "\n%d target(s) missed\n", missed) }()
+	storeFile(out, r.med, &missed)
+	peers(out, r.med, r.cpu)
+	if r.rounds == 0 {
+		return nil
+	}
+	against(out, r, &missed)
+	stored(out, r.med, &missed)
+	keyed(out, r.med)
+	return nil
+}
+
+// results are the benchmarks' values by series, over the rounds.
+type results struct {
+	values map[key][]float64
+	cpu    string
+	rounds int
+}
+
+func parse(in io.Reader) (*results, error) {
+	r := &results{values: map[key][]float64{}}
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
 		text := sc.Text()
 		if c, ok := strings.CutPrefix(text, "cpu: "); ok {
-			cpu = c
+			r.cpu = c
 		}
 		m := line.FindStringSubmatch(text)
 		if m == nil {
@@ -52,38 +75,38 @@ func run(in io.Reader, out io.Writer) error {
 				continue
 			}
 			k := key{workload, server, fields[i+1]}
-			values[k] = append(values[k], v)
+			r.values[k] = append(r.values[k], v)
 			if k.workload == "Post/clients=1" && k.unit == "posts/s" && server == "raw" {
-				rounds++
+				r.rounds++
 			}
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return err
+		return nil, err
 	}
-	if len(values) == 0 {
-		return fmt.Errorf("no benchmark results on standard input")
+	if len(r.values) == 0 {
+		return nil, fmt.Errorf("no benchmark results on standard input")
 	}
-	med := func(w, s, u string) (float64, bool) {
-		v := values[key{w, s, u}]
-		if len(v) == 0 {
-			return 0, false
-		}
-		sort.Float64s(v)
-		if len(v)%2 == 1 {
-			return v[len(v)/2], true
-		}
-		return (v[len(v)/2-1] + v[len(v)/2]) / 2, true
-	}
+	return r, nil
+}
 
-	missed := 0
-	defer func() { fmt.Fprintf(out, "\n%d target(s) missed\n", missed) }()
-	storeFile(out, med, &missed)
-	peers(out, med, cpu)
-	if rounds == 0 {
-		return nil
+// med is the median of a series, and false if there is none.
+func (r *results) med(w, s, u string) (float64, bool) {
+	v := r.values[key{w, s, u}]
+	if len(v) == 0 {
+		return 0, false
 	}
-	fmt.Fprintf(out, "zmqchat against raw libzmq: medians of %d rounds, each server its own process, load from one process; %s\n\n", rounds, cpu)
+	sort.Float64s(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2], true
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2, true
+}
+
+// against prints zmqchat against raw libzmq, each workload with its target.
+func against(out io.Writer, r *results, missed *int) {
+	med := r.med
+	fmt.Fprintf(out, "zmqchat against raw libzmq: medians of %d rounds, each server its own process, load from one process; %s\n\n", r.rounds, r.cpu)
 	fmt.Fprintln(out, "| workload | zmqchat | raw libzmq | ratio | target | met |")
 	fmt.Fprintln(out, "|---|---:|---:|---:|---|---|")
 	row := func(label, w, unit string, higherBetter bool, target float64, targetText string) {
@@ -97,7 +120,7 @@ func run(in io.Reader, out io.Writer) error {
 		if !higherBetter {
 			met = ratio <= target
 		}
-		fmt.Fprintf(out, "| %s | %s | %s | %.2f | %s | %s |\n", label, num(z), num(r), ratio, targetText, yes(met, targetText, &missed))
+		fmt.Fprintf(out, "| %s | %s | %s | %.2f | %s | %s |\n", label, num(z), num(r), ratio, targetText, yes(met, targetText, missed))
 	}
 	row("post throughput, 1 client (posts/s)", "Post/clients=1", "posts/s", true, 0.95, "≥ 0.95")
 	row("post throughput, 8 clients (posts/s)", "Post/clients=8", "posts/s", true, 0.95, "≥ 0.95")
@@ -111,48 +134,60 @@ func run(in io.Reader, out io.Writer) error {
 		zl, _ := med(w, "zmqchat", "lost")
 		rl, ok := med(w, "raw", "lost")
 		if ok {
-			fmt.Fprintf(out, "| fan-out to %s: messages lost | %s | %s | | 0 | %s |\n", n, num(zl), num(rl), yes(zl == 0, "0", &missed))
+			fmt.Fprintf(out, "| fan-out to %s: messages lost | %s | %s | | 0 | %s |\n", n, num(zl), num(rl), yes(zl == 0, "0", missed))
 		}
 	}
 	row("latency post→delivery p50 at 2,000/s (µs)", "Latency/rate=2000", "p50-µs", false, 1e9, "")
 	row("latency post→delivery p99 at 2,000/s (µs)", "Latency/rate=2000", "p99-µs", false, 1.5, "≤ 1.50")
-	if b, ok := med("Memory", "zmqchat", "B/msg"); ok {
-		p, _ := med("Memory", "zmqchat", "payload-B/msg")
-		limit := 2*p + 64
-		fmt.Fprintf(out, "| server memory per stored message, 1M messages: Go heap (B) | %.0f | %.0f (payload) | %.2f | ≤ 2×payload+64 = %.0f | %s |\n",
-			b, p, b/p, limit, yes(b <= limit, "x", &missed))
-		if r, ok := med("Memory", "zmqchat", "rss-B/msg"); ok {
-			fmt.Fprintf(out, "| the same, as the process holds it: RSS (B) | %.0f | %.0f (payload) | %.2f | | |\n", r, p, r/p)
+	memory(out, med, missed)
+}
+
+// memory prints the server's memory per stored message.
+func memory(out io.Writer, med func(w, s, u string) (float64, bool), missed *int) {
+	b, ok := med("Memory", "zmqchat", "B/msg")
+	if !ok {
+		return
+	}
+	p, _ := med("Memory", "zmqchat", "payload-B/msg")
+	limit := 2*p + 64
+	fmt.Fprintf(out, "| server memory per stored message, 1M messages: Go heap (B) | %.0f | %.0f (payload) | %.2f | ≤ 2×payload+64 = %.0f | %s |\n",
+		b, p, b/p, limit, yes(b <= limit, "x", missed))
+	if r, ok := med("Memory", "zmqchat", "rss-B/msg"); ok {
+		fmt.Fprintf(out, "| the same, as the process holds it: RSS (B) | %.0f | %.0f (payload) | %.2f | | |\n", r, p, r/p)
+	}
+}
+
+// stored prints the same workloads against mc_server -store FILE.
+func stored(out io.Writer, med func(w, s, u string) (float64, bool), missed *int) {
+	if _, ok := med("Post/clients=1", "stored", "posts/s"); !ok {
+		return
+	}
+	fmt.Fprintln(out, "\nwith a store file (-store), against raw libzmq, same rounds:")
+	fmt.Fprintln(out, "\n| workload | -store | raw libzmq | ratio | target | met |")
+	fmt.Fprintln(out, "|---|---:|---:|---:|---|---|")
+	for _, r := range []struct {
+		label, w, unit string
+		target         float64
+		text           string
+	}{
+		{"post throughput, 1 client (posts/s)", "Post/clients=1", "posts/s", 0.8, "≥ 0.80"},
+		{"post throughput, 8 clients (posts/s)", "Post/clients=8", "posts/s", 0.8, "≥ 0.80"},
+		{"fan-out to 10 subscriber(s) (deliveries/s)", "Fanout/subscribers=10", "deliveries/s", 0, ""},
+		{"latency post→delivery p99 at 2,000/s (µs)", "Latency/rate=2000", "p99-µs", 0, ""},
+	} {
+		st, ok1 := med(r.w, "stored", r.unit)
+		raw, ok2 := med(r.w, "raw", r.unit)
+		if ok1 && ok2 {
+			fmt.Fprintf(out, "| %s | %s | %s | %.2f | %s | %s |\n", r.label, num(st), num(raw), st/raw, r.text, yes(st/raw >= r.target, r.text, missed))
 		}
 	}
+}
 
-	// The durable store: the same workloads against mc_server -store FILE.
-	if _, ok := med("Post/clients=1", "stored", "posts/s"); ok {
-		fmt.Fprintln(out, "\nwith a store file (-store), against raw libzmq, same rounds:")
-		fmt.Fprintln(out, "\n| workload | -store | raw libzmq | ratio | target | met |")
-		fmt.Fprintln(out, "|---|---:|---:|---:|---|---|")
-		for _, r := range []struct {
-			label, w, unit string
-			target         float64
-			text           string
-		}{
-			{"post throughput, 1 client (posts/s)", "Post/clients=1", "posts/s", 0.8, "≥ 0.80"},
-			{"post throughput, 8 clients (posts/s)", "Post/clients=8", "posts/s", 0.8, "≥ 0.80"},
-			{"fan-out to 10 subscriber(s) (deliveries/s)", "Fanout/subscribers=10", "deliveries/s", 0, ""},
-			{"latency post→delivery p99 at 2,000/s (µs)", "Latency/rate=2000", "p99-µs", 0, ""},
-		} {
-			st, ok1 := med(r.w, "stored", r.unit)
-			raw, ok2 := med(r.w, "raw", r.unit)
-			if ok1 && ok2 {
-				fmt.Fprintf(out, "| %s | %s | %s | %.2f | %s | %s |\n", r.label, num(st), num(raw), st/raw, r.text, yes(st/raw >= r.target, r.text, &missed))
-			}
-		}
-	}
-
-	// Keyed mode's cost: the same workloads against mc_server with
-	// CurveZMQ and its allow-list, as ratios to plain mc_server.
+// keyed prints keyed mode's cost: the same workloads against mc_server
+// with CurveZMQ and its allow-list, as ratios to plain mc_server.
+func keyed(out io.Writer, med func(w, s, u string) (float64, bool)) {
 	if _, ok := med("Post/clients=1", "keyed", "posts/s"); !ok {
-		return nil
+		return
 	}
 	fmt.Fprintln(out, "\nkeyed mode (CurveZMQ, allow-list) against plain zmqchat, same rounds:")
 	fmt.Fprintln(out, "\n| workload | keyed | plain | keyed ÷ plain |")
@@ -171,7 +206,6 @@ func run(in io.Reader, out io.Writer) error {
 			fmt.Fprintf(out, "| %s | %s | %s | %.2f |\n", r.label, num(k), num(z), k/z)
 		}
 	}
-	return nil
 }
 
 // storeFile prints BenchmarkStoreFile's figures: a server restarted on a
