@@ -168,7 +168,12 @@ func TestKeyedChatLetsInOnlyListedKeysUnderTheirOwnNames(t *testing.T) {
 	alice.out.waitFor(t, "alice", "alice: bob has gone (")
 	never(t, []*lines{s.out, alice.out, bob.out}, "I am bob", "am I still here")
 	never(t, []*lines{bob.out}, "bob has gone")
-	alice.interrupt()
+	// End of input, not Ctrl-C: her line's publication can come before its
+	// reply, and Ctrl-C would count it as not posted.
+	alice.stdin.Close()
+	if code := alice.wait(); code != 0 {
+		t.Errorf("alice's client exited %d at the end of its input, want 0", code)
+	}
 }
 
 // relay is a TCP relay between a client and a server: a man in the middle,

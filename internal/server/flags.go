@@ -12,6 +12,7 @@ import (
 	"github.com/zmqchat/zmqchat/internal/cli"
 	"github.com/zmqchat/zmqchat/internal/display"
 	"github.com/zmqchat/zmqchat/internal/keys"
+	"github.com/zmqchat/zmqchat/internal/store"
 	"github.com/zmqchat/zmqchat/internal/transport"
 )
 
@@ -44,11 +45,27 @@ func Flags(cmd *cli.Command) *Options {
 	}
 }
 
-// Start starts what the flags ask for and returns the function that ends
-// it, for the server's main to defer. In keyed mode it makes the
-// endpoints speak CurveZMQ behind an allow-list gate, re-read on SIGUSR1
-// until ctx is done; refusals and reloads are reported on env.Stderr.
-func (o *Options) Start(ctx context.Context, env cli.Env, endpoints ...*transport.Endpoint) (stop func(), err error) {
+// Setup is what Start made ready for a server's main: the store the
+// flags ask for, and the function that says a line on stderr.
+type Setup struct {
+	Store store.Store
+	Warn  func(string)
+	stop  []func()
+}
+
+// Stop undoes what Start did, in reverse: the store is closed, keyed
+// mode's reloading and the profile stopped. For the main to defer.
+func (s *Setup) Stop() {
+	for i := len(s.stop) - 1; i >= 0; i-- {
+		s.stop[i]()
+	}
+}
+
+// Start starts what the flags ask for and opens the store. In keyed mode
+// it makes the endpoints speak CurveZMQ behind an allow-list gate, re-read
+// on SIGUSR1 until ctx is done; refusals and reloads are reported on
+// env.Stderr.
+func (o *Options) Start(ctx context.Context, env cli.Env, endpoints ...*transport.Endpoint) (*Setup, error) {
 	if (*o.keys == "") != (*o.allow == "") {
 		return nil, o.cmd.Usagef("-keys and -allow go together: keyed mode needs the server's keys and the users' allow-list")
 	}
@@ -64,19 +81,26 @@ func (o *Options) Start(ctx context.Context, env cli.Env, endpoints ...*transpor
 	// A closed stdout (| head -1) must cost log lines, not the server: with
 	// SIGPIPE ignored, the write fails instead, and the log says so.
 	signal.Ignore(syscall.SIGPIPE)
+	s := &Setup{Warn: cli.Warn(env, o.cmd.Name())}
 	stopProfile, err := o.profile()
 	if err != nil {
 		return nil, err
 	}
-	if *o.keys == "" {
-		return stopProfile, nil
+	s.stop = append(s.stop, stopProfile)
+	if *o.keys != "" {
+		stopKeyed, err := o.keyed(ctx, env, endpoints)
+		if err != nil {
+			s.Stop()
+			return nil, err
+		}
+		s.stop = append(s.stop, stopKeyed)
 	}
-	stopKeyed, err := o.keyed(ctx, env, endpoints)
-	if err != nil {
-		stopProfile()
+	if s.Store, err = OpenStore(o.Store(), s.Warn); err != nil {
+		s.Stop()
 		return nil, err
 	}
-	return func() { stopKeyed(); stopProfile() }, nil
+	s.stop = append(s.stop, func() { s.Store.Close() })
+	return s, nil
 }
 
 // set reports whether the flag name was given.

@@ -21,15 +21,15 @@ func TestFlagsStoreBudget(t *testing.T) {
 		if _, err := cmd.Parse([]string{"-store-mib", tt.arg}); err != nil {
 			t.Fatal(err)
 		}
-		stop, err := opts.Start(context.Background(), cli.Env{Stderr: io.Discard})
+		setup, err := opts.Start(context.Background(), cli.Env{Stderr: io.Discard})
 		switch {
 		case tt.want == 0 && err == nil:
 			t.Errorf("-store-mib %s taken", tt.arg)
 		case tt.want != 0 && (err != nil || opts.Store().Budget != tt.want):
 			t.Errorf("-store-mib %s: %v, budget %d", tt.arg, err, opts.Store().Budget)
 		}
-		if stop != nil {
-			stop()
+		if setup != nil {
+			setup.Stop()
 		}
 	}
 }
@@ -41,11 +41,11 @@ func TestFlagsWriteAProfile(t *testing.T) {
 	if _, err := cmd.Parse([]string{"-cpuprofile", file}); err != nil {
 		t.Fatal(err)
 	}
-	stop, err := opts.Start(context.Background(), cli.Env{Stderr: io.Discard})
+	setup, err := opts.Start(context.Background(), cli.Env{Stderr: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop()
+	setup.Stop()
 	if fi, err := os.Stat(file); err != nil || fi.Size() == 0 {
 		t.Fatalf("no profile written: %v", err)
 	}

@@ -33,18 +33,12 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	if err != nil {
 		return err
 	}
-	stop, err := opts.Start(ctx, env, &postAt)
+	setup, err := opts.Start(ctx, env, &postAt)
 	if err != nil {
 		return err
 	}
-	defer stop()
-	defer transport.Shutdown()
-	warn := cli.Warn(env, "post_server")
-	st, err := server.OpenStore(opts.Store(), warn)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
+	defer setup.Stop()
+	defer transport.Shutdown() // libzmq's context, once Serve has closed the sockets
 
 	// REP on <port>: each post is answered OK once it is stored, or ERR
 	// with the reason it was refused.
@@ -52,9 +46,8 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	if err != nil {
 		return err
 	}
-
-	srv, err := server.New(server.Config{Post: post, Store: st, Mode: msg.SingleRoom,
-		Log: env.Stdout, Warn: warn, Name: "post_server"})
+	srv, err := server.New(server.Config{Post: post, Store: setup.Store, Mode: msg.SingleRoom,
+		Log: env.Stdout, Warn: setup.Warn, Name: "post_server"})
 	if err != nil {
 		return err
 	}
@@ -62,7 +55,7 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 		"post_client HOST POST <username> <message>")
 
 	// The loop (server.Serve): receive a post, check and store it, print it,
-	// reply.
-	// Its last log line, once stopped, says how many messages it stored.
+	// reply. Its last log line, once stopped, says how many messages it
+	// stored.
 	return srv.Serve(ctx)
 }

@@ -32,18 +32,12 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	if err != nil {
 		return err
 	}
-	stop, err := opts.Start(ctx, env, &postAt, &pubAt)
+	setup, err := opts.Start(ctx, env, &postAt, &pubAt)
 	if err != nil {
 		return err
 	}
-	defer stop()
-	defer transport.Shutdown()
-	warn := cli.Warn(env, "pub_server")
-	st, err := server.OpenStore(opts.Store(), warn)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
+	defer setup.Stop()
+	defer transport.Shutdown() // libzmq's context, once Serve has closed the sockets
 
 	// REP on <post_port>: each post is answered OK once it is stored, or ERR
 	// with the reason it was refused.
@@ -58,17 +52,16 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 		post.Close()
 		return err
 	}
-
-	srv, err := server.New(server.Config{Post: post, Pub: pub, Store: st, Mode: msg.SingleRoom,
-		Log: env.Stdout, Warn: warn, Name: "pub_server"})
+	srv, err := server.New(server.Config{Post: post, Pub: pub, Store: setup.Store, Mode: msg.SingleRoom,
+		Log: env.Stdout, Warn: setup.Warn, Name: "pub_server"})
 	if err != nil {
 		return err
 	}
 	cli.Announce(env.Stdout, "pub_server", a[0], post.At, pub.At,
 		"pub_client HOST PUB", "post_client HOST POST <username> <message>")
 
-	// The loop (server.Serve): receive a post, check and store it, publish it,
-	// reply.
-	// Its last log line, once stopped, says how many messages it stored.
+	// The loop (server.Serve): receive a post, check and store it, publish
+	// it, reply. Its last log line, once stopped, says how many messages it
+	// stored.
 	return srv.Serve(ctx)
 }

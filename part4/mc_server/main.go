@@ -35,18 +35,12 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	if err != nil {
 		return err
 	}
-	stop, err := opts.Start(ctx, env, &postAt, &pubAt)
+	setup, err := opts.Start(ctx, env, &postAt, &pubAt)
 	if err != nil {
 		return err
 	}
-	defer stop()
-	defer transport.Shutdown()
-	warn := cli.Warn(env, "mc_server")
-	st, err := server.OpenStore(opts.Store(), warn)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
+	defer setup.Stop()
+	defer transport.Shutdown() // libzmq's context, once Serve has closed the sockets
 
 	// REP on <post_port>: each post names a channel other than ALL, and is
 	// answered OK once it is stored, or ERR with the reason it was refused.
@@ -61,9 +55,8 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 		post.Close()
 		return err
 	}
-
-	srv, err := server.New(server.Config{Post: post, Pub: pub, Store: st, Mode: msg.MultiChannel,
-		Log: env.Stdout, Warn: warn, Name: "mc_server"})
+	srv, err := server.New(server.Config{Post: post, Pub: pub, Store: setup.Store, Mode: msg.MultiChannel,
+		Log: env.Stdout, Warn: setup.Warn, Name: "mc_server"})
 	if err != nil {
 		return err
 	}
@@ -71,8 +64,8 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 		"mc_client HOST POST PUB <channel> <name>",
 		"mc_client HOST POST PUB ALL <name>   (sees every channel, read-only)")
 
-	// The loop (server.Serve): receive a post, check and store it, publish it
-	// on its channel, reply.
-	// Its last log line, once stopped, says how many messages it stored.
+	// The loop (server.Serve): receive a post, check and store it, publish
+	// it on its channel, reply. Its last log line, once stopped, says how
+	// many messages it stored.
 	return srv.Serve(ctx)
 }
