@@ -31,26 +31,13 @@ import (
 	zmq "github.com/pebbe/zmq4"
 )
 
-// Progress is how a Guard tells that a connection is being served.
-type Progress int
-
-const (
-	// Replies: a connection is served when something is sent to it (a
-	// server's REP socket answers every request it reads).
-	Replies Progress = iota + 1
-	// Reads: a connection is served when its owner reads a message (see
-	// Guard.Read). What the process sent on it itself (heartbeats, whose
-	// answers are no bigger) is taken off what it received.
-	Reads
-)
-
 // Rule says what one connection may send.
 type Rule struct {
-	// Stall, if not zero, is the most a connection may send without
-	// Progress: a message that never ends stalls, and is cut off once
-	// Stall bytes of it have come.
-	Stall    uint64
-	Progress Progress
+	// Stall, if not zero, is the most a connection may send without a
+	// reply (bytes sent to it: a server's REP socket answers every
+	// request it reads): a message that never ends stalls, and is cut off
+	// once Stall bytes of it have come.
+	Stall uint64
 	// Budget, if not zero, is the most a connection may send in all, plus
 	// Rate bytes for each second it has been up (a subscriber sends its
 	// subscriptions and heartbeats, and nothing else).
@@ -75,17 +62,14 @@ func (c Cut) String() string {
 type Guard struct {
 	rule    Rule
 	conns   map[int]*conn
-	reads   uint64 // messages read, for Reads
-	suspect bool   // the last Check found a connection half way to a stall
+	suspect bool // the last Check found a connection half way to a stall
 }
 
 type conn struct {
 	peer  string
 	since time.Time
-	base  uint64 // bytes received at the last progress
-	sent0 uint64 // bytes sent at the last progress
+	base  uint64 // bytes received at the last reply
 	sent  uint64 // bytes sent when last checked
-	reads uint64 // Guard.reads when last checked
 	// checked is false until the first Check: what came before the event
 	// was read counts, but whether it was answered shows only from then on.
 	checked bool
@@ -97,14 +81,14 @@ func New(rule Rule) *Guard {
 }
 
 // Events are the monitor events a Guard needs (for zmq.Socket.Monitor).
-const Events = zmq.EVENT_ACCEPTED | zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED
+const Events = zmq.EVENT_ACCEPTED | zmq.EVENT_DISCONNECTED
 
 // Event takes a monitor event of the socket: a connection that came
-// (accepted or connected, with its descriptor) is watched from now on, one
-// that went is forgotten. Other events are ignored.
+// (accepted, with its descriptor) is watched from now on, one that went is
+// forgotten. Other events are ignored.
 func (g *Guard) Event(ev zmq.Event, fd int, now time.Time) {
 	switch ev {
-	case zmq.EVENT_ACCEPTED, zmq.EVENT_CONNECTED:
+	case zmq.EVENT_ACCEPTED:
 		peer, ok := peerOf(fd)
 		if !ok {
 			delete(g.conns, fd) // already gone
@@ -112,7 +96,7 @@ func (g *Guard) Event(ev zmq.Event, fd int, now time.Time) {
 		}
 		// All it sent counts, from the start, so that what came before the
 		// event was read counts too.
-		c := &conn{peer: peer, since: now, reads: g.reads}
+		c := &conn{peer: peer, since: now}
 		if n, err := counted(fd); err == nil {
 			c.sent = n.sent
 		}
@@ -121,12 +105,6 @@ func (g *Guard) Event(ev zmq.Event, fd int, now time.Time) {
 		delete(g.conns, fd)
 	}
 }
-
-// Read says that a message was read from the socket (for Reads).
-func (g *Guard) Read() { g.reads++ }
-
-// Len is how many connections the Guard watches.
-func (g *Guard) Len() int { return len(g.conns) }
 
 // Check reads each connection's counters, cuts off those that break the
 // rule, and returns them. Each connection costs a system call.
@@ -164,16 +142,10 @@ func (g *Guard) breaks(c *conn, info counters, now time.Time) string {
 	if r.Stall == 0 {
 		return ""
 	}
-	var progressed bool
-	switch r.Progress {
-	case Replies:
-		progressed = info.sent != c.sent
-	case Reads:
-		progressed = g.reads != c.reads
-	}
-	c.sent, c.reads = info.sent, g.reads
-	if progressed {
-		c.base, c.sent0, c.checked = info.received, info.sent, true
+	replied := info.sent != c.sent
+	c.sent = info.sent
+	if replied {
+		c.base, c.checked = info.received, true
 		return ""
 	}
 	if !c.checked {
@@ -181,15 +153,9 @@ func (g *Guard) breaks(c *conn, info counters, now time.Time) string {
 		return ""
 	}
 	stalled := info.received - c.base
-	if r.Progress == Reads {
-		stalled -= min(stalled, info.sent-c.sent0)
-	}
 	g.suspect = g.suspect || stalled > r.Stall/2
 	if stalled > r.Stall {
-		if r.Progress == Replies {
-			return fmt.Sprintf("%s of it unanswered (a message that never ends?)", Size(stalled))
-		}
-		return fmt.Sprintf("%s of it not a whole message (a message that never ends?)", Size(stalled))
+		return fmt.Sprintf("%s of it unanswered (a message that never ends?)", Size(stalled))
 	}
 	return ""
 }

@@ -49,13 +49,6 @@ const (
 	MultiChannel
 )
 
-func (m Mode) String() string {
-	if m == MultiChannel {
-		return "multi-channel"
-	}
-	return "single-room"
-}
-
 // Message is one chat message: who said what, when, and on which channel
 // ("" for the single-room servers of parts 1 to 3).
 type Message struct {
@@ -106,18 +99,6 @@ func CheckChannel(s string) error {
 		err = errorf("channel %q is not in its normal form, %q", s, norm)
 	}
 	return err
-}
-
-// CheckPostChannel checks the channel of a post to a multi-channel server:
-// a valid name, and not the read-only ALL.
-func CheckPostChannel(s string) error {
-	if err := CheckChannel(s); err != nil {
-		return err
-	}
-	if s == AllChannel {
-		return errReadOnly()
-	}
-	return nil
 }
 
 func errReadOnly() error {

@@ -113,13 +113,6 @@ func TestChannelsThatLookLikeALL(t *testing.T) {
 	}
 }
 
-func TestCheckPostChannel(t *testing.T) {
-	checkErr(t, "dev", CheckPostChannel("dev"), "")
-	checkErr(t, "ALL", CheckPostChannel("ALL"), "read-only")
-	checkErr(t, "all", CheckPostChannel("all"), "looks like ALL")
-	checkErr(t, "empty", CheckPostChannel(""), "channel is empty")
-	checkErr(t, "join ALL", CheckChannel("ALL"), "")
-}
 
 func TestCheckBody(t *testing.T) {
 	tests := []struct {

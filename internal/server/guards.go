@@ -32,7 +32,7 @@ var (
 	// 400 KiB of 16 KiB posts. A connection that sends more without a reply
 	// is sending a message that never ends, which libzmq would hold (32
 	// times over) until the process is killed.
-	postRule = guard.Rule{Stall: 512 << 10, Progress: guard.Replies}
+	postRule = guard.Rule{Stall: 512 << 10}
 	// pubRule: a subscriber sends a subscription or two (a channel name
 	// each, resent on reconnecting) and a heartbeat a second (9 bytes).
 	// More is an endless message, or subscriptions by the thousand, which
