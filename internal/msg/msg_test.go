@@ -113,7 +113,6 @@ func TestChannelsThatLookLikeALL(t *testing.T) {
 	}
 }
 
-
 func TestCheckBody(t *testing.T) {
 	tests := []struct {
 		in      string
