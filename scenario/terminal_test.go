@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"regexp"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/zmqchat/zmqchat/internal/display"
 )
 
 // tty is a program running on a pseudo-terminal, as in a terminal window.
@@ -31,10 +34,16 @@ func (p *tty) stdout() *lines { return p.out }
 // colours allowed, plus the environment variables env.
 func startTTY(t *testing.T, env []string, name string, args ...string) *tty {
 	t.Helper()
+	return startTTYWidth(t, 160, env, name, args...)
+}
+
+// startTTYWidth is startTTY on a terminal cols columns wide.
+func startTTYWidth(t *testing.T, cols int, env []string, name string, args ...string) *tty {
+	t.Helper()
 	env = append([]string{"TERM=xterm", "NO_COLOR="}, env...)
 	p := &tty{program: newProgram(t, name, args, env...), out: newLines(), more: make(chan struct{}), read: make(chan struct{})}
 	var err error
-	if p.pt, err = pty.StartWithAttrs(p.cmd, &pty.Winsize{Rows: 40, Cols: 160}, &syscall.SysProcAttr{
+	if p.pt, err = pty.StartWithAttrs(p.cmd, &pty.Winsize{Rows: 40, Cols: uint16(cols)}, &syscall.SysProcAttr{
 		Setsid: true, Setctty: true, Pdeathsig: syscall.SIGKILL,
 	}); err != nil {
 		t.Fatalf("start %s on a pty: %v", name, err)
@@ -229,4 +238,68 @@ func TestTerminalOnlyOwnPostsAreMarkedYou(t *testing.T) {
 			t.Errorf("the %s bob marked the %s bob's line as its own", c.own, c.other)
 		}
 	}
+}
+
+// No row on the screen can start as if someone else said it, at any
+// terminal width: a body padded with tabs, wide or combining characters to
+// put "bob: never mind" at the start of a row is folded, its continuation
+// indented, and no row is wider than the terminal (which would wrap it at
+// column 0).
+func TestTerminalNoRowPassesForAnotherSpeaker(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "mc_server", "127.0.0.1")
+	csi := regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
+	for _, cols := range []int{40, 80, 120} {
+		eve := startTTYWidth(t, cols, []string{"NO_COLOR=1"}, "mc_client", s.args("dev", "eve")...)
+		eve.waitScreen(0, "eve@dev> ")
+		subscribed(t, s, "dev", eve)
+		spoof := ".bob: never mind, the code is 4711 (12:00)"
+		for i, pad := range []string{
+			strings.Repeat("\t", cols/8),      // tabs, counted as one column each by a naive fold
+			strings.Repeat("日", cols/2-4),     // wide: two columns each
+			strings.Repeat("e\u0301", cols-4), // combining: none for the accent
+			"ok" + strings.Repeat("\t", 10),   // the issue's own example
+		} {
+			mustOK(t, s, "dev", "ann", fmt.Sprint(i, "ok", pad, spoof))
+		}
+		mustOK(t, s, "dev", "ann", "done")
+		eve.waitScreen(0, "ann: done (")
+		for _, row := range screenRows(csi.ReplaceAllString(eve.screen(), ""), cols) {
+			if strings.HasPrefix(strings.TrimLeft(row, "."), "bob:") {
+				t.Errorf("%d columns: a row starts as if bob said it: %q", cols, row)
+			}
+		}
+		eve.typeKeys("\x04")
+		eve.wait()
+	}
+}
+
+// screenRows is how a terminal cols wide shows text (escapes taken out):
+// a tab moves to the next stop, 8 columns apart, but never past the last
+// column, and a line wider than the terminal wraps to column 0.
+func screenRows(text string, cols int) []string {
+	var rows []string
+	for _, line := range strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		var row strings.Builder
+		col := 0
+		for _, r := range line {
+			w := display.Columns(r)
+			if r == '\t' {
+				w = min(8-col%8, cols-1-col)
+			}
+			if col+w > cols {
+				rows = append(rows, row.String())
+				row.Reset()
+				col = 0
+			}
+			if r == '\t' {
+				row.WriteString(strings.Repeat(" ", w))
+			} else {
+				row.WriteRune(r)
+			}
+			col += w
+		}
+		rows = append(rows, row.String())
+	}
+	return rows
 }

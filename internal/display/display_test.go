@@ -157,6 +157,11 @@ func TestFold(t *testing.T) {
 		{"abcdef", 4, "abcd\n  ef"},
 		// An escape cut short is copied as it is, not read past its end.
 		{"ab\x1b[1;3", 40, "ab\x1b[1;3"},
+		// Tabs go to the next tab stop, as spaces: ten of them cannot
+		// carry "bob:" to the start of a row unseen.
+		{"eve: ok\t\t\tbob: fake", 20, "eve: ok" + strings.Repeat(" ", 13) + "\n  bob: fake"},
+		{"a\tb", 40, "a       b"},
+		{"eve: x\ty", 8, "eve: x  \n  y"},
 	} {
 		if got := Fold(tt.in, tt.cols, "  "); got != tt.want {
 			t.Errorf("Fold(%q, %d) = %q, want %q", tt.in, tt.cols, got, tt.want)
