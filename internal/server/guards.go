@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"sync"
 	"syscall"
 	"time"
 
@@ -19,7 +18,7 @@ import (
 // listening while the process is out of file descriptors.
 type guards struct {
 	watches  []*acceptWatch
-	cuts     *cutReports
+	cuts     cutReports
 	warn     func(string)
 	fdWarned bool
 }
@@ -44,7 +43,7 @@ var (
 
 // startGuards starts watching post and pub (nil for none).
 func startGuards(post, pub *transport.Listener, warn func(string)) (*guards, error) {
-	g := &guards{cuts: &cutReports{warn: warn}, warn: warn}
+	g := &guards{cuts: cutReports{transport.NewLimited(warn, "cut off")}, warn: warn}
 	if err := g.watch(post, postRule, "post"); err != nil {
 		g.close()
 		return nil, err
@@ -169,31 +168,12 @@ func descriptorWarning() string {
 	return fmt.Sprintf("out of file descriptors (%s): new connections are refused for now and the open ones served; raise it (ulimit -n) to take more clients", limit)
 }
 
-// cutReports says on stderr who the guards cut off, at most once a
-// second: an attacker who reconnects in a loop does not fill the
-// terminal. The post and publish sockets' watches share it.
-type cutReports struct {
-	warn func(string)
-	mu   sync.Mutex
-	said time.Time // when a cut-off was last said
-	held int       // cut off since, not said
-}
+// cutReports says on stderr who the guards cut off (at most a line a
+// second, see transport.Limited); the post and publish sockets' watches
+// share it.
+type cutReports struct{ *transport.Limited }
 
 // reporter returns the report function of a watch on the port named what.
-func (r *cutReports) reporter(what string) func(guard.Cut) {
-	return func(c guard.Cut) {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		now := time.Now()
-		if now.Sub(r.said) < time.Second {
-			r.held++
-			return
-		}
-		more := ""
-		if r.held > 0 {
-			more = fmt.Sprintf("; %d more cut off since the last said", r.held)
-		}
-		r.warn(fmt.Sprintf("cut off %s on the %s port: %s%s", c.Peer, what, c, more))
-		r.said, r.held = now, 0
-	}
+func (r cutReports) reporter(what string) func(guard.Cut) {
+	return func(c guard.Cut) { r.Say(fmt.Sprintf("cut off %s on the %s port: %s", c.Peer, what, c)) }
 }

@@ -24,7 +24,7 @@ type Gate struct {
 	domain string
 	list   atomic.Pointer[keys.AllowList]
 	gen    atomic.Int64
-	report func(string)
+	report *Limited
 	mu     sync.Mutex
 	told   map[string]bool
 }
@@ -38,11 +38,11 @@ var gates struct {
 }
 
 // NewGate returns a gate that lets in the keys on list and reports each
-// refusal with report.
+// refusal with report, at most one a second.
 func NewGate(list *keys.AllowList, report func(string)) *Gate {
 	gates.mu.Lock()
 	defer gates.mu.Unlock()
-	g := &Gate{report: report, told: map[string]bool{}}
+	g := &Gate{report: NewLimited(report, "refused"), told: map[string]bool{}}
 	g.domain = fmt.Sprintf("%s-keyed-%p", ZAPDomain, g) // one domain a gate
 	g.list.Store(list)
 	if gates.byName == nil {
@@ -79,7 +79,7 @@ func (g *Gate) allows(address, key string) bool {
 			clear(g.told)
 		}
 		g.told[seen] = true
-		g.report(fmt.Sprintf("refused a connection from %s: its key %s is not on the allow-list", address, key))
+		g.report.Say(fmt.Sprintf("refused a connection from %s: its key %s is not on the allow-list", address, key))
 	}
 	return false
 }

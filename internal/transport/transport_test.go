@@ -249,15 +249,20 @@ func TestZAPRoundTrips(t *testing.T) {
 }
 
 // Each refused key and address is reported once, however many strangers
-// come, and what is remembered for that stays bounded.
+// come, at most a line a second with a count of the rest; and what is
+// remembered for that stays bounded.
 func TestGateRemembersRefusalsBoundedly(t *testing.T) {
-	n := 0
-	g := NewGate(&keys.AllowList{}, func(string) { n++ })
+	var said []string
+	g := NewGate(&keys.AllowList{}, func(s string) { said = append(said, s) })
+	now := time.Unix(1000, 0)
+	g.report.now = func() time.Time { return now }
 	g.allows("10.0.0.1", "a")
 	g.allows("10.0.0.2", "b")
+	now = now.Add(time.Second)
 	g.allows("10.0.0.1", "a")
-	if n != 2 {
-		t.Errorf("two strangers, one twice: %d reports, want 2", n)
+	g.allows("10.0.0.3", "c")
+	if len(said) != 2 || !strings.HasSuffix(said[1], "its key c is not on the allow-list; 1 more refused since the last said") {
+		t.Errorf("three strangers, one twice, over a second: said %q", said)
 	}
 	g = NewGate(&keys.AllowList{}, func(string) {})
 	for i := 0; i < maxTold+1; i++ {
