@@ -59,7 +59,7 @@ func (g *guards) watch(l *transport.Listener, rule guard.Rule, what string) erro
 	if l == nil {
 		return nil
 	}
-	w, err := watchAccepts(l, rule, g.cuts.reporter(what))
+	w, err := watchAccepts(l, rule, what, g.cuts.reporter(what))
 	if err == nil {
 		g.watches = append(g.watches, w)
 	}
@@ -77,21 +77,23 @@ func (g *guards) check(now time.Time) {
 	}
 }
 
-// reopen closes pub and binds a new PUB socket in its place (see
-// transport.ReopenPublish), watched as the old one was.
-func (g *guards) reopen(pub *transport.Listener) (*transport.Listener, error) {
+// reopen closes l and binds a new socket in its place (see
+// transport.Reopen), watched as the old one was.
+func (g *guards) reopen(l *transport.Listener) (*transport.Listener, error) {
+	rule, what := pubRule, "publish"
 	for i, w := range g.watches {
-		if w.sock == pub {
+		if w.sock == l {
+			rule, what = w.rule, w.what
 			w.close()
 			g.watches = append(g.watches[:i], g.watches[i+1:]...)
 			break
 		}
 	}
-	pub, err := transport.ReopenPublish(pub)
+	l, err := transport.Reopen(l)
 	if err == nil {
-		err = g.watch(pub, pubRule, "publish")
+		err = g.watch(l, rule, what)
 	}
-	return pub, err
+	return l, err
 }
 
 func (g *guards) close() {
@@ -118,16 +120,18 @@ const relisten = time.Second
 // is done from the loop's goroutine, which owns the socket.
 type acceptWatch struct {
 	sock   *transport.Listener
+	rule   guard.Rule
+	what   string // the port's name: "post", "publish"
 	watch  *guard.Watch
 	paused time.Time // when listening stopped; zero while listening
 }
 
-func watchAccepts(sock *transport.Listener, rule guard.Rule, report func(guard.Cut)) (*acceptWatch, error) {
+func watchAccepts(sock *transport.Listener, rule guard.Rule, what string, report func(guard.Cut)) (*acceptWatch, error) {
 	mon, err := transport.Monitor(sock.Socket, zmq.EVENT_ACCEPT_FAILED|guard.Events)
 	if err != nil {
 		return nil, err
 	}
-	return &acceptWatch{sock: sock, watch: guard.StartWatch(mon, rule, report)}, nil
+	return &acceptWatch{sock: sock, rule: rule, what: what, watch: guard.StartWatch(mon, rule, report)}, nil
 }
 
 // check stops listening at the descriptor limit, and listens again once

@@ -39,6 +39,11 @@ type Result struct {
 // a reason when a request is refused. It never panics on malformed input
 // and stores nothing it refuses.
 func (h *Handler) Handle(frames [][]byte, key string) Result {
+	if h.Owner != nil {
+		if _, ok := h.Owner(key); !ok {
+			return refuse(errRevoked)
+		}
+	}
 	cmd := ""
 	if len(frames) > 0 {
 		cmd = string(frames[0])
@@ -99,13 +104,13 @@ func (h *Handler) history(frames [][]byte) [][]byte {
 	return msg.HistoryReply(pubs)
 }
 
+// errRevoked refuses every request, in keyed mode, from a key that is no
+// longer on the allow-list (its connection came before the list changed).
+var errRevoked = &msg.Error{Reason: "your key is no longer on this server's allow-list"}
+
 // checkOwner refuses a post whose username is not the one bound to key.
 func (h *Handler) checkOwner(username, key string) error {
-	name, ok := h.Owner(key)
-	switch {
-	case !ok:
-		return &msg.Error{Reason: "your key is no longer on this server's allow-list"}
-	case name != username:
+	if name, _ := h.Owner(key); name != username {
 		return &msg.Error{Reason: fmt.Sprintf("you cannot post as %s: your key is %s's", username, name)}
 	}
 	return nil

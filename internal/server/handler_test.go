@@ -182,4 +182,11 @@ func TestHandleKeyedChecksTheOwner(t *testing.T) {
 	if h.Store.Len() != 1 || len(*published) != 1 {
 		t.Errorf("stored %d, published %d; want only alice's own post", h.Store.Len(), len(*published))
 	}
+	// A key off the list gets nothing else either: no history.
+	if r := h.Handle(frames("HISTORY", "dev", "10"), "removed-key"); string(r[0]) != "ERR" || string(r[1]) != "your key is no longer on this server's allow-list" {
+		t.Errorf("HISTORY with a removed key: %q", r)
+	}
+	if r := h.Handle(frames("HISTORY", "dev", "10"), "alice-key"); string(r[0]) != "OK" || len(r) != 5 {
+		t.Errorf("HISTORY with alice's key: %q", r)
+	}
 }

@@ -208,22 +208,28 @@ func (s *Server) periodic() error {
 	return s.checkGate()
 }
 
-// checkGate, when a new allow-list is in force, opens the PUB socket
-// anew: every subscriber is disconnected and reconnects by itself through
-// the gate, so a removed key stops receiving. (What is published in that
-// moment is missed.) Posts need no such step, since each is checked
-// against the list in force.
+// checkGate, when a new allow-list is in force, opens the post and
+// publish sockets anew: every peer is disconnected and reconnects by
+// itself through the gate, so a removed key gets nothing more on either.
+// (Requests waiting unread, and what is published, in that moment are
+// missed; clients resend a post that got no reply.) Meanwhile each request
+// is checked against the list in force.
 func (s *Server) checkGate() error {
-	if s.gate == nil || s.pub == nil || s.gate.Generation() == s.gateGen {
+	if s.gate == nil || s.gate.Generation() == s.gateGen {
 		return nil
 	}
 	s.gateGen = s.gate.Generation()
-	pub, err := s.guards.reopen(s.pub)
-	if err != nil {
-		return fmt.Errorf("reopen the publish socket after the allow-list changed: %w", err)
+	for _, l := range []**transport.Listener{&s.post, &s.pub} {
+		if *l == nil {
+			continue
+		}
+		reopened, err := s.guards.reopen(*l)
+		if err != nil {
+			return fmt.Errorf("reopen %s after the allow-list changed: %w", (*l).At, err)
+		}
+		*l = reopened
 	}
-	s.pub = pub
-	return nil
+	return s.post.SetRcvtimeo(FlushInterval)
 }
 
 // logBody is the most of a body a log line shows; a longer one is

@@ -289,33 +289,56 @@ func TestKeyedServe(t *testing.T) {
 	}
 	pubEP, _ := srv.PubEndpoint()
 	sub := client(zmq.SUB, pubEP)
-	sub.Monitor("inproc://keyed-serve-monitor", zmq.EVENT_HANDSHAKE_SUCCEEDED|zmq.EVENT_DISCONNECTED)
-	mon, _ := zmq.NewSocket(zmq.PAIR)
-	defer mon.Close()
-	mon.SetRcvtimeo(servertest.Wait)
-	mon.Connect("inproc://keyed-serve-monitor")
-	if ev, _, _, err := mon.RecvEvent(0); err != nil || ev != zmq.EVENT_HANDSHAKE_SUCCEEDED {
-		t.Fatalf("alice's subscription: %v, %v", ev, err)
-	}
+	subGone := disconnects(t, sub, "inproc://keyed-serve-sub")
+	reqGone := disconnects(t, req, "inproc://keyed-serve-req")
 	os.WriteFile(allow, []byte("# nobody\n"), 0o644)
 	empty, _ := keys.ReadAllowList(allow)
 	gate.Replace(empty)
 	// The server is kept busy meanwhile (never idle for a receive timeout):
-	// the new list is put in force all the same.
+	// the new list is put in force all the same, and alice's connections
+	// on both sockets are closed. (Her requests in between are refused:
+	// TestHandleKeyedChecksTheOwner.)
+	req.SetRcvtimeo(50 * time.Millisecond)
 	deadline := time.Now().Add(servertest.Wait)
-	for {
-		roundTrip(t, req, "POST", "dev", "alice", tm, "keeping it busy")
-		if ev, _, _, err := mon.RecvEvent(zmq.DONTWAIT); err == nil && ev == zmq.EVENT_DISCONNECTED {
-			break
-		}
+	for !subGone() || !reqGone() {
+		req.SendMessage("POST", "dev", "alice", tm, "keeping it busy")
+		req.RecvMessage(0) // refused, or no reply once closed
 		if time.Now().After(deadline) {
-			t.Fatal("after alice's key was removed, her subscription was not cut off while the server was busy")
+			t.Fatal("after alice's key was removed, her connections were not closed while the server was busy")
 		}
 	}
-	if r := roundTrip(t, req, "POST", "dev", "alice", tm, "still?"); len(r) != 2 || r[1] != "your key is no longer on this server's allow-list" {
-		t.Errorf("a removed key's post: %q", r)
+	// A new connection of hers gets nothing at all.
+	again := client(zmq.REQ, srv.PostEndpoint())
+	again.SetRcvtimeo(500 * time.Millisecond)
+	again.SendMessage("HISTORY", "dev", "10")
+	if r, err := again.RecvMessage(0); err == nil {
+		t.Errorf("a removed key's new connection was answered: %q", r)
 	}
-	sub.Monitor("", 0)
+}
+
+// disconnects watches s's monitor and returns a function that reports,
+// without waiting, whether s's connection has been closed.
+func disconnects(t *testing.T, s *zmq.Socket, addr string) func() bool {
+	t.Helper()
+	if err := s.Monitor(addr, zmq.EVENT_DISCONNECTED); err != nil {
+		t.Fatal(err)
+	}
+	mon, _ := zmq.NewSocket(zmq.PAIR)
+	t.Cleanup(func() { s.Monitor("", 0); mon.Close() })
+	if err := mon.Connect(addr); err != nil {
+		t.Fatal(err)
+	}
+	gone := false
+	return func() bool {
+		for !gone {
+			ev, _, _, err := mon.RecvEvent(zmq.DONTWAIT)
+			if err != nil {
+				break
+			}
+			gone = ev == zmq.EVENT_DISCONNECTED
+		}
+		return gone
+	}
 }
 
 // The server's last log line says how many messages it stored; the store's

@@ -173,18 +173,21 @@ func listen(t zmq.Type, ep Endpoint, maxIn int64, rcvhwm, rcvbuf int) (*zmq.Sock
 	return s, nil
 }
 
-// ReopenPublish closes a server's PUB socket, which drops every
-// subscriber (in libzmq 4.3, unbinding would leave their connections up),
-// and binds a new one on the same endpoint; the subscribers reconnect by
-// themselves, through ZAP again. libzmq lets go of the port a moment after
-// the close, so binding is retried for up to a second.
-func ReopenPublish(old *Listener) (*Listener, error) {
+// Reopen closes a server socket, which drops every peer (in libzmq 4.3,
+// unbinding would leave their connections up), and binds a new one of the
+// same type on the same endpoint; the peers reconnect by themselves,
+// through ZAP again. libzmq lets go of the port a moment after the close,
+// so binding is retried for up to a second.
+func Reopen(old *Listener) (*Listener, error) {
+	t, err := old.GetType()
+	if err != nil {
+		return nil, fmt.Errorf("reopen %s: %w", old.At, err)
+	}
 	old.SetLinger(0)
 	old.Close()
-	var err error
 	for try := 0; try < 100; try++ {
 		var l *Listener
-		if l, err = Listen(zmq.PUB, old.At); err == nil {
+		if l, err = Listen(t, old.At); err == nil {
 			return l, nil
 		}
 		time.Sleep(10 * time.Millisecond)
