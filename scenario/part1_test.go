@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"net"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -171,4 +172,31 @@ func TestServersStopOnSignals(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A stop signal that comes while a server is still starting, any time
+// after its first package is initialised (package early, told apart from
+// the Go runtime's own start-up by GODEBUG=inittrace=1), ends it with
+// status 0 and its store intact; SIGUSR1 at that moment never kills, keyed
+// or not.
+func TestSignalsAtStartUp(t *testing.T) {
+	t.Parallel()
+	store := filepath.Join(t.TempDir(), "chat.db")
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1} {
+		for try := 0; try < 3; try++ {
+			s := startEnv(t, []string{"GODEBUG=inittrace=1"}, "mc_server", "-store", store, "127.0.0.1", "0", "0")
+			s.err.waitFor(t, "mc_server", "init github.com/zmqchat/zmqchat/internal/early ")
+			s.signal(sig)
+			if sig == syscall.SIGUSR1 {
+				s.out.waitFor(t, "mc_server", "Ctrl-C stops") // it lived on, and serves
+				s.signal(syscall.SIGTERM)
+			}
+			if code := s.wait(); code != 0 {
+				t.Errorf("mc_server given %s as it started exited %d, want 0", sig, code)
+			}
+		}
+	}
+	// The store is intact: a server serves from it.
+	s := startServerWith(t, "mc_server", "-store", store)
+	mustOK(t, s, "dev", "ann", "after all that")
 }

@@ -14,8 +14,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 
+	"github.com/zmqchat/zmqchat/internal/early"
 	"github.com/zmqchat/zmqchat/internal/transport"
 )
 
@@ -158,15 +158,17 @@ func (e *UsageError) Error() string { return e.reason }
 type Program func(ctx context.Context, args []string, env Env) error
 
 // Main runs a program: it makes a context that SIGINT, SIGTERM and SIGHUP
-// (a closed terminal) cancel,
-// calls run with the command-line arguments and standard streams, reports
-// its error on stderr, and returns the exit status.
+// (a closed terminal) cancel, caught since the program's first package
+// was initialised (package early), calls run with the command-line
+// arguments and standard streams, reports its error on stderr, and returns
+// the exit status.
 func Main(run Program) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	go func() {
-		<-ctx.Done()
-		stop() // a second Ctrl-C kills at once, should stopping ever hang
+		<-early.Stops
+		cancel()
+		signal.Reset(early.StopSignals...) // a second Ctrl-C kills at once, should stopping ever hang
 	}()
 	env := Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 	return ExitStatus(run(ctx, os.Args[1:], env), env)
