@@ -356,3 +356,52 @@ func TestLargestHistoryIsNotCutOff(t *testing.T) {
 		t.Errorf("mc_client cut off its server: %s", bob.err)
 	}
 }
+
+// A rogue server that answers a post with a message that never ends: the
+// posting client hangs up on it, says so, and exits 1, its memory bounded
+// (post_client on REQ; a piped mc_client on its DEALER pipeline).
+func TestClientCutsOffAnEndlessReply(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := itoa(ln.Addr().(*net.TCPAddr).Port)
+	s := startServer(t, "mc_server", "127.0.0.1") // where mc_client subscribes
+	for _, client := range []struct {
+		name string
+		args []string
+	}{
+		{"post_client", []string{"127.0.0.1", port, "ann", "hello"}},
+		{"mc_client", []string{"127.0.0.1", port, s.pub, "dev", "ann"}},
+	} {
+		p := start(t, client.name, client.args...)
+		if client.name == "mc_client" {
+			p.typeLine("hello")
+			p.stdin.Close()
+		}
+		c, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := greet(c, "REP"); err != nil {
+			t.Fatal(err)
+		}
+		before := peakRSS(t, p.cmd.Process.Pid)
+		r := endless(c, 256<<20, time.Now().Add(wait))
+		c.Close()
+		if !r.hungUp {
+			t.Fatalf("%s took %d MiB of one reply", client.name, r.sent>>20)
+		}
+		if code := p.wait(); code != 1 {
+			t.Errorf("%s exited %d, not 1", client.name, code)
+		}
+		p.err.waitFor(t, "the cut-off", "cut off the server at tcp://127.0.0.1:"+port+": the process grew by over 48 MiB while no whole reply came")
+		grew := p.cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss<<10 - before
+		t.Logf("%s: cut off after %d KiB sent; its peak memory grew by %d MiB", client.name, r.sent>>10, grew>>20)
+		if grew > clientEndlessBound {
+			t.Errorf("%s peak memory grew by %d MiB (bound %d MiB)", client.name, grew>>20, clientEndlessBound>>20)
+		}
+	}
+}

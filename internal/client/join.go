@@ -128,8 +128,6 @@ func (j *Join) repeats(m msg.Message) bool {
 // over (see History). Live messages flow however it ends; the error says
 // why no history was shown.
 func (j *Join) Fetch(ctx context.Context, poster *Poster, channel string, n int, wait time.Duration) error {
-	fetches.begun.Add(1)
-	defer fetches.ended.Add(1)
 	defer j.History(nil)
 	select {
 	case <-j.Up():

@@ -25,6 +25,7 @@ type Pipeline struct {
 	conn    Poster
 	window  int
 	flights []flight // oldest first
+	peak    *peak    // since the last reply
 }
 
 type flight struct {
@@ -91,10 +92,20 @@ func (p *Pipeline) Poll(wait time.Duration, done func(Result)) error {
 	poller := zmq.NewPoller()
 	poller.Add(p.conn.sock, zmq.POLLIN)
 	poller.Add(p.conn.mon, zmq.POLLIN)
+	defer awaiting()()
+	if p.peak == nil {
+		p.peak = newPeak(maxReplyGrowth, false)
+	}
+	grew, every := p.peak.grew()
 	// zmq_poll counts whole milliseconds: less than one would spin.
-	polled, err := poller.Poll(max(min(wait, time.Until(p.flights[0].deadline)), time.Millisecond))
+	polled, err := poller.Poll(max(min(wait, every, time.Until(p.flights[0].deadline)), time.Millisecond))
 	if err != nil {
 		return fmt.Errorf("poll %s: %w", p.conn.ep, err)
+	}
+	if grew && len(polled) == 0 {
+		p.failAll(p.peak.cutOff(p.conn.ep, "reply"), done)
+		p.peak = nil
+		return nil
 	}
 	for _, pl := range polled {
 		if pl.Socket == p.conn.mon {
@@ -128,6 +139,7 @@ func (p *Pipeline) replies(done func(Result)) error {
 		}
 		f := p.flights[0]
 		p.flights = p.flights[1:]
+		p.peak.read()
 		done(Result{f.m, msg.DecodeReply(reply[1:])})
 	}
 	return nil

@@ -84,6 +84,7 @@ func (p *Poster) Post(ctx context.Context, m msg.Message) error {
 // History asks the server for the n most recent messages of channel ("" in
 // parts 1 to 3, ALL for every channel), oldest first. Errors are as Post's.
 func (p *Poster) History(ctx context.Context, channel string, n int) ([]msg.Message, error) {
+	defer awaiting()() // decoding it grows memory too
 	reply, err := p.request(ctx, msg.EncodeHistory(channel, n))
 	if err != nil {
 		return nil, err
@@ -131,6 +132,8 @@ func (p *Poster) await(ctx context.Context) ([][]byte, error) {
 	poller.Add(p.sock, zmq.POLLIN)
 	poller.Add(p.mon, zmq.POLLIN)
 	deadline := time.Now().Add(p.timeout)
+	defer awaiting()()
+	peak, every := newPeak(maxReplyGrowth, false), pollSlice
 	for {
 		left := time.Until(deadline)
 		if left <= 0 {
@@ -140,10 +143,15 @@ func (p *Poster) await(ctx context.Context) ([][]byte, error) {
 			return nil, ctx.Err()
 		}
 		// zmq_poll counts whole milliseconds: less than one would spin.
-		polled, err := poller.Poll(min(max(left, time.Millisecond), pollSlice))
+		polled, err := poller.Poll(min(max(left, time.Millisecond), every))
 		if err != nil {
 			return nil, fmt.Errorf("poll %s: %w", p.ep, err)
 		}
+		var grew bool
+		if grew, every = peak.grew(); grew && len(polled) == 0 {
+			return nil, peak.cutOff(p.ep, "reply") // the caller closes the socket
+		}
+		every = min(every, pollSlice)
 		for _, pl := range polled {
 			if pl.Socket == p.mon {
 				if err := handshakeEvent(p.mon, p.ep); err != nil {

@@ -55,7 +55,7 @@ func Subscribe(ctx context.Context, ep transport.Endpoint, sub Subscription, h H
 	poller := zmq.NewPoller()
 	poller.Add(sock, zmq.POLLIN)
 	poller.Add(mon, zmq.POLLIN)
-	peak, every := newPeak(), pollEvery
+	peak, every := newPeak(maxGrowth, true), pollEvery
 
 	for ctx.Err() == nil {
 		// zmq4 retries a poll that a signal (SIGWINCH, say) interrupted.
@@ -67,7 +67,7 @@ func Subscribe(ctx context.Context, ep transport.Endpoint, sub Subscription, h H
 		if grew, every = peak.grew(); grew && len(polled) == 0 {
 			// Closing the socket (deferred) drops the connection and what
 			// libzmq held of the message.
-			return fmt.Errorf("%w at %s: the process grew by over %d MiB while no whole message came (a message that never ends?)", ErrCutOff, ep, maxGrowth>>20)
+			return peak.cutOff(ep, "message")
 		}
 		if h.Idle != nil {
 			h.Idle()
