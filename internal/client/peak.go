@@ -52,10 +52,10 @@ func awaiting() (done func()) {
 // peak follows the process's peak resident memory since the last whole
 // message was read.
 type peak struct {
-	base   int64
-	limit  int64
-	sub    bool  // a subscriber's: growth while a reply is awaited is not counted
-	ended  int64 // awaits ended when base was taken
+	base  int64
+	limit int64
+	sub   bool  // a subscriber's: growth while a reply is awaited is not counted
+	ended int64 // awaits ended when base was taken
 }
 
 func newPeak(limit int64, sub bool) *peak {
