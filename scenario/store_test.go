@@ -187,3 +187,63 @@ func TestStoreFullDisk(t *testing.T) {
 	sub.out.waitCount(t, "mc_client", "ann: ", ok)
 	s.interrupt()
 }
+
+// The store file deleted while the server runs: the next post is refused,
+// not acknowledged into a file nobody will read, the server says why, and
+// a second server on the same path is still refused.
+func TestStoreFileDeletedUnderTheServer(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "chat.db")
+	s := startServerWith(t, "mc_server", "-store", file)
+	mustOK(t, s, "dev", "ann", "before")
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	mustERR(t, s, "was deleted while the server ran", post("dev", "ann", "into the void")...)
+	s.err.waitFor(t, "mc_server", "store "+file+" was deleted while the server ran: posts are refused from now on")
+	p := run(t, "mc_server", "-store", file, "127.0.0.1", "0", "0")
+	if p.code != 1 || !strings.Contains(p.err.String(), "is in use by another server") {
+		t.Errorf("a second server on the deleted file's path: exit %d, %s", p.code, p.err)
+	}
+}
+
+// A store file with zmqchat's mark but rows written by something else
+// (escapes, a 3 MB body, an ALL channel, invalid UTF-8, a bad time): the
+// server names each bad row and serves only the valid ones, and a
+// client's history shows them.
+func TestStoreFileWithHostileRows(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "chat.db")
+	s := startServerWith(t, "mc_server", "-store", file)
+	mustOK(t, s, "dev", "ann", "a real one")
+	s.signal(syscall.SIGTERM)
+	s.wait()
+	db, err := sql.Open("sqlite3", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := "2026-11-25T07:30:00Z"
+	for i, body := range []string{"\x1b[2Jcleared", strings.Repeat("x", 3<<20), "to all", "bad \xff", "when?"} {
+		channel, user, when := "dev", "eve", tm
+		switch i {
+		case 2:
+			channel = "ALL"
+		case 4:
+			when = "not a time"
+		}
+		if _, err := db.Exec("INSERT INTO messages (seq, channel, username, time, body) VALUES (?, ?, ?, ?, ?)", 10+i, channel, user, when, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s = startServerWith(t, "mc_server", "-store", file)
+	s.err.waitCount(t, "mc_server", "is not a valid message", 5)
+	c := start(t, "mc_client", append([]string{"-history", "20"}, s.args("dev", "bob")...)...)
+	c.out.waitFor(t, "mc_client", "--- live from here ---")
+	if got := strings.Join(chatLines(c.out, "ann"), "|"); got != "ann: a real one" {
+		t.Errorf("history shown: %q", got)
+	}
+	if n := len(chatLines(c.out, "eve")); n != 0 {
+		t.Errorf("%d of the bad rows shown", n)
+	}
+}

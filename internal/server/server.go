@@ -264,7 +264,7 @@ type StoreOptions struct {
 // whose reaching its budget is said once through warn.
 func OpenStore(opts StoreOptions, warn func(string)) (store.Store, error) {
 	if opts.File != "" {
-		f, err := store.Open(opts.File, store.Options{Sync: opts.Sync, Budget: opts.Budget})
+		f, err := store.Open(opts.File, store.Options{Sync: opts.Sync, Budget: opts.Budget, Warn: warn})
 		if err != nil {
 			return nil, err
 		}

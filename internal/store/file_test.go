@@ -199,3 +199,89 @@ func TestFileSync(t *testing.T) {
 		}
 	}
 }
+
+// The file going away or changing under the server is noticed before the
+// next post is acknowledged: deleted, replaced or truncated, posts are
+// refused and it is said once; and the lock, beside the file, still keeps
+// a second server off the path.
+func TestFileNoticesItsFileChanging(t *testing.T) {
+	for _, tt := range []struct {
+		name, want string
+		change     func(path string)
+	}{
+		{"deleted", "was deleted while the server ran", func(path string) { os.Remove(path) }},
+		{"replaced", "was replaced by another file", func(path string) {
+			os.Rename(path, path+".old")
+			os.WriteFile(path, []byte("something else"), 0o600)
+		}},
+		{"truncated", "was truncated while the server ran", func(path string) { os.Truncate(path, 0) }},
+	} {
+		path := filepath.Join(t.TempDir(), "chat.db")
+		var said []string
+		s, err := Open(path, Options{Warn: func(w string) { said = append(said, w) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		add(s, on("dev", 1))
+		s.Close() // checkpointed: the file itself holds the row
+		if s, err = Open(path, Options{Warn: func(w string) { said = append(said, w) }}); err != nil {
+			t.Fatal(err)
+		}
+		tt.change(path)
+		for i := 0; i < 2; i++ {
+			if _, err := s.Add(idOf(rec(on("dev", 2+i))), rec(on("dev", 2+i))); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%s: a post after the change: %v, want an error saying it %s", tt.name, err, tt.want)
+			}
+		}
+		if len(said) != 1 || !strings.Contains(said[0], "posts are refused from now on") {
+			t.Errorf("%s: said %q, want it said once", tt.name, said)
+		}
+		if _, err := Open(path, Options{}); err == nil || !strings.Contains(err.Error(), "in use by another server") {
+			t.Errorf("%s: a second server on the path: %v, want it refused", tt.name, err)
+		}
+		s.Close()
+	}
+}
+
+// Rows that are not valid messages (written by something other than
+// zmqchat) are named once and skipped, at a restart and in history read
+// from the file; the count of messages is the rows'.
+func TestFileSkipsRowsThatAreNotMessages(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	s := open(t, path, Options{})
+	add(s, on("dev", 1))
+	s.Close()
+	db, _ := sql.Open("sqlite3", path)
+	tm := "2026-11-25T07:30:00Z"
+	for _, row := range [][]any{
+		{5, "dev", "eve", tm, "\x1b[2Jcleared"},
+		{6, "dev", "eve", tm, strings.Repeat("x", 3<<20)},
+		{7, "ALL", "eve", tm, "to all"},
+		{8, "dev", "e\xffe", tm, "bad name"},
+		{9, "dev", "eve", "not a time", "when?"},
+		{13, "dev", "ann", tm, "fine"},
+	} {
+		if _, err := db.Exec("INSERT INTO messages (seq, channel, username, time, body) VALUES (?, ?, ?, ?, ?)", row...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	var said []string
+	again, err := Open(path, Options{Warn: func(w string) { said = append(said, w) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if got, _ := again.History("dev", false, 20); bodies(got) != "dev1 fine" {
+		t.Errorf("history: %q", bodies(got))
+	}
+	if got, _ := again.History("", true, 20); bodies(got) != "dev1 fine" {
+		t.Errorf("history of every channel: %q", bodies(got))
+	}
+	if len(said) != 5 || !strings.Contains(said[0], "row 9 is not a valid message") {
+		t.Errorf("said %q, want the five bad rows named once each", said)
+	}
+	if again.Len() != 7 {
+		t.Errorf("Len %d, want the 7 rows", again.Len())
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -52,6 +51,9 @@ type Options struct {
 	Budget int64
 	// Window is as for New; 0 for DefaultWindow.
 	Window int
+	// Warn, if set, is told, a line at a time, of rows that are not valid
+	// messages (skipped) and of the file going away under the server.
+	Warn func(string)
 }
 
 // File is a store in an SQLite file, written by one server at a time,
@@ -60,11 +62,16 @@ type Options struct {
 type File struct {
 	recent  *Memory
 	older   bool // the file holds messages that recent never held (from before a restart)
+	rows    int  // rows in the file when it was opened
+	last    int  // the highest seq then
 	db      *sql.DB
 	insert  *sql.Stmt
 	get1    *sql.Stmt
 	lock    *os.File // flock'd: a second server is refused
-	ckpt    *sql.DB  // the checkpointer's own connection
+	watch   fileWatch
+	warn    func(string)
+	bad     seqs    // rows named as not valid messages
+	ckpt    *sql.DB // the checkpointer's own connection
 	stop    chan struct{}
 	done    chan struct{}
 	closing sync.Once
@@ -90,6 +97,10 @@ func Open(path string, opts Options) (*File, error) {
 	}
 	f.recent = New(cmp.Or(opts.Window, DefaultWindow))
 	f.recent.SetBudget(cmp.Or(opts.Budget, DefaultFileBudget))
+	f.warn = opts.Warn
+	if f.warn == nil {
+		f.warn = func(string) {}
+	}
 	if err := f.load(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("store %s: read its messages: %w", path, err)
@@ -103,18 +114,9 @@ func openFile(path string, sync bool) (*File, error) {
 			return nil, fmt.Errorf("store %s: its folder %s does not exist: create it first", path, dir)
 		}
 	}
-	lock, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	lock, err := lockFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("store %s: %w", path, unwrapPath(err))
-	}
-	// flock, not SQLite's own locks: it is held for the server's life
-	// without keeping the sqlite3 command (or a backup) from reading.
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		lock.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("store %s is in use by another server: stop it, or give this one another file", path)
-		}
-		return nil, fmt.Errorf("store %s: lock it: %w", path, err)
+		return nil, err
 	}
 	syncMode := "NORMAL"
 	if sync {
@@ -133,6 +135,10 @@ func openFile(path string, sync bool) (*File, error) {
 	if err := f.prepare(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("store %s: %w", path, err)
+	}
+	if f.watch, err = watchFile(path); err != nil {
+		f.Close()
+		return nil, err
 	}
 	if f.ckpt, err = sql.Open("sqlite3", uri+"&_busy_timeout=1000"); err != nil {
 		f.Close()
@@ -223,6 +229,9 @@ func unwrapPath(err error) error {
 // resend of a recent message (read back from the file if memory no longer
 // holds it); then holds it in memory.
 func (f *File) Add(id uint64, r Record) (bool, error) {
+	if err := f.watch.check(f.warn); err != nil {
+		return false, err
+	}
 	if i, ok := f.recent.recentIndex(id); ok {
 		if old, err := f.get(i); err == nil && old == r {
 			return false, nil
@@ -259,7 +268,7 @@ func (f *File) History(channel string, all bool, n int) ([]Record, error) {
 }
 
 // Len returns the number of messages in the file.
-func (f *File) Len() int { return f.recent.added() }
+func (f *File) Len() int { return f.rows + f.recent.added() - f.last }
 
 // Messages returns a copy of the messages held in memory, oldest first.
 func (f *File) Messages() []Record { return f.recent.Messages() }
@@ -273,9 +282,9 @@ func (f *File) history(channel string, all bool, n int) ([]Record, error) {
 	var rows *sql.Rows
 	var err error
 	if all {
-		rows, err = f.db.Query("SELECT channel, username, time, body FROM messages ORDER BY seq DESC LIMIT ?", n)
+		rows, err = f.db.Query("SELECT seq, channel, username, time, body FROM messages ORDER BY seq DESC LIMIT ?", n)
 	} else {
-		rows, err = f.db.Query("SELECT channel, username, time, body FROM messages WHERE channel = ? ORDER BY seq DESC LIMIT ?", channel, n)
+		rows, err = f.db.Query("SELECT seq, channel, username, time, body FROM messages WHERE channel = ? ORDER BY seq DESC LIMIT ?", channel, n)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: read history: %w", err)
@@ -284,10 +293,13 @@ func (f *File) history(channel string, all bool, n int) ([]Record, error) {
 	var recs []Record
 	for rows.Next() {
 		var r Record
-		if err := rows.Scan(&r.Channel, &r.Username, &r.Time, &r.Body); err != nil {
+		var seq int64
+		if err := rows.Scan(&seq, &r.Channel, &r.Username, &r.Time, &r.Body); err != nil {
 			return nil, fmt.Errorf("store: read history: %w", err)
 		}
-		recs = append(recs, r)
+		if f.valid(seq, r) {
+			recs = append(recs, r)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: read history: %w", err)
@@ -312,7 +324,7 @@ const maxLoad = 1 << 17
 func (f *File) load() error {
 	s := f.recent
 	var last sql.NullInt64
-	if err := f.db.QueryRow("SELECT max(seq) FROM messages").Scan(&last); err != nil {
+	if err := f.db.QueryRow("SELECT max(seq), count(*) FROM messages").Scan(&last, &f.rows); err != nil {
 		return err
 	}
 	rows, err := f.db.Query("SELECT seq, channel, username, time, body FROM messages ORDER BY seq DESC LIMIT ?", min(s.window, maxLoad))
@@ -328,6 +340,9 @@ func (f *File) load() error {
 		if err := rows.Scan(&seq, &r.Channel, &r.Username, &r.Time, &r.Body); err != nil {
 			return err
 		}
+		if !f.valid(seq, r) {
+			continue
+		}
 		if size += Size(r); size > s.budget && len(recs) > 0 {
 			break
 		}
@@ -339,7 +354,7 @@ func (f *File) load() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.n = int(last.Int64) - len(recs)
-	s.first = s.n
+	s.first, f.last = s.n, int(last.Int64)
 	f.older = s.n > 0
 	for i := len(recs) - 1; i >= 0; i-- {
 		r := recs[i]
@@ -364,7 +379,7 @@ func (f *File) Close() error {
 				err = fmt.Errorf("close the store: %w", err)
 			}
 		}
-		f.lock.Close()
+		unlock(f.lock)
 	})
 	return err
 }
