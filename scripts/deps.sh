@@ -25,7 +25,12 @@ fi
 # The store's SQLite: the system's library (the Makefile builds with the
 # libsqlite3 tag), rather than compiling the driver's own copy of SQLite's
 # 250,000 lines for every build mode.
-if ! pkg-config --exists sqlite3 2>/dev/null; then
+# On macOS, Homebrew's sqlite is keg-only (no pkg-config file on the path);
+# the driver looks for it under Homebrew's opt/sqlite by itself.
+if [ "$(uname -s)" = Darwin ]; then
+  brew_prefix=$(brew --prefix 2>/dev/null || echo /opt/homebrew)
+  [ -e "$brew_prefix/opt/sqlite/include/sqlite3.h" ] || missing+=(libsqlite3-dev)
+elif ! pkg-config --exists sqlite3 2>/dev/null; then
   missing+=(libsqlite3-dev)
 fi
 for extra in "$@"; do
