@@ -24,7 +24,7 @@ const (
 	maxGrowth = 16 << 20
 	// maxReplyGrowth, for a poster: the largest reply, to HISTORY, is
 	// 1,000 of those publications, held whole by libzmq before it is read.
-	maxReplyGrowth = 48 << 20
+	maxReplyGrowth = 32 << 20
 )
 
 // pollEvery is how long a subscriber waits for a message before it looks
