@@ -16,7 +16,7 @@ PUB_PORT  ?= 5556
 # Where `make run` keeps the chat, so that it outlives a restart (git ignores data/).
 STORE     ?= data/chat.db
 
-.PHONY: all help deps build run demo key test portable bench bench-store bench-peers fuzz mutate vet fmt clean
+.PHONY: all help deps build run demo key test linux portable bench bench-store bench-peers fuzz mutate vet fmt clean
 
 all: build
 
@@ -68,10 +68,12 @@ vet: deps
 fmt:
 	gofmt -w $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 
-# The scenario tests read /proc and need Linux; on macOS, build and run work.
-test: vet portable
-	@test "$$(uname -s)" = Linux || { echo "make test needs Linux (its scenario tests read /proc); on $$(uname -s), make build and make run work" >&2; exit 1; }
+test: linux vet portable
 	$(GO) test -race -count=1 ./...
+
+# The scenario tests read /proc and need Linux; on macOS, build and run work.
+linux:
+	@test "$$(uname -s)" = Linux || { echo "make test needs Linux (its scenario tests read /proc); on $$(uname -s), make build and make run work" >&2; exit 1; }
 
 portable: deps
 	@command -v zig >/dev/null || scripts/deps.sh npm

@@ -45,6 +45,7 @@ if [ "$(uname -s)" = Darwin ]; then
     case "$m" in
       libzmq3-dev) brew+=(zeromq) ;;
       libsqlite3-dev) brew+=(sqlite) ;;
+      npm) brew+=(node) ;;
       *) brew+=("$m") ;;
     esac
   done
