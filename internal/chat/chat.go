@@ -1,8 +1,9 @@
 // Package chat is the interactive client of parts 3 and 4: it posts each
 // line typed and shows each message received, both at once. Three
-// goroutines share the work, each a function here: readInput reads lines,
-// postLines owns the REQ socket and posts them, receive owns the SUB socket
-// and shows what arrives; they talk by channel.
+// goroutines share the work, each a function here: readInput reads lines;
+// postLines (a REQ socket, at a terminal) or pipeLines (a DEALER socket,
+// on a pipe) posts them; receive owns the SUB socket and shows what
+// arrives. They talk by channel.
 package chat
 
 import (

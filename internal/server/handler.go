@@ -39,8 +39,10 @@ type Result struct {
 // a reason when a request is refused. It never panics on malformed input
 // and stores nothing it refuses.
 func (h *Handler) Handle(frames [][]byte, key string) Result {
+	owner := ""
 	if h.Owner != nil {
-		if _, ok := h.Owner(key); !ok {
+		var ok bool
+		if owner, ok = h.Owner(key); !ok {
 			return refuse(errRevoked)
 		}
 	}
@@ -50,7 +52,7 @@ func (h *Handler) Handle(frames [][]byte, key string) Result {
 	}
 	switch cmd {
 	case msg.CmdPost:
-		return h.post(frames, key)
+		return h.post(frames, owner)
 	case msg.CmdHistory:
 		return Result{Reply: h.history(frames)}
 	case "":
@@ -62,16 +64,15 @@ func (h *Handler) Handle(frames [][]byte, key string) Result {
 
 func refuse(err error) Result { return Result{Reply: msg.ErrReply(err)} }
 
-// post checks a POST and stores it, unless it is a resend.
-func (h *Handler) post(f [][]byte, key string) Result {
+// post checks a POST and stores it, unless it is a resend. In keyed mode
+// owner is the name the post's key is bound to.
+func (h *Handler) post(f [][]byte, owner string) Result {
 	m, err := msg.DecodePost(f, h.Mode)
 	if err != nil {
 		return refuse(err)
 	}
-	if h.Owner != nil {
-		if err := h.checkOwner(m.Username, key); err != nil {
-			return refuse(err)
-		}
+	if h.Owner != nil && m.Username != owner {
+		return refuse(&msg.Error{Reason: fmt.Sprintf("you cannot post as %s: your key is %s's", m.Username, owner)})
 	}
 	// m's texts are already strings of their own: only the time is copied.
 	rec := store.Record{Channel: m.Channel, Username: m.Username, Time: string(f[3]), Body: m.Body}
@@ -107,11 +108,3 @@ func (h *Handler) history(frames [][]byte) [][]byte {
 // errRevoked refuses every request, in keyed mode, from a key that is no
 // longer on the allow-list (its connection came before the list changed).
 var errRevoked = &msg.Error{Reason: "your key is no longer on this server's allow-list"}
-
-// checkOwner refuses a post whose username is not the one bound to key.
-func (h *Handler) checkOwner(username, key string) error {
-	if name, _ := h.Owner(key); name != username {
-		return &msg.Error{Reason: fmt.Sprintf("you cannot post as %s: your key is %s's", username, name)}
-	}
-	return nil
-}

@@ -53,7 +53,7 @@ type Server struct {
 	post    *transport.Listener
 	pub     *transport.Listener
 	gate    *transport.Gate // keyed mode's allow-list; nil when plain
-	gateGen int64           // the gate's generation the PUB socket was bound under
+	gateGen int64           // the gate's generation the sockets were bound under
 	guards  *guards
 	log     *logWriter
 	name    string

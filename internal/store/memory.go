@@ -84,6 +84,14 @@ func (s *Memory) recentAt(id uint64) (Record, bool) {
 	return Record{}, false
 }
 
+// push adds r, whose post had the ID id, as the next message, with no
+// resend check (a File has made its own).
+func (s *Memory) push(id uint64, r Record) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hold(r, id)
+}
+
 // held returns message i if memory holds it.
 func (s *Memory) held(i int) (Record, bool) {
 	s.mu.RLock()

@@ -241,9 +241,7 @@ func (f *File) Add(id uint64, r Record) (bool, error) {
 	if _, err := f.insert.Exec(i+1, r.Channel, r.Username, r.Time, r.Body); err != nil {
 		return false, fmt.Errorf("store: %w", err)
 	}
-	f.recent.mu.Lock()
-	defer f.recent.mu.Unlock()
-	f.recent.hold(r, id)
+	f.recent.push(id, r)
 	return true, nil
 }
 
