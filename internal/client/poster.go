@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
@@ -83,13 +84,38 @@ func (p *Poster) Post(ctx context.Context, m msg.Message) error {
 
 // History asks the server for the n most recent messages of channel ("" in
 // parts 1 to 3, ALL for every channel), oldest first. Errors are as Post's.
+//
+// A reply stops at msg.HistoryBytes (MORE), so History asks again for the
+// older rest, leaving out what it has. Messages posted meanwhile shift
+// what the server counts from, so a page may repeat the newest of the
+// next older one: those are dropped.
 func (p *Poster) History(ctx context.Context, channel string, n int) ([]msg.Message, error) {
 	defer awaiting()() // decoding it grows memory too
-	reply, err := p.request(ctx, msg.EncodeHistory(channel, n))
-	if err != nil {
-		return nil, err
+	var got []msg.Message
+	for more := true; more && len(got) < n; {
+		reply, err := p.request(ctx, msg.EncodeHistory(msg.History{Channel: channel, Count: n - len(got), Skip: len(got)}))
+		if err != nil {
+			return nil, err
+		}
+		var page []msg.Message
+		if page, more, err = msg.DecodeHistoryReply(reply); err != nil {
+			return nil, err
+		}
+		if len(page) == 0 {
+			break // nothing fits: a server that cannot page
+		}
+		got = append(withoutRepeats(page, got), got...)
 	}
-	return msg.DecodeHistoryReply(reply)
+	return got, nil
+}
+
+// withoutRepeats returns older without the messages that are also the
+// first of newer.
+func withoutRepeats(older, newer []msg.Message) []msg.Message {
+	for len(older) > 0 && len(newer) > 0 && slices.Contains(newer, older[len(older)-1]) {
+		older = older[:len(older)-1]
+	}
+	return older
 }
 
 // request sends frames and returns the reply, resending on a new socket

@@ -33,10 +33,21 @@ const (
 	CmdHistory = "HISTORY"
 	ReplyOK    = "OK"
 	ReplyErr   = "ERR"
+	// ReplyMore begins a HISTORY reply that stopped at HistoryBytes: it
+	// holds the newest of the messages asked for that fit, and the rest
+	// are older (ask again with Skip).
+	ReplyMore = "MORE"
 )
 
-// MaxHistory is the most messages one HISTORY request returns.
+// MaxHistory is the most messages one HISTORY request returns, and how far
+// back, counted from the newest, one may reach (Count + Skip).
 const MaxHistory = 1000
+
+// HistoryBytes is the most a HISTORY reply carries, counting its frames'
+// bytes: a thousand chat lines fit many times over, a thousand bodies of
+// 16 KiB take sixteen requests. It bounds what one reply makes a server
+// hold until the client reads it.
+const HistoryBytes = 1 << 20
 
 // Mode is which part's rules a server or client follows.
 type Mode int
@@ -290,45 +301,79 @@ func ErrUnknownCommand(cmd string) error {
 	return errorf("unknown command %q: the commands are %s and %s", truncate(cmd, 32), CmdPost, CmdHistory)
 }
 
-// EncodeHistory returns the frames of a HISTORY request for the n most
-// recent messages of channel ("" in parts 1 to 3; ALL for every channel).
-func EncodeHistory(channel string, n int) [][]byte {
-	return [][]byte{[]byte(CmdHistory), []byte(channel), strconv.AppendInt(nil, int64(n), 10)}
+// History is a HISTORY request: the Count most recent messages of
+// Channel, leaving out the Skip newest (a client that got MORE asks for
+// the older rest that way).
+type History struct {
+	Channel     string
+	Count, Skip int
+}
+
+// EncodeHistory returns the frames of a HISTORY request; the skip frame
+// is sent only when there is something to skip, so that every server
+// understands a first request.
+func EncodeHistory(h History) [][]byte {
+	f := [][]byte{[]byte(CmdHistory), []byte(h.Channel), strconv.AppendInt(nil, int64(h.Count), 10)}
+	if h.Skip > 0 {
+		f = append(f, strconv.AppendInt(nil, int64(h.Skip), 10))
+	}
+	return f
 }
 
 // DecodeHistory decodes and checks a HISTORY request (command word
-// included): the channel, in its normal form, and how many messages, 1 to
-// MaxHistory. In SingleRoom the channel is empty; in MultiChannel it is a
-// channel name or ALL, and empty is taken for ALL (a part 2 subscriber
-// asks for everything that way, whichever server it meets).
-func DecodeHistory(frames [][]byte, mode Mode) (channel string, n int, err error) {
-	if len(frames) != 3 || string(frames[0]) != CmdHistory {
-		return "", 0, errorf("%s takes 3 frames (HISTORY, channel, count), got %d", CmdHistory, len(frames))
+// included): the channel, in its normal form, how many messages, 1 to
+// MaxHistory, and how many of the newest to leave out (frame 3, if sent),
+// so that Count + Skip is at most MaxHistory. In SingleRoom the channel
+// is empty; in MultiChannel it is a channel name or ALL, and empty is
+// taken for ALL (a part 2 subscriber asks for everything that way,
+// whichever server it meets).
+func DecodeHistory(frames [][]byte, mode Mode) (History, error) {
+	if (len(frames) != 3 && len(frames) != 4) || string(frames[0]) != CmdHistory {
+		return History{}, errorf("%s takes 3 or 4 frames (HISTORY, channel, count[, skip]), got %d", CmdHistory, len(frames))
 	}
-	count := string(frames[2])
-	n, err = strconv.Atoi(count)
-	if err != nil || n < 1 || n > MaxHistory || count[0] == '+' {
-		return "", 0, errorf("count %q is not a number from 1 to %d", truncate(count, 16), MaxHistory)
+	var h History
+	var err error
+	if h.Count, err = decimal(frames[2], 1, MaxHistory); err != nil {
+		return History{}, errorf("count %q is not a number from 1 to %d", truncate(string(frames[2]), 16), MaxHistory)
 	}
-	channel = string(frames[1])
-	switch {
-	case mode == SingleRoom && channel != "":
-		return "", 0, errorf("this server has no channels: send an empty channel frame")
-	case mode == MultiChannel && channel == "":
-		channel = AllChannel // no channel named: every channel, as in parts 1 to 3
-	case mode == MultiChannel:
-		if channel, err = NormalizeChannel(channel); err != nil {
-			return "", 0, err
+	if len(frames) == 4 {
+		if h.Skip, err = decimal(frames[3], 0, MaxHistory-h.Count); err != nil {
+			return History{}, errorf("skip %q is not a number from 0 to %d (count and skip reach back at most %d)", truncate(string(frames[3]), 16), MaxHistory-h.Count, MaxHistory)
 		}
 	}
-	return channel, n, nil
+	h.Channel = string(frames[1])
+	switch {
+	case mode == SingleRoom && h.Channel != "":
+		return History{}, errorf("this server has no channels: send an empty channel frame")
+	case mode == MultiChannel && h.Channel == "":
+		h.Channel = AllChannel // no channel named: every channel, as in parts 1 to 3
+	case mode == MultiChannel:
+		if h.Channel, err = NormalizeChannel(h.Channel); err != nil {
+			return History{}, err
+		}
+	}
+	return h, nil
 }
 
-// HistoryReply returns the frames of an OK reply to HISTORY carrying the
-// messages (each as its four publication frames), oldest first.
-func HistoryReply(pubs [][][]byte) [][]byte {
+// decimal parses a plain decimal number from lo to hi.
+func decimal(b []byte, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(string(b))
+	if err != nil || n < lo || n > hi || b[0] == '+' {
+		return 0, strconv.ErrRange
+	}
+	return n, nil
+}
+
+// HistoryReply returns the frames of a reply to HISTORY carrying pubs
+// (each a message's four publication frames), oldest first: OK, or MORE
+// if older messages were left out to keep the reply within HistoryBytes.
+func HistoryReply(pubs [][][]byte, more bool) [][]byte {
+	word := ReplyOK
+	if more {
+		word = ReplyMore
+	}
 	reply := make([][]byte, 1, 1+4*len(pubs))
-	reply[0] = []byte(ReplyOK)
+	reply[0] = []byte(word)
 	for _, p := range pubs {
 		reply = append(reply, p...)
 	}
@@ -336,27 +381,29 @@ func HistoryReply(pubs [][][]byte) [][]byte {
 }
 
 // DecodeHistoryReply turns a server's reply to HISTORY into its messages,
-// oldest first, or the server's reason (an *Error) for refusing. Each
-// message is decoded as a publication is (see DecodePub).
-func DecodeHistoryReply(frames [][]byte) ([]Message, error) {
-	if len(frames) == 0 || string(frames[0]) != ReplyOK {
+// oldest first, and whether older ones were left out (MORE), or the
+// server's reason (an *Error) for refusing. Each message is decoded as a
+// publication is (see DecodePub).
+func DecodeHistoryReply(frames [][]byte) (ms []Message, more bool, err error) {
+	more = len(frames) > 0 && string(frames[0]) == ReplyMore
+	if len(frames) == 0 || string(frames[0]) != ReplyOK && !more {
 		if err := DecodeReply(frames); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	rest := frames[1:]
 	if len(rest)%4 != 0 {
-		return nil, fmt.Errorf("malformed history from server (%d frames after OK, not a multiple of 4)", len(rest))
+		return nil, false, fmt.Errorf("malformed history from server (%d frames after %s, not a multiple of 4)", len(rest), frames[0])
 	}
-	ms := make([]Message, 0, len(rest)/4)
+	ms = make([]Message, 0, len(rest)/4)
 	for i := 0; i < len(rest); i += 4 {
 		m, err := DecodePub(rest[i : i+4])
 		if err != nil {
-			return nil, fmt.Errorf("malformed history from server: %w", err)
+			return nil, false, fmt.Errorf("malformed history from server: %w", err)
 		}
 		ms = append(ms, m)
 	}
-	return ms, nil
+	return ms, more, nil
 }
 
 // PubFrames returns the publication of a POST request that DecodePost

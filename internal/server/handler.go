@@ -86,23 +86,39 @@ func (h *Handler) post(f [][]byte, owner string) Result {
 	return Result{Reply: msg.OKReply(), Pub: msg.PubFrames(f, m), Message: m}
 }
 
-// history answers HISTORY: the channel's most recent messages, oldest
-// first, as publications.
+// history answers HISTORY: the channel's most recent messages but the
+// skipped newest, oldest first, as publications, as many as fit in a
+// reply (msg.HistoryReply).
 func (h *Handler) history(frames [][]byte) [][]byte {
-	channel, n, err := msg.DecodeHistory(frames, h.Mode)
+	req, err := msg.DecodeHistory(frames, h.Mode)
 	if err != nil {
 		return msg.ErrReply(err)
 	}
-	all := h.Mode == msg.SingleRoom || channel == msg.AllChannel
-	recs, err := h.Store.History(channel, all, n)
+	all := h.Mode == msg.SingleRoom || req.Channel == msg.AllChannel
+	recs, err := h.Store.History(req.Channel, all, req.Count+req.Skip)
 	if err != nil {
 		return msg.ErrReply(&msg.Error{Reason: fmt.Sprintf("history is not available now, try again later: %v", err)})
 	}
-	pubs := make([][][]byte, len(recs))
-	for i, r := range recs {
-		pubs[i] = r.Frames()
+	recs = recs[:max(0, len(recs)-req.Skip)]
+	first := firstFitting(recs)
+	pubs := make([][][]byte, 0, len(recs)-first)
+	for _, r := range recs[first:] {
+		pubs = append(pubs, r.Frames())
 	}
-	return msg.HistoryReply(pubs)
+	return msg.HistoryReply(pubs, first > 0)
+}
+
+// firstFitting returns the index of the oldest of recs from which on the
+// newest fit in a reply, msg.HistoryBytes.
+func firstFitting(recs []store.Record) int {
+	size := 0
+	for i := len(recs) - 1; i >= 0; i-- {
+		r := recs[i]
+		if size += len(r.Channel) + len(r.Username) + len(r.Time) + len(r.Body); size > msg.HistoryBytes {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // errRevoked refuses every request, in keyed mode, from a key that is no

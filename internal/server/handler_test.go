@@ -129,12 +129,13 @@ func FuzzHandle(f *testing.F) {
 			isHistory := len(req) > 0 && string(req[0]) == "HISTORY"
 			switch {
 			case isHistory && len(reply) > 0 && string(reply[0]) == "OK":
-				_, n, err := msg.DecodeHistory(req, mode)
+				hr, err := msg.DecodeHistory(req, mode)
 				if err != nil {
 					t.Fatalf("OK for an invalid request (%v): %q", err, req)
 				}
-				if got, err := msg.DecodeHistoryReply(reply); err != nil || len(got) > n || len(got) != min(n, h.Store.Len()) {
-					t.Fatalf("history of %d with %d stored: %d messages (%v)", n, h.Store.Len(), len(got), err)
+				want := min(hr.Count, max(0, h.Store.Len()-hr.Skip))
+				if got, more, err := msg.DecodeHistoryReply(reply); err != nil || more || len(got) != want {
+					t.Fatalf("history of %d skipping %d with %d stored: %d messages, more %v (%v)", hr.Count, hr.Skip, h.Store.Len(), len(got), more, err)
 				}
 			case len(reply) == 1 && string(reply[0]) == "OK":
 				if _, err := msg.DecodePost(req, mode); err != nil {

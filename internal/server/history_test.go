@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -41,6 +42,10 @@ func TestHandleHistory(t *testing.T) {
 		history("dev", "+1"),
 		history("", "1"),
 		frames("HISTORY", "dev"),
+		frames("HISTORY", "ALL", "2", "1"),
+		frames("HISTORY", "dev", "5", "5"),
+		frames("HISTORY", "dev", "999", "2"),
+		frames("HISTORY", "dev", "1", "x"),
 	)
 	want := []string{
 		"OK", "OK",
@@ -52,7 +57,11 @@ func TestHandleHistory(t *testing.T) {
 		"ERR|count \"1001\" is not a number from 1 to 1000",
 		"ERR|count \"+1\" is not a number from 1 to 1000",
 		"OK|dev|ann|" + tm + "|three", // "" is every channel, as ALL
-		"ERR|HISTORY takes 3 frames (HISTORY, channel, count), got 2",
+		"ERR|HISTORY takes 3 or 4 frames (HISTORY, channel, count[, skip]), got 2",
+		"OK|dev|ann|" + tm + "|one|ops|bob|" + tm + "|two", // the newest left out
+		"OK", // all skipped
+		"ERR|skip \"2\" is not a number from 0 to 1 (count and skip reach back at most 1000)",
+		"ERR|skip \"x\" is not a number from 0 to 999 (count and skip reach back at most 1000)",
 	}
 	for i, r := range replies {
 		if got := string(bytesJoin(r)); got != want[i] {
@@ -145,5 +154,28 @@ func TestHandleStoreFailure(t *testing.T) {
 	}
 	if r := h.Handle(frames("POST", "dev", "ann", tm, "after"), ""); string(r[0]) != "OK" {
 		t.Errorf("a post once there is room again: %q", r)
+	}
+}
+
+// A HISTORY reply stops at msg.HistoryBytes: MORE, with the newest that
+// fit; asking again, leaving those out, gets the older rest.
+func TestHistoryStopsAtItsByteCap(t *testing.T) {
+	h, _ := newHandler(msg.MultiChannel)
+	body := strings.Repeat("x", 16000)
+	for i := 0; i < 100; i++ {
+		h.Handle(post("dev", "ann", fmt.Sprintf("%03d%s", i, body[3:])), "")
+	}
+	reply := h.Handle(history("dev", "100"), "")
+	ms, more, err := msg.DecodeHistoryReply(reply)
+	size := 0
+	for _, f := range reply {
+		size += len(f)
+	}
+	if err != nil || !more || size > msg.HistoryBytes+4 || len(ms) != 65 || ms[len(ms)-1].Body[:3] != "099" {
+		t.Fatalf("100 bodies of 16,000 bytes: %d messages, %d bytes, more %v, err %v; want the newest 65 (1 MiB), more", len(ms), size, more, err)
+	}
+	rest, more, err := msg.DecodeHistoryReply(h.Handle(frames("HISTORY", "dev", "35", "65"), ""))
+	if err != nil || more || len(rest) != 35 || rest[0].Body[:3] != "000" || rest[34].Body[:3] != "034" {
+		t.Fatalf("the older 35: %d messages, more %v, err %v", len(rest), more, err)
 	}
 }
