@@ -1,5 +1,16 @@
 package guard
 
+/*
+#include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+static void trim(void) { malloc_trim(0); }
+#else
+static void trim(void) {}
+#endif
+*/
+import "C"
+
 import (
 	"fmt"
 	"net"
@@ -16,7 +27,7 @@ func counted(fd int) (counters, error) {
 	if err != nil {
 		return counters{}, err
 	}
-	return counters{received: info.Bytes_received, sent: info.Bytes_sent}, nil
+	return counters{received: info.Bytes_received, acked: info.Bytes_acked}, nil
 }
 
 // abort resets the connection on fd, under libzmq's feet: connecting a TCP
@@ -66,3 +77,9 @@ func (m *Memory) Resident() int64 {
 	}
 	return resident * int64(os.Getpagesize())
 }
+
+// releaseFreed gives the memory the C allocator holds free back to the
+// system (glibc's malloc_trim): libzmq frees what it held for a connection
+// cut off, in small pieces the allocator would otherwise keep, and the
+// process's resident memory would go on saying it holds them.
+func releaseFreed() { C.trim() }

@@ -2,6 +2,7 @@ package guard
 
 import (
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"syscall"
@@ -75,40 +76,39 @@ func reset(t *testing.T, client net.Conn) bool {
 	}
 }
 
-func TestStallIsCutOffAndAReplyIsProgress(t *testing.T) {
+func TestStallIsCutOffAndARequestIsProgress(t *testing.T) {
 	client, server, fd := pair(t)
-	// What went out before the connection was reported (libzmq's greeting)
-	// is not a reply.
-	if _, err := server.Write([]byte("greeting")); err != nil {
-		t.Fatal(err)
-	}
-	g := New(Rule{Stall: 1000})
+	ledger := NewLedger()
+	g := New(Rule{Stall: 1000}, ledger)
 	now := time.Now()
 	g.Event(zmq.EVENT_ACCEPTED, fd, now)
 
 	sent(t, client, fd, 500)
-	if cuts := g.Check(now); len(cuts) != 0 || g.suspect {
+	if cuts := g.Check(now, 0); len(cuts) != 0 || g.suspect {
 		t.Fatalf("cut off or suspect at half its allowance: %v, %v", cuts, g.suspect)
 	}
 	sent(t, client, fd, 100)
-	if cuts := g.Check(now); len(cuts) != 0 || !g.suspect {
-		t.Fatalf("600 of 1,000 bytes without a reply: cuts %v, suspect %v; want none, and suspect", cuts, g.suspect)
+	if cuts := g.Check(now, 0); len(cuts) != 0 || !g.suspect {
+		t.Fatalf("600 of 1,000 bytes without a request: cuts %v, suspect %v; want none, and suspect", cuts, g.suspect)
 	}
-	// A reply: what came before it was a request, answered.
-	if _, err := server.Write([]byte("OK")); err != nil {
-		t.Fatal(err)
-	}
-	if cuts := g.Check(now); len(cuts) != 0 || g.suspect {
-		t.Fatalf("cut off or suspect after a reply: %v, %v", cuts, g.suspect)
+	// A request taken whole: what came before it was a request.
+	ledger.Served(fd, 2)
+	if cuts := g.Check(now, 0); len(cuts) != 0 || g.suspect {
+		t.Fatalf("cut off or suspect after a request: %v, %v", cuts, g.suspect)
 	}
 	sent(t, client, fd, 1000)
-	if cuts := g.Check(now); len(cuts) != 0 {
-		t.Fatalf("cut off for 1,000 bytes since its last reply, its whole allowance: %v", cuts)
+	// Bytes sent back that answer no request (a PONG to a PING) are no
+	// progress.
+	if _, err := server.Write([]byte("\x04\x05\x04PONG")); err != nil {
+		t.Fatal(err)
+	}
+	if cuts := g.Check(now, 0); len(cuts) != 0 {
+		t.Fatalf("cut off for 1,000 bytes since its last request, its whole allowance: %v", cuts)
 	}
 	sent(t, client, fd, 1)
-	cuts := g.Check(now)
-	if len(cuts) != 1 || cuts[0].Peer != client.LocalAddr().String() || cuts[0].Sent != 1601 || !strings.Contains(cuts[0].Why, "1001 B of it unanswered") {
-		t.Fatalf("1,001 bytes without a reply: cuts %v, want the client %s, 1,601 bytes sent", cuts, client.LocalAddr())
+	cuts := g.Check(now, 0)
+	if len(cuts) != 1 || cuts[0].Peer != client.LocalAddr().String() || cuts[0].Sent != 1601 || !strings.Contains(cuts[0].Why, "1001 B of it without a whole request") {
+		t.Fatalf("1,001 bytes without a request: cuts %v, want the client %s, 1,601 bytes sent", cuts, client.LocalAddr())
 	}
 	if !reset(t, client) {
 		t.Error("the client's connection was not reset")
@@ -118,32 +118,84 @@ func TestStallIsCutOffAndAReplyIsProgress(t *testing.T) {
 	}
 }
 
+// Past the Total, with the process over Full, the connections that hold
+// the most are cut off first, until the rest are within the Total; under
+// Full, the estimate alone cuts nothing.
+func TestTotalCutsThoseHoldingTheMost(t *testing.T) {
+	ledger := NewLedger()
+	g := New(Rule{Stall: 1000, Total: PerByte * 450, Full: 100}, ledger)
+	now := time.Now()
+	clients := map[int]net.Conn{}
+	for _, n := range []int{100, 300, 200} {
+		client, _, fd := pair(t)
+		g.Event(zmq.EVENT_ACCEPTED, fd, now)
+		g.Check(now, 0) // the first check judges from here on
+		sent(t, client, fd, n)
+		clients[n] = client
+	}
+	if cuts := g.Check(now, 100); len(cuts) != 0 {
+		t.Fatalf("cut off with the process within Full: %v", cuts)
+	}
+	cuts := g.Check(now, 101)
+	if len(cuts) != 1 || cuts[0].Peer != clients[300].LocalAddr().String() || !strings.Contains(cuts[0].Why, "held about 9.375 KiB, the most") {
+		t.Fatalf("600 bytes pending, 32 times over, with 450 allowed: cuts %v, want the one with 300", cuts)
+	}
+	if cuts := g.Check(now, 101); len(cuts) != 0 {
+		t.Fatalf("cut off within the Total: %v", cuts)
+	}
+}
+
+// Unread counts the replies the loop made that the peer's system has not
+// acknowledged.
+func TestUnreadReplies(t *testing.T) {
+	client, server, fd := pair(t)
+	ledger := NewLedger()
+	ledger.Served(fd, 5000)
+	if n := ledger.Unread(fd); n != 5000 {
+		t.Fatalf("unread %d, want 5,000 when nothing went out", n)
+	}
+	if _, err := server.Write(make([]byte, 3000)); err != nil {
+		t.Fatal(err)
+	}
+	io.ReadFull(client, make([]byte, 3000))
+	for deadline := time.Now().Add(5 * time.Second); ledger.Unread(fd) != 2000; {
+		if time.Now().After(deadline) {
+			t.Fatalf("unread %d, want 2,000 once 3,000 bytes were taken", ledger.Unread(fd))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	ledger.forget(fd)
+	if n := ledger.Unread(fd); n != 0 {
+		t.Errorf("unread %d after the connection was forgotten", n)
+	}
+}
+
 func TestBudgetGrowsWithAge(t *testing.T) {
 	client, _, fd := pair(t)
-	g := New(Rule{Budget: 1000, Rate: 100})
+	g := New(Rule{Budget: 1000, Rate: 100}, nil)
 	start := time.Now()
 	g.Event(zmq.EVENT_ACCEPTED, fd, start)
 
 	sent(t, client, fd, 1000)
-	if cuts := g.Check(start); len(cuts) != 0 {
+	if cuts := g.Check(start, 0); len(cuts) != 0 {
 		t.Fatalf("cut off within its budget: %v", cuts)
 	}
 	sent(t, client, fd, 150)
-	if cuts := g.Check(start.Add(2 * time.Second)); len(cuts) != 0 {
+	if cuts := g.Check(start.Add(2*time.Second), 0); len(cuts) != 0 {
 		t.Fatalf("cut off within its budget after 2 s: %v", cuts)
 	}
-	if cuts := g.Check(start.Add(time.Second)); len(cuts) != 1 {
+	if cuts := g.Check(start.Add(time.Second), 0); len(cuts) != 1 {
 		t.Fatalf("1,150 bytes in 1 s, over 1,000 + 100/s: cuts %v", cuts)
 	}
 }
 
 func TestGoneConnectionsAreForgotten(t *testing.T) {
 	client, _, fd := pair(t)
-	g := New(Rule{Stall: 10})
+	g := New(Rule{Stall: 10}, nil)
 	g.Event(zmq.EVENT_ACCEPTED, fd, time.Now())
 	g.Event(zmq.EVENT_DISCONNECTED, fd, time.Now())
 	sent(t, client, fd, 100)
-	if cuts := g.Check(time.Now()); len(cuts) != 0 || len(g.conns) != 0 {
+	if cuts := g.Check(time.Now(), 0); len(cuts) != 0 || len(g.conns) != 0 {
 		t.Fatalf("a connection that went was still watched: cuts %v", cuts)
 	}
 }
@@ -176,19 +228,18 @@ func TestMemoryReadsTheProcesssResidentMemory(t *testing.T) {
 // A connection the guard hears of late, after requests and replies went
 // by, is judged from its first check on, not on what came before it.
 func TestLateEventIsNotAStall(t *testing.T) {
-	client, server, fd := pair(t)
-	sent(t, client, fd, 3000)                             // requests...
-	if _, err := server.Write([]byte("OK")); err != nil { // ...answered
-		t.Fatal(err)
-	}
-	g := New(Rule{Stall: 1000})
+	client, _, fd := pair(t)
+	ledger := NewLedger()
+	sent(t, client, fd, 3000) // requests...
+	ledger.Served(fd, 2)      // ...answered
+	g := New(Rule{Stall: 1000}, ledger)
 	now := time.Now()
 	g.Event(zmq.EVENT_ACCEPTED, fd, now)
-	if cuts := g.Check(now); len(cuts) != 0 {
+	if cuts := g.Check(now, 0); len(cuts) != 0 {
 		t.Fatalf("cut off on its first check for what came before the event: %v", cuts)
 	}
 	sent(t, client, fd, 1001)
-	if cuts := g.Check(now); len(cuts) != 1 {
+	if cuts := g.Check(now, 0); len(cuts) != 1 {
 		t.Fatalf("4,001 bytes and no reply since the first check: cuts %v, want one", cuts)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 
@@ -25,12 +26,29 @@ type Options struct {
 	storeMiB   *int64
 	storeFile  *string
 	sync       *bool
+	memoryMiB  *int64
 }
 
-// Store is where -store, -store-mib and -sync say the messages are kept.
+// Store is where -store, -store-mib and -sync say the messages are kept,
+// within three eighths of the memory budget (at most 64 MiB with a file,
+// which keeps the rest) unless -store-mib says otherwise.
 func (o *Options) Store() StoreOptions {
-	return StoreOptions{File: *o.storeFile, Sync: *o.sync, Budget: *o.storeMiB << 20}
+	budget := *o.storeMiB << 20
+	if budget == 0 {
+		budget = o.memory() / 8 * 3
+		if *o.storeFile != "" {
+			budget = min(budget, store.DefaultFileBudget)
+		}
+	}
+	return StoreOptions{File: *o.storeFile, Sync: *o.sync, Budget: budget}
 }
+
+// memory is the memory budget -memory sets, in bytes.
+func (o *Options) memory() int64 { return *o.memoryMiB << 20 }
+
+// minMemory is the least -memory takes: a server with a few clients and
+// nothing stored holds about 20 MiB.
+const minMemory = 64
 
 // Flags adds the flags every server takes to cmd.
 func Flags(cmd *cli.Command) *Options {
@@ -39,7 +57,8 @@ func Flags(cmd *cli.Command) *Options {
 		cpuprofile: cmd.String("cpuprofile", "", "write a CPU profile (pprof) to `file` until the server stops"),
 		keys:       cmd.String("keys", "", "keyed mode: the server's key pair in `dir` (made by keygen); needs -allow"),
 		allow:      cmd.String("allow", "", "keyed mode: the allow-list `file`, a \"username public-key\" line per user; kill -USR1 re-reads it"),
-		storeMiB:   cmd.Int64("store-mib", 0, "the memory the messages may take, in `MiB` (default 512; 64 with -store); past it the oldest are dropped from memory"),
+		storeMiB:   cmd.Int64("store-mib", 0, "the memory the messages may take, in `MiB` (default 3/8 of -memory; at most 64 with -store); past it the oldest are dropped from memory"),
+		memoryMiB:  cmd.Int64("memory", DefaultMemory>>20, "the server's memory budget in `MiB`: the messages take 3/8 of it, the connections 1/4 together (past it, those holding the most are cut off)"),
 		storeFile:  cmd.String("store", "", "keep every message in the SQLite `file` too (made if missing), and serve history from it after a restart"),
 		sync:       cmd.Bool("sync", false, "with -store: flush each post to the disk before its reply, so that a power loss loses nothing"),
 	}
@@ -48,9 +67,10 @@ func Flags(cmd *cli.Command) *Options {
 // Setup is what Start made ready for a server's main: the store the
 // flags ask for, and the function that says a line on stderr.
 type Setup struct {
-	Store store.Store
-	Warn  func(string)
-	stop  []func()
+	Store  store.Store
+	Warn   func(string)
+	Memory int64 // the memory budget, in bytes (Config.Memory)
+	stop   []func()
 }
 
 // Stop undoes what Start did, in reverse: the store is closed, keyed
@@ -72,6 +92,12 @@ func (o *Options) Start(ctx context.Context, env cli.Env, endpoints ...*transpor
 	if *o.storeMiB < 0 || o.set("store-mib") && *o.storeMiB < 1 {
 		return nil, o.cmd.Usagef("-store-mib must be at least 1")
 	}
+	if *o.memoryMiB < minMemory || *o.memoryMiB > 1<<30 {
+		return nil, o.cmd.Usagef("-memory must be at least %d (MiB)", minMemory)
+	}
+	if most := *o.memoryMiB / 8 * 3; *o.storeMiB > most {
+		return nil, o.cmd.Usagef("-store-mib %d is over 3/8 of -memory %d: at most %d, or raise -memory", *o.storeMiB, *o.memoryMiB, most)
+	}
 	if *o.sync && *o.storeFile == "" {
 		return nil, o.cmd.Usagef("-sync needs -store: without a file there is nothing to flush")
 	}
@@ -81,7 +107,11 @@ func (o *Options) Start(ctx context.Context, env cli.Env, endpoints ...*transpor
 	// A closed stdout (| head -1) must cost log lines, not the server: with
 	// SIGPIPE ignored, the write fails instead, and the log says so.
 	signal.Ignore(syscall.SIGPIPE)
-	s := &Setup{Warn: cli.Warn(env, o.cmd.Name())}
+	// The Go heap (the store, mostly) is held to five eighths of the
+	// budget: the collector works harder near it, rather than let the heap
+	// double before it collects.
+	debug.SetMemoryLimit(o.memory() / 8 * 5)
+	s := &Setup{Warn: cli.Warn(env, o.cmd.Name()), Memory: o.memory()}
 	stopProfile, err := o.profile()
 	if err != nil {
 		return nil, err

@@ -13,20 +13,31 @@ import (
 
 func TestFlagsStoreBudget(t *testing.T) {
 	for _, tt := range []struct {
-		arg  string
+		args []string
 		want int64 // 0: refused
-	}{{"1", 1 << 20}, {"512", 512 << 20}, {"0", 0}, {"-3", 0}} {
+	}{
+		{[]string{}, 384 << 20},
+		{[]string{"-store-mib", "1"}, 1 << 20},
+		{[]string{"-store-mib", "384"}, 384 << 20},
+		{[]string{"-store-mib", "385"}, 0}, // over 3/8 of -memory
+		{[]string{"-memory", "2048", "-store-mib", "768"}, 768 << 20},
+		{[]string{"-memory", "256"}, 96 << 20},
+		{[]string{"-memory", "256", "-store", filepath.Join(t.TempDir(), "f.db")}, 64 << 20},
+		{[]string{"-memory", "63"}, 0},
+		{[]string{"-store-mib", "0"}, 0},
+		{[]string{"-store-mib", "-3"}, 0},
+	} {
 		cmd := cli.NewCommand("s", "S.")
 		opts := server.Flags(cmd)
-		if _, err := cmd.Parse([]string{"-store-mib", tt.arg}); err != nil {
+		if _, err := cmd.Parse(tt.args); err != nil {
 			t.Fatal(err)
 		}
 		setup, err := opts.Start(context.Background(), cli.Env{Stderr: io.Discard})
 		switch {
 		case tt.want == 0 && err == nil:
-			t.Errorf("-store-mib %s taken", tt.arg)
+			t.Errorf("%q taken", tt.args)
 		case tt.want != 0 && (err != nil || opts.Store().Budget != tt.want):
-			t.Errorf("-store-mib %s: %v, budget %d", tt.arg, err, opts.Store().Budget)
+			t.Errorf("%q: %v, budget %d, want %d", tt.args, err, opts.Store().Budget, tt.want)
 		}
 		if setup != nil {
 			setup.Stop()

@@ -18,48 +18,66 @@ import (
 // listening while the process is out of file descriptors.
 type guards struct {
 	watches  []*acceptWatch
+	rules    map[string]guard.Rule // by port: "post", "publish"
+	ledger   *guard.Ledger         // the requests served on the post socket
 	cuts     cutReports
 	warn     func(string)
 	fdWarned bool
 }
 
-// The rules of the servers' guards (see package guard).
-var (
-	// postRule: a request is answered as soon as it is whole, and a client
-	// can have at most transport.RequestHWM requests and
-	// transport.RequestRcvbuf bytes (doubled by the kernel) waiting, about
-	// 400 KiB of 16 KiB posts. A connection that sends more without a reply
-	// is sending a message that never ends, which libzmq would hold (32
-	// times over) until the process is killed.
-	postRule = guard.Rule{Stall: 512 << 10}
-	// pubRule: a subscriber sends a subscription or two (a channel name
-	// each, resent on reconnecting) and a heartbeat a second (9 bytes).
-	// More is an endless message, or subscriptions by the thousand, which
-	// libzmq keeps in a trie at about 30 bytes per byte of topic, or
-	// subscribing and unsubscribing in a loop, which costs the server's
-	// loop its time.
-	pubRule = guard.Rule{Budget: 64 << 10, Rate: 16}
-)
+// The rules of the servers' guards (see package guard), with the memory
+// budget's share the connections of each port may hold together.
+func rules(memory int64) map[string]guard.Rule {
+	conns := uint64(memory) / 4
+	return map[string]guard.Rule{
+		// A request is answered as soon as it is whole, and a client can
+		// have at most transport.RequestHWM requests and
+		// transport.RequestRcvbuf bytes (doubled by the kernel) waiting,
+		// about 400 KiB of 16 KiB posts. A connection that sends more
+		// without a whole request is sending a message that never ends,
+		// which libzmq would hold (32 times over) until the process is
+		// killed.
+		// The estimate of what a poster holds takes every byte for an empty
+		// frame, 32 times over, when busy clients' bytes are mostly whole
+		// posts: the Total is kept only once memory is half used.
+		"post": {Stall: 512 << 10, Total: conns / 4 * 3, Full: memory / 2},
+		// A subscriber sends its hello (the greeting and handshake, about
+		// 700 bytes with CurveZMQ), a subscription or two (a channel name
+		// each, resent on reconnecting) and a heartbeat a second (9 bytes,
+		// 42 with CurveZMQ). More is an endless message, or subscriptions
+		// by the hundred, which libzmq keeps in a trie at about 30 bytes
+		// per byte of topic and walks whole each time a subscriber goes;
+		// or subscribing and unsubscribing in a loop, which costs the
+		// server's loop its time. What they send is what libzmq will hold,
+		// so the Total is kept whatever the memory.
+		"publish": {Budget: 8 << 10, Rate: 64, Total: conns / 4},
+	}
+}
 
-// startGuards starts watching post and pub (nil for none).
-func startGuards(post, pub *transport.Listener, warn func(string)) (*guards, error) {
-	g := &guards{cuts: cutReports{transport.NewLimited(warn, "cut off")}, warn: warn}
-	if err := g.watch(post, postRule, "post"); err != nil {
+// startGuards starts watching post and pub (nil for none), whose
+// connections may hold a share of memory, the server's budget.
+func startGuards(post, pub *transport.Listener, memory int64, warn func(string)) (*guards, error) {
+	g := &guards{rules: rules(memory), ledger: guard.NewLedger(), cuts: cutReports{transport.NewLimited(warn, "cut off")}, warn: warn}
+	if err := g.watch(post, "post"); err != nil {
 		g.close()
 		return nil, err
 	}
-	if err := g.watch(pub, pubRule, "publish"); err != nil {
+	if err := g.watch(pub, "publish"); err != nil {
 		g.close()
 		return nil, err
 	}
 	return g, nil
 }
 
-func (g *guards) watch(l *transport.Listener, rule guard.Rule, what string) error {
+func (g *guards) watch(l *transport.Listener, what string) error {
 	if l == nil {
 		return nil
 	}
-	w, err := watchAccepts(l, rule, what, g.cuts.reporter(what))
+	var ledger *guard.Ledger
+	if what == "post" {
+		ledger = g.ledger
+	}
+	w, err := watchAccepts(l, g.rules[what], ledger, what, g.cuts.reporter(what))
 	if err == nil {
 		g.watches = append(g.watches, w)
 	}
@@ -80,18 +98,21 @@ func (g *guards) check(now time.Time) {
 // reopen closes l and binds a new socket in its place (see
 // transport.Reopen), watched as the old one was.
 func (g *guards) reopen(l *transport.Listener) (*transport.Listener, error) {
-	rule, what := pubRule, "publish"
+	what := "publish"
 	for i, w := range g.watches {
 		if w.sock == l {
-			rule, what = w.rule, w.what
+			what = w.what
 			w.close()
 			g.watches = append(g.watches[:i], g.watches[i+1:]...)
 			break
 		}
 	}
+	if what == "post" {
+		g.ledger = guard.NewLedger() // the old connections' accounts go with them
+	}
 	l, err := transport.Reopen(l)
 	if err == nil {
-		err = g.watch(l, rule, what)
+		err = g.watch(l, what)
 	}
 	return l, err
 }
@@ -120,18 +141,17 @@ const relisten = time.Second
 // is done from the loop's goroutine, which owns the socket.
 type acceptWatch struct {
 	sock   *transport.Listener
-	rule   guard.Rule
 	what   string // the port's name: "post", "publish"
 	watch  *guard.Watch
 	paused time.Time // when listening stopped; zero while listening
 }
 
-func watchAccepts(sock *transport.Listener, rule guard.Rule, what string, report func(guard.Cut)) (*acceptWatch, error) {
+func watchAccepts(sock *transport.Listener, rule guard.Rule, ledger *guard.Ledger, what string, report func(guard.Cut)) (*acceptWatch, error) {
 	mon, err := transport.Monitor(sock.Socket, zmq.EVENT_ACCEPT_FAILED|guard.Events)
 	if err != nil {
 		return nil, err
 	}
-	return &acceptWatch{sock: sock, rule: rule, what: what, watch: guard.StartWatch(mon, rule, report)}, nil
+	return &acceptWatch{sock: sock, what: what, watch: guard.StartWatch(mon, rule, ledger, report)}, nil
 }
 
 // check stops listening at the descriptor limit, and listens again once

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"syscall"
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
 
 	"github.com/zmqchat/zmqchat/internal/display"
+	"github.com/zmqchat/zmqchat/internal/guard"
 	"github.com/zmqchat/zmqchat/internal/msg"
 	"github.com/zmqchat/zmqchat/internal/store"
 	"github.com/zmqchat/zmqchat/internal/transport"
@@ -44,7 +46,15 @@ type Config struct {
 	// Name, if set, names the server in the log's last line, written when
 	// it stops: "mc_server: stopped; 3 messages stored".
 	Name string
+	// Memory is the server's memory budget, in bytes (DefaultMemory if
+	// 0): its connections may hold a quarter of it together (see rules).
+	Memory int64
 }
+
+// DefaultMemory is a server's memory budget (-memory): 1 GiB, which a
+// laptop has to spare. Its store takes three eighths, its connections a
+// quarter (see rules), and the Go heap is held to five eighths.
+const DefaultMemory = 1 << 30
 
 // Server serves a Handler on a REP socket and publishes what it stores
 // on a PUB socket. Its sockets belong to the goroutine that calls Serve.
@@ -78,8 +88,12 @@ func New(cfg Config) (*Server, error) {
 		s.gateGen = s.gate.Generation()
 		s.handler.Owner = s.gate.Name
 	}
+	memory := cfg.Memory
+	if memory == 0 {
+		memory = DefaultMemory
+	}
 	var err error
-	if s.guards, err = startGuards(s.post, s.pub, warn); err != nil {
+	if s.guards, err = startGuards(s.post, s.pub, memory, warn); err != nil {
 		s.close()
 		return nil, err
 	}
@@ -132,13 +146,13 @@ func (s *Server) Serve(ctx context.Context) error {
 		return fmt.Errorf("set receive timeout: %w", err)
 	}
 	for ctx.Err() == nil {
-		frames, key, err := s.receive()
+		frames, from, err := s.receive()
 		switch {
 		case zmq.AsErrno(err) == zmq.Errno(syscall.EAGAIN): // the timeout: a pause
 		case err != nil:
 			return fmt.Errorf("receive request: %w", err)
 		default:
-			if err := s.answer(s.handler.Handle(frames, key)); err != nil {
+			if err := s.answer(s.handle(frames, from), from); err != nil {
 				return err
 			}
 		}
@@ -153,20 +167,44 @@ func (s *Server) Serve(ctx context.Context) error {
 	return nil
 }
 
-// receive takes the next request, and in keyed mode the public key of its
-// connection (its ZAP User-Id). zmq4 retries EINTR itself, so a signal
-// such as SIGWINCH never ends the wait.
-func (s *Server) receive() (frames [][]byte, key string, err error) {
-	if s.gate == nil {
-		frames, err = s.post.RecvMessageBytes(0)
-		return frames, "", err
-	}
-	frames, meta, err := s.post.RecvMessageBytesWithMetadata(0, "User-Id")
-	return frames, meta["User-Id"], err
+// peer is where a request came from: its connection's descriptor (libzmq's
+// "__fd" property; -1 if it has none) and, in keyed mode, public key (its
+// ZAP User-Id).
+type peer struct {
+	fd  int
+	key string
 }
 
-// answer publishes and logs what r stored, then sends its reply.
-func (s *Server) answer(r Result) error {
+// receive takes the next request and where it came from. zmq4 retries
+// EINTR itself, so a signal such as SIGWINCH never ends the wait.
+func (s *Server) receive() (frames [][]byte, from peer, err error) {
+	frames, meta, err := s.post.RecvMessageBytesWithMetadata(0, "__fd", "User-Id")
+	from.fd, from.key = -1, meta["User-Id"]
+	if fd, err := strconv.Atoi(meta["__fd"]); err == nil {
+		from.fd = fd
+	}
+	return frames, from, err
+}
+
+// handle answers a request. HISTORY is refused to a client with more than
+// maxUnread bytes of replies it has not read: each reply is held for it
+// until it does.
+func (s *Server) handle(frames [][]byte, from peer) Result {
+	if len(frames) > 0 && string(frames[0]) == msg.CmdHistory {
+		if n := s.guards.ledger.Unread(from.fd); n > maxUnread {
+			return refuse(&msg.Error{Reason: fmt.Sprintf("read the replies you asked for first: %s of them are waiting", guard.Size(n))})
+		}
+	}
+	return s.handler.Handle(frames, from.key)
+}
+
+// maxUnread is how many bytes of replies a client may leave unread and
+// still be given history: two full replies.
+const maxUnread = 2 * msg.HistoryBytes
+
+// answer publishes and logs what r stored, then sends its reply, and
+// enters it in the ledger.
+func (s *Server) answer(r Result, to peer) error {
 	if r.Pub != nil && s.pub != nil {
 		if _, err := s.pub.SendMessage(r.Pub); err != nil {
 			// PUB drops rather than blocks, so this is a broken socket.
@@ -181,6 +219,11 @@ func (s *Server) answer(r Result) error {
 	if _, err := s.post.SendMessage(r.Reply); err != nil {
 		return fmt.Errorf("send reply: %w", err)
 	}
+	size := 0
+	for _, f := range r.Reply {
+		size += len(f)
+	}
+	s.guards.ledger.Served(to.fd, size)
 	return nil
 }
 

@@ -31,10 +31,10 @@ type Store interface {
 const DefaultWindow = 1 << 20
 
 // DefaultBudget is the memory a Memory may hold, by its own count (see
-// Size): 512 MiB. A File keeps only DefaultFileBudget of its newest
-// messages in memory.
+// Size): 384 MiB, three eighths of a server's default memory budget. A
+// File keeps only DefaultFileBudget of its newest messages in memory.
 const (
-	DefaultBudget     = 512 << 20
+	DefaultBudget     = 384 << 20
 	DefaultFileBudget = 64 << 20
 )
 

@@ -17,11 +17,15 @@ const (
 	// connection) before it is ever allocated in full.
 	MaxMsgSize = 1 << 20
 	// MaxSubscriptionSize caps what a PUB socket takes in: subscriptions,
-	// whose topic is a channel name (at most 32 characters). libzmq keeps
-	// each subscription in a trie with a node per byte, so an unbounded one
+	// whose topic is a channel name (at most 32 characters, 128 bytes of
+	// UTF-8), and the handshake's commands (CurveZMQ's INITIATE is about
+	// 300 bytes; libzmq's cap applies to them too). libzmq keeps each
+	// subscription in a trie with a node per byte, so an unbounded one
 	// would cost the server memory in proportion (and libzmq's own SUB
-	// crashes tearing down a topic of megabytes).
-	MaxSubscriptionSize = 1 << 10
+	// crashes tearing down a topic of megabytes); and when a subscriber
+	// goes, libzmq 4.3 walks the whole trie to take its topics out, with
+	// an allocation per node.
+	MaxSubscriptionSize = 512
 	// HWM bounds the messages queued for one peer (libzmq's default, made
 	// explicit). A subscriber that stops reading loses messages past it
 	// instead of slowing the server or growing its memory: at most HWM
@@ -41,8 +45,10 @@ const (
 	// HWM, one publish could take in thousands and hold the server's loop
 	// that long (subscribers churning in a loop cut a person's posts to a
 	// twentieth of their pace). The server's guard bounds the rest (see
-	// pubRule in internal/server).
-	SubscriptionHWM = 16
+	// rules in internal/server). A subscriber cut off leaves what waits
+	// in its queue to be taken in, and then taken out again with a walk
+	// of the trie: a queue of 4 keeps that short.
+	SubscriptionHWM = 4
 	// Linger lets a server's last reply leave before the process exits,
 	// without letting a dead peer hold the exit up.
 	Linger = 200 * time.Millisecond

@@ -2,7 +2,7 @@
 // them, keeps every message in memory (or, with -store, in an SQLite file)
 // and prints one line per message until stopped.
 //
-//	post_server [-store file [-sync]] [-store-mib n] [-keys dir -allow file] <ip> <port>
+//	post_server [-store file [-sync]] [-store-mib n] [-memory n] [-keys dir -allow file] <ip> <port>
 package main
 
 import (
@@ -47,7 +47,7 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 		return err
 	}
 	srv, err := server.New(server.Config{Post: post, Store: setup.Store, Mode: msg.SingleRoom,
-		Log: env.Stdout, Warn: setup.Warn, Name: "post_server"})
+		Log: env.Stdout, Warn: setup.Warn, Memory: setup.Memory, Name: "post_server"})
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,7 @@
 // Command pub_server is part 2's server: part 1's post_server, which also
 // publishes every stored message on a PUB socket of its own port.
 //
-//	pub_server [-store file [-sync]] [-store-mib n] [-keys dir -allow file] <ip> <post_port> <pub_port>
+//	pub_server [-store file [-sync]] [-store-mib n] [-memory n] [-keys dir -allow file] <ip> <post_port> <pub_port>
 package main
 
 import (
@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 		return err
 	}
 	srv, err := server.New(server.Config{Post: post, Pub: pub, Store: setup.Store, Mode: msg.SingleRoom,
-		Log: env.Stdout, Warn: setup.Warn, Name: "pub_server"})
+		Log: env.Stdout, Warn: setup.Warn, Memory: setup.Memory, Name: "pub_server"})
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,7 @@
 // Command interactive_server is part 3's server: part 2's pub_server, for many
 // interactive clients at once, each of which posts and subscribes.
 //
-//	interactive_server [-store file [-sync]] [-store-mib n] [-keys dir -allow file] <ip> <post_port> <pub_port>
+//	interactive_server [-store file [-sync]] [-store-mib n] [-memory n] [-keys dir -allow file] <ip> <post_port> <pub_port>
 package main
 
 import (
@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 		return err
 	}
 	srv, err := server.New(server.Config{Post: post, Pub: pub, Store: setup.Store, Mode: msg.SingleRoom,
-		Log: env.Stdout, Warn: setup.Warn, Name: "interactive_server"})
+		Log: env.Stdout, Warn: setup.Warn, Memory: setup.Memory, Name: "interactive_server"})
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,7 @@
 // subscribes to one channel. Channel ALL is read-only: a post to it is
 // refused, and its clients subscribe to everything.
 //
-//	mc_server [-store file [-sync]] [-store-mib n] [-keys dir -allow file] <ip> <post_port> <pub_port>
+//	mc_server [-store file [-sync]] [-store-mib n] [-memory n] [-keys dir -allow file] <ip> <post_port> <pub_port>
 package main
 
 import (
@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 		return err
 	}
 	srv, err := server.New(server.Config{Post: post, Pub: pub, Store: setup.Store, Mode: msg.MultiChannel,
-		Log: env.Stdout, Warn: setup.Warn, Name: "mc_server"})
+		Log: env.Stdout, Warn: setup.Warn, Memory: setup.Memory, Name: "mc_server"})
 	if err != nil {
 		return err
 	}
