@@ -18,7 +18,8 @@ import (
 // Build builds the main packages pkgs (patterns relative to the module
 // root, such as "./part4/...") into dir, with the race detector if race.
 func Build(dir string, race bool, pkgs ...string) error {
-	args := []string{"build", "-o", dir}
+	// A trailing separator makes dir a directory even for one package.
+	args := []string{"build", "-o", dir + string(filepath.Separator)}
 	if race {
 		args = append(args, "-race")
 	}
