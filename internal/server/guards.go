@@ -50,7 +50,7 @@ func rules(memory int64) map[string]guard.Rule {
 		// or subscribing and unsubscribing in a loop, which costs the
 		// server's loop its time. What they send is what libzmq will hold,
 		// so the Total is kept whatever the memory.
-		"publish": {Budget: 8 << 10, Rate: 64, Total: conns / 4},
+		"publish": {Budget: 2 << 10, Rate: 64, Total: conns / 4},
 	}
 }
 
