@@ -36,7 +36,7 @@ const (
 	// queued, and RequestRcvbuf bytes (which the kernel doubles) waiting in
 	// the connection. A client that keeps many posts in flight waits for
 	// replies all the same; a server's guard counts on this bound (see
-	// postRule in internal/server).
+	// rules in internal/server).
 	RequestHWM    = 16
 	RequestRcvbuf = 64 << 10
 	// SubscriptionHWM bounds the subscriptions a PUB socket takes in from
