@@ -67,6 +67,7 @@ const PerByte = 32
 // A Cut is a connection the Guard cut off.
 type Cut struct {
 	Peer string // its address, host:port
+	Key  string // its public key in keyed mode, if a request came with it
 	Sent uint64 // the bytes it had sent
 	Why  string // the rule it broke
 }
@@ -185,7 +186,7 @@ func (g *Guard) cut(cuts []Cut, fd int, received uint64, why string) []Cut {
 	// libzmq closed it and it was reused since the event.
 	if peer, ok := peerOf(fd); ok && peer == c.peer {
 		abort(fd)
-		cuts = append(cuts, Cut{Peer: c.peer, Sent: received, Why: why})
+		cuts = append(cuts, Cut{Peer: c.peer, Key: g.ledger.account(fd).key, Sent: received, Why: why})
 	}
 	return cuts
 }

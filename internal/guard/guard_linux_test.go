@@ -91,8 +91,9 @@ func TestStallIsCutOffAndARequestIsProgress(t *testing.T) {
 	if cuts := g.Check(now, 0); len(cuts) != 0 || !g.suspect {
 		t.Fatalf("600 of 1,000 bytes without a request: cuts %v, suspect %v; want none, and suspect", cuts, g.suspect)
 	}
-	// A request taken whole: what came before it was a request.
-	ledger.Served(fd, 2)
+	// A request taken whole: what came before it was a request, with the
+	// key it came with in keyed mode.
+	ledger.Served(fd, 2, "K3y")
 	if cuts := g.Check(now, 0); len(cuts) != 0 || g.suspect {
 		t.Fatalf("cut off or suspect after a request: %v, %v", cuts, g.suspect)
 	}
@@ -107,7 +108,7 @@ func TestStallIsCutOffAndARequestIsProgress(t *testing.T) {
 	}
 	sent(t, client, fd, 1)
 	cuts := g.Check(now, 0)
-	if len(cuts) != 1 || cuts[0].Peer != client.LocalAddr().String() || cuts[0].Sent != 1601 || !strings.Contains(cuts[0].Why, "1001 B of it without a whole request") {
+	if len(cuts) != 1 || cuts[0].Peer != client.LocalAddr().String() || cuts[0].Key != "K3y" || cuts[0].Sent != 1601 || !strings.Contains(cuts[0].Why, "1001 B of it without a whole request") {
 		t.Fatalf("1,001 bytes without a request: cuts %v, want the client %s, 1,601 bytes sent", cuts, client.LocalAddr())
 	}
 	if !reset(t, client) {
@@ -150,7 +151,7 @@ func TestTotalCutsThoseHoldingTheMost(t *testing.T) {
 func TestUnreadReplies(t *testing.T) {
 	client, server, fd := pair(t)
 	ledger := NewLedger()
-	ledger.Served(fd, 5000)
+	ledger.Served(fd, 5000, "")
 	if n := ledger.Unread(fd); n != 5000 {
 		t.Fatalf("unread %d, want 5,000 when nothing went out", n)
 	}
@@ -231,7 +232,7 @@ func TestLateEventIsNotAStall(t *testing.T) {
 	client, _, fd := pair(t)
 	ledger := NewLedger()
 	sent(t, client, fd, 3000) // requests...
-	ledger.Served(fd, 2)      // ...answered
+	ledger.Served(fd, 2, "")      // ...answered
 	g := New(Rule{Stall: 1000}, ledger)
 	now := time.Now()
 	g.Event(zmq.EVENT_ACCEPTED, fd, now)

@@ -16,18 +16,23 @@ type Ledger struct {
 	accounts map[int]account
 }
 
-type account struct{ requests, replied uint64 }
+type account struct {
+	requests, replied uint64
+	key               string // the peer's public key in keyed mode, else ""
+}
 
 // NewLedger returns an empty Ledger.
 func NewLedger() *Ledger { return &Ledger{accounts: make(map[int]account)} }
 
-// Served records a request taken whole from the connection on fd, and the
-// bytes of its reply.
-func (l *Ledger) Served(fd, replied int) {
+// Served records a request taken whole from the connection on fd, the
+// bytes of its reply, and in keyed mode the peer's public key, by which a
+// cut-off names it.
+func (l *Ledger) Served(fd, replied int, key string) {
 	l.mu.Lock()
 	a := l.accounts[fd]
 	a.requests++
 	a.replied += uint64(replied)
+	a.key = key
 	l.accounts[fd] = a
 	l.mu.Unlock()
 }

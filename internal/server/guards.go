@@ -199,5 +199,11 @@ type cutReports struct{ *transport.Limited }
 
 // reporter returns the report function of a watch on the port named what.
 func (r cutReports) reporter(what string) func(guard.Cut) {
-	return func(c guard.Cut) { r.Say(fmt.Sprintf("cut off %s on the %s port: %s", c.Peer, what, c)) }
+	return func(c guard.Cut) {
+		peer := c.Peer
+		if c.Key != "" {
+			peer += " (key " + c.Key + ")"
+		}
+		r.Say(fmt.Sprintf("cut off %s on the %s port: %s", peer, what, c))
+	}
 }

@@ -223,7 +223,7 @@ func (s *Server) answer(r Result, to peer) error {
 	for _, f := range r.Reply {
 		size += len(f)
 	}
-	s.guards.ledger.Served(to.fd, size)
+	s.guards.ledger.Served(to.fd, size, to.key)
 	return nil
 }
 
