@@ -353,7 +353,7 @@ func rawSubscriber(t *testing.T, host, port string) *lines {
 				continue
 			}
 			frames, err := sub.RecvMessage(0)
-			if err != nil || len(frames) != 4 {
+			if err != nil || len(frames) != 5 {
 				continue
 			}
 			l.add(frames[3][:min(len(frames[3]), 40)])

@@ -12,11 +12,11 @@ import (
 func history(t testing.TB, s *server, channel string, n int) []string {
 	t.Helper()
 	r := rawPost(t, s.host, s.post, "HISTORY", channel, itoa(n))
-	if len(r) == 0 || r[0] != "OK" || (len(r)-1)%4 != 0 {
+	if len(r) == 0 || r[0] != "OK" || (len(r)-1)%5 != 0 {
 		t.Fatalf("HISTORY %q %d: reply %.200q", channel, n, r)
 	}
 	var bodies []string
-	for i := 4; i < len(r); i += 4 {
+	for i := 4; i < len(r); i += 5 {
 		bodies = append(bodies, r[i])
 	}
 	return bodies

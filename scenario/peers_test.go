@@ -40,6 +40,9 @@ func TestNonLibzmqPeerStaysConnected(t *testing.T) {
 	got := make(chan []string, 1)
 	go func() {
 		m, err := sub.Recv()
+		for err == nil && len(m.Frames) == 1 { // the server's welcome: this zmq4 does not filter it
+			m, err = sub.Recv()
+		}
 		if err != nil {
 			return
 		}
@@ -63,7 +66,7 @@ func TestNonLibzmqPeerStaysConnected(t *testing.T) {
 	}
 	select {
 	case f := <-got:
-		if len(f) != 4 || f[0] != "dev" || f[1] != "gopher" || f[3] != "hello from a pure-Go peer" {
+		if len(f) != 5 || f[0] != "dev" || f[1] != "gopher" || f[3] != "hello from a pure-Go peer" {
 			t.Errorf("received %q", f)
 		}
 	case <-time.After(wait):

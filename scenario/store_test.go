@@ -121,8 +121,8 @@ func TestStoreBadFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// What a later zmqchat might write: its application id, schema 2.
-	for _, q := range []string{"CREATE TABLE messages (seq INTEGER PRIMARY KEY)", "PRAGMA application_id = 2053992803", "PRAGMA user_version = 2"} {
+	// What a later zmqchat might write: its application id, schema 3.
+	for _, q := range []string{"CREATE TABLE messages (seq INTEGER PRIMARY KEY)", "PRAGMA application_id = 2053992803", "PRAGMA user_version = 3"} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)
 		}
@@ -133,7 +133,7 @@ func TestStoreBadFiles(t *testing.T) {
 
 	for _, tt := range []struct{ path, want string }{
 		{notes, "not a zmqchat store (not an SQLite database)"},
-		{newer, "made by a newer zmqchat (schema 2; this one knows schema 1)"},
+		{newer, "made by a newer zmqchat (schema 3; this one knows schema 2)"},
 		{inUse, "is in use by another server"},
 		{filepath.Join(dir, "missing", "chat.db"), "does not exist: create it first"},
 	} {
@@ -231,7 +231,7 @@ func TestStoreFileWithHostileRows(t *testing.T) {
 		case 4:
 			when = "not a time"
 		}
-		if _, err := db.Exec("INSERT INTO messages (seq, channel, username, time, body) VALUES (?, ?, ?, ?, ?)", 10+i, channel, user, when, body); err != nil {
+		if _, err := db.Exec("INSERT INTO messages (seq, channel, username, time, body, chseq) VALUES (?, ?, ?, ?, ?, ?)", 10+i, channel, user, when, body, 10+i); err != nil {
 			t.Fatal(err)
 		}
 	}

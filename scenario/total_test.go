@@ -100,7 +100,7 @@ func TestUnreadHistoryRepliesAreBounded(t *testing.T) {
 	// Meanwhile a person posts, and gets the history, a page at a time.
 	mustOK(t, s, "dev", "bob", "meanwhile")
 	// bob's line and the newest 65 bodies: 1 MiB.
-	if r := rawPost(t, s.host, s.post, "HISTORY", "dev", "1000"); r[0] != "MORE" || len(r) != 1+4*66 || r[len(r)-1] != "meanwhile" {
+	if r := rawPost(t, s.host, s.post, "HISTORY", "dev", "1000"); r[0] != "MORE" || len(r) != 1+5*66 || r[len(r)-2] != "meanwhile" {
 		t.Errorf("history of 1,000 bodies of 16,000 bytes and a line: %s and %d frames, want MORE and 66 messages", r[0], len(r)-1)
 	}
 	for i, c := range attackers {

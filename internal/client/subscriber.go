@@ -34,6 +34,9 @@ type Handlers struct {
 	// Idle, if set, is called after each wait for messages, whether any
 	// came or not (at least every 20 ms).
 	Idle func()
+	// Welcome, if set, gets the server's welcome on each connection (to a
+	// subscription to everything): its numbering, and its post port.
+	Welcome func(numbering string, postPort int)
 }
 
 // Subscribe connects to a server's publish endpoint and hands what arrives
@@ -123,6 +126,12 @@ func receive(sock *zmq.Socket, sub Subscription, h Handlers) error {
 				return nil
 			}
 			return err
+		}
+		if numbering, port, ok := msg.DecodeWelcome(frames); ok {
+			if h.Welcome != nil {
+				h.Welcome(numbering, port)
+			}
+			continue
 		}
 		// Subscriptions match a prefix: "dev" also brings "devops".
 		if !sub.All && string(frames[0]) != sub.Channel {

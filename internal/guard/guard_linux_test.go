@@ -232,7 +232,7 @@ func TestLateEventIsNotAStall(t *testing.T) {
 	client, _, fd := pair(t)
 	ledger := NewLedger()
 	sent(t, client, fd, 3000) // requests...
-	ledger.Served(fd, 2, "")      // ...answered
+	ledger.Served(fd, 2, "")  // ...answered
 	g := New(Rule{Stall: 1000}, ledger)
 	now := time.Now()
 	g.Event(zmq.EVENT_ACCEPTED, fd, now)

@@ -6,6 +6,7 @@
 package msg
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -67,6 +68,38 @@ type Message struct {
 	Username string
 	Time     time.Time
 	Body     string
+	Number   Number // zero if the publication carried none
+}
+
+// Number is a message's place in its server's numbering: Seq in its
+// channel and All in the server's order, each counted from 1, under the
+// numbering's identity (a server that starts again from nothing numbers
+// anew, under another).
+type Number struct {
+	Numbering string
+	Seq, All  uint64
+}
+
+// Frame returns n as a publication's fifth frame: "<numbering> <seq> <all>".
+func (n Number) Frame() []byte {
+	b := append([]byte(n.Numbering), ' ')
+	b = strconv.AppendUint(b, n.Seq, 10)
+	b = append(b, ' ')
+	return strconv.AppendUint(b, n.All, 10)
+}
+
+// ParseNumber parses a publication's fifth frame.
+func ParseNumber(b []byte) (Number, error) {
+	f := strings.Fields(string(b))
+	if len(f) != 3 || len(f[0]) > 32 {
+		return Number{}, errorf("number %q is not \"<numbering> <seq> <all>\"", truncate(string(b), 64))
+	}
+	seq, err1 := strconv.ParseUint(f[1], 10, 64)
+	all, err2 := strconv.ParseUint(f[2], 10, 64)
+	if err1 != nil || err2 != nil {
+		return Number{}, errorf("number %q is not \"<numbering> <seq> <all>\"", truncate(string(b), 64))
+	}
+	return Number{Numbering: f[0], Seq: seq, All: all}, nil
 }
 
 // Key is what makes two messages the same message: the same channel,
@@ -304,21 +337,33 @@ func ErrUnknownCommand(cmd string) error {
 // History is a HISTORY request: the Count most recent messages of
 // Channel, leaving out the Skip newest (a client that got MORE asks for
 // the older rest that way).
+//
+// Or, with After set, the first Count messages numbered after After.Seq
+// (by After.All for every channel), oldest first: what a client missed.
+// A server whose numbering is not After.Numbering answers from its first.
 type History struct {
 	Channel     string
 	Count, Skip int
+	After       *Number
 }
 
-// EncodeHistory returns the frames of a HISTORY request; the skip frame
-// is sent only when there is something to skip, so that every server
-// understands a first request.
+// EncodeHistory returns the frames of a HISTORY request; the fourth frame
+// is sent only when there is something to skip, or an After, so that
+// every server understands a first request.
 func EncodeHistory(h History) [][]byte {
 	f := [][]byte{[]byte(CmdHistory), []byte(h.Channel), strconv.AppendInt(nil, int64(h.Count), 10)}
-	if h.Skip > 0 {
+	switch {
+	case h.After != nil:
+		f = append(f, append([]byte(afterWord), h.After.Frame()...))
+	case h.Skip > 0:
 		f = append(f, strconv.AppendInt(nil, int64(h.Skip), 10))
 	}
 	return f
 }
+
+// afterWord begins a HISTORY request's fourth frame that asks for what
+// came after a number: "after <numbering> <seq> <all>".
+const afterWord = "after "
 
 // DecodeHistory decodes and checks a HISTORY request (command word
 // included): the channel, in its normal form, how many messages, 1 to
@@ -337,8 +382,8 @@ func DecodeHistory(frames [][]byte, mode Mode) (History, error) {
 		return History{}, errorf("count %q is not a number from 1 to %d", truncate(string(frames[2]), 16), MaxHistory)
 	}
 	if len(frames) == 4 {
-		if h.Skip, err = decimal(frames[3], 0, MaxHistory-h.Count); err != nil {
-			return History{}, errorf("skip %q is not a number from 0 to %d (count and skip reach back at most %d)", truncate(string(frames[3]), 16), MaxHistory-h.Count, MaxHistory)
+		if err := h.decodeFourth(frames[3]); err != nil {
+			return History{}, err
 		}
 	}
 	h.Channel = string(frames[1])
@@ -353,6 +398,24 @@ func DecodeHistory(frames [][]byte, mode Mode) (History, error) {
 		}
 	}
 	return h, nil
+}
+
+// decodeFourth decodes a HISTORY request's fourth frame: how many to skip,
+// or "after" and a number.
+func (h *History) decodeFourth(f []byte) error {
+	if rest, ok := bytes.CutPrefix(f, []byte(afterWord)); ok {
+		n, err := ParseNumber(rest)
+		if err != nil {
+			return errorf("after: %v", err)
+		}
+		h.After = &n
+		return nil
+	}
+	var err error
+	if h.Skip, err = decimal(f, 0, MaxHistory-h.Count); err != nil {
+		return errorf("skip %q is not a number from 0 to %d (count and skip reach back at most %d), nor \"after <number>\"", truncate(string(f), 16), MaxHistory-h.Count, MaxHistory)
+	}
+	return nil
 }
 
 // decimal parses a plain decimal number from lo to hi.
@@ -392,12 +455,12 @@ func DecodeHistoryReply(frames [][]byte) (ms []Message, more bool, err error) {
 		}
 	}
 	rest := frames[1:]
-	if len(rest)%4 != 0 {
-		return nil, false, fmt.Errorf("malformed history from server (%d frames after %s, not a multiple of 4)", len(rest), frames[0])
+	if len(rest)%5 != 0 {
+		return nil, false, fmt.Errorf("malformed history from server (%d frames after %s, not a multiple of 5)", len(rest), frames[0])
 	}
-	ms = make([]Message, 0, len(rest)/4)
-	for i := 0; i < len(rest); i += 4 {
-		m, err := DecodePub(rest[i : i+4])
+	ms = make([]Message, 0, len(rest)/5)
+	for i := 0; i < len(rest); i += 5 {
+		m, err := DecodePub(rest[i : i+5])
 		if err != nil {
 			return nil, false, fmt.Errorf("malformed history from server: %w", err)
 		}
@@ -407,15 +470,15 @@ func DecodeHistoryReply(frames [][]byte) (ms []Message, more bool, err error) {
 }
 
 // PubFrames returns the publication of a POST request that DecodePost
-// accepted as m: its last four frames as received, which are the
-// publication's fields (channel first, as the subscription topic) in its
-// order. Nothing is copied or formatted, so a server publishes the time
-// exactly as the client wrote it; only names that were not in their normal
-// form are replaced by m's.
-func PubFrames(post [][]byte, m Message) [][]byte {
-	pub := post[1:5]
+// accepted as m, numbered n: its last four frames as received, which are
+// the publication's fields (channel first, as the subscription topic) in
+// its order, and n's frame. Nothing is copied or formatted, so a server
+// publishes the time exactly as the client wrote it; only names that were
+// not in their normal form are replaced by m's.
+func PubFrames(post [][]byte, m Message, n Number) [][]byte {
+	pub := [][]byte{post[1], post[2], post[3], post[4], n.Frame()}
 	if string(pub[0]) != m.Channel || string(pub[1]) != m.Username {
-		pub = [][]byte{[]byte(m.Channel), []byte(m.Username), pub[2], pub[3]}
+		pub[0], pub[1] = []byte(m.Channel), []byte(m.Username)
 	}
 	return pub
 }
@@ -423,20 +486,58 @@ func PubFrames(post [][]byte, m Message) [][]byte {
 // DecodePub decodes a publication. It checks only the shape (frame count and
 // time), not the content rules: a subscriber shows whatever arrives, made
 // safe for the terminal, since a rogue publisher need not follow the rules.
+//
+// The fifth frame, the message's number, may be missing (a server from
+// before numbering): the message then has a zero Number.
 func DecodePub(frames [][]byte) (Message, error) {
-	if len(frames) != 4 {
-		return Message{}, errorf("publication has %d frames, want 4 (channel, username, time, message)", len(frames))
+	if len(frames) != 4 && len(frames) != 5 {
+		return Message{}, errorf("publication has %d frames, want 5 (channel, username, time, message, number)", len(frames))
 	}
 	t, err := ParseTime(string(frames[2]))
 	if err != nil {
 		return Message{}, err
 	}
-	return Message{
+	m := Message{
 		Channel:  string(frames[0]),
 		Username: string(frames[1]),
 		Time:     t,
 		Body:     string(frames[3]),
-	}, nil
+	}
+	if len(frames) == 5 {
+		if m.Number, err = ParseNumber(frames[4]); err != nil {
+			return Message{}, err
+		}
+	}
+	return m, nil
+}
+
+// welcome begins the message a server's publish port sends each new
+// subscriber (to everything): "zmqchat <numbering> <post_port>".
+const welcome = "zmqchat "
+
+// Welcome returns the message a server's publish port sends each new
+// subscriber: its numbering's identity, and the port it takes posts and
+// HISTORY on, so that a subscriber given only the publish port can fetch
+// what it missed. It is one frame, so no publication is taken for it.
+func Welcome(numbering string, postPort int) []byte {
+	return fmt.Appendf(nil, "%s%s %d", welcome, numbering, postPort)
+}
+
+// DecodeWelcome decodes a welcome message, and reports whether frames is
+// one.
+func DecodeWelcome(frames [][]byte) (numbering string, postPort int, ok bool) {
+	if len(frames) != 1 || !bytes.HasPrefix(frames[0], []byte(welcome)) {
+		return "", 0, false
+	}
+	f := strings.Fields(string(frames[0][len(welcome):]))
+	if len(f) != 2 {
+		return "", 0, false
+	}
+	port, err := strconv.Atoi(f[1])
+	if err != nil || port < 1 || port > 65535 {
+		return "", 0, false
+	}
+	return f[0], port, true
 }
 
 // ErrReply returns the frames of an ERR reply for err.

@@ -78,7 +78,7 @@ func TestNormalizeName(t *testing.T) {
 		m.Time, m.Body = when, "hi"
 		f := EncodePost(m)
 		got, err := DecodePost(f, MultiChannel)
-		if pub := PubFrames(f, got); err != nil || string(pub[0]) != "dev" || string(pub[1]) != "ann" {
+		if pub := PubFrames(f, got, Number{}); err != nil || string(pub[0]) != "dev" || string(pub[1]) != "ann" {
 			t.Errorf("%q: published %q, %v", f[1:3], pub, err)
 		}
 	}
@@ -88,7 +88,7 @@ func TestNormalizeName(t *testing.T) {
 	frames := EncodePost(Message{Channel: "ｄｅｖ", Username: "ａｎｎ", Time: when, Body: "hi"})
 	if got, err := DecodePost(frames, MultiChannel); err != nil || got.Username != "ann" {
 		t.Fatalf("DecodePost of full-width names: %+v, %v", got, err)
-	} else if pub := PubFrames(frames, got); string(pub[0]) != "dev" || string(pub[1]) != "ann" {
+	} else if pub := PubFrames(frames, got, Number{}); string(pub[0]) != "dev" || string(pub[1]) != "ann" {
 		t.Errorf("published names %q, want the normal form", pub)
 	}
 }
@@ -209,13 +209,23 @@ func TestDecodePostRejects(t *testing.T) {
 
 func TestPubRoundTrip(t *testing.T) {
 	m := Message{Channel: "devops", Username: "cy", Time: when, Body: "deploy done"}
-	frames := PubFrames(EncodePost(m), m)
-	if string(frames[0]) != "devops" {
-		t.Fatalf("topic frame = %q, want the channel", frames[0])
+	n := Number{Numbering: "9f86d081884c7d65", Seq: 7, All: 1234}
+	frames := PubFrames(EncodePost(m), m, n)
+	if string(frames[0]) != "devops" || string(frames[4]) != "9f86d081884c7d65 7 1234" {
+		t.Fatalf("frames %q, want the channel first and the number last", frames)
 	}
 	got, err := DecodePub(frames)
-	if err != nil || got.Channel != m.Channel || got.Username != m.Username || got.Body != m.Body || !got.Time.Equal(m.Time) {
+	if err != nil || got.Channel != m.Channel || got.Username != m.Username || got.Body != m.Body || !got.Time.Equal(m.Time) || got.Number != n {
 		t.Fatalf("DecodePub(PubFrames(EncodePost(m))) = %+v, %v; want %+v", got, err, m)
+	}
+	// A publication without a number (a server from before numbering).
+	if got, err := DecodePub(frames[:4]); err != nil || got.Number != (Number{}) {
+		t.Errorf("DecodePub of 4 frames: %+v, %v", got, err)
+	}
+	for _, bad := range []string{"", "x 1", "x 1 2 3", "x -1 2", "x 1 y"} {
+		if _, err := DecodePub(append(frames[:4:4], []byte(bad))); err == nil {
+			t.Errorf("DecodePub took the number %q", bad)
+		}
 	}
 	// A publication is shown even if it breaks the content rules.
 	raw := [][]byte{[]byte("x"), []byte("evil\x1b"), []byte(when.Format(TimeLayout)), []byte("\x1b[2J")}
@@ -421,4 +431,27 @@ func FuzzCheckBodyIsThePlainRule(f *testing.F) {
 			t.Errorf("CheckBody(%q) ok = %v, the plain rule says %v", s, got, plain)
 		}
 	})
+}
+
+func TestWelcomeRoundTrip(t *testing.T) {
+	w := Welcome("9f86d081884c7d65", 5555)
+	if n, port, ok := DecodeWelcome([][]byte{w}); !ok || n != "9f86d081884c7d65" || port != 5555 {
+		t.Fatalf("DecodeWelcome(%q) = %q %d %v", w, n, port, ok)
+	}
+	for _, bad := range [][][]byte{{w, w}, {[]byte("zmqchat x")}, {[]byte("zmqchat x 0")}, {[]byte("dev")}} {
+		if _, _, ok := DecodeWelcome(bad); ok {
+			t.Errorf("DecodeWelcome took %q", bad)
+		}
+	}
+}
+
+func TestHistoryAfterRoundTrip(t *testing.T) {
+	h := History{Channel: "dev", Count: 100, After: &Number{Numbering: "abc", Seq: 41, All: 99}}
+	got, err := DecodeHistory(EncodeHistory(h), MultiChannel)
+	if err != nil || got.Count != 100 || got.After == nil || *got.After != *h.After {
+		t.Fatalf("DecodeHistory(EncodeHistory(%+v)) = %+v, %v", h, got, err)
+	}
+	if _, err := DecodeHistory([][]byte{[]byte("HISTORY"), []byte("dev"), []byte("5"), []byte("after x")}, MultiChannel); err == nil {
+		t.Error("a malformed after was taken")
+	}
 }

@@ -6,6 +6,7 @@ package server
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/zmqchat/zmqchat/internal/msg"
 	"github.com/zmqchat/zmqchat/internal/store"
@@ -76,49 +77,81 @@ func (h *Handler) post(f [][]byte, owner string) Result {
 	}
 	// m's texts are already strings of their own: only the time is copied.
 	rec := store.Record{Channel: m.Channel, Username: m.Username, Time: string(f[3]), Body: m.Body}
-	added, err := h.Store.Add(store.ID(f[1], f[2], f[3], f[4]), rec)
+	rec, added, err := h.Store.Add(store.ID(f[1], f[2], f[3], f[4]), rec)
 	switch {
 	case err != nil:
 		return refuse(&msg.Error{Reason: fmt.Sprintf("not stored, try again later: %v", err)})
 	case !added:
 		return Result{Reply: msg.OKReply()}
 	}
-	return Result{Reply: msg.OKReply(), Pub: msg.PubFrames(f, m), Message: m}
+	m.Number = msg.Number{Numbering: h.Store.Numbering(), Seq: rec.Seq, All: rec.All}
+	return Result{Reply: msg.OKReply(), Pub: msg.PubFrames(f, m, m.Number), Message: m}
 }
 
 // history answers HISTORY: the channel's most recent messages but the
-// skipped newest, oldest first, as publications, as many as fit in a
-// reply (msg.HistoryReply).
+// skipped newest, or the first after a number, oldest first, as
+// publications, as many as fit in a reply (see fit).
 func (h *Handler) history(frames [][]byte) [][]byte {
 	req, err := msg.DecodeHistory(frames, h.Mode)
 	if err != nil {
 		return msg.ErrReply(err)
 	}
 	all := h.Mode == msg.SingleRoom || req.Channel == msg.AllChannel
-	recs, err := h.Store.History(req.Channel, all, req.Count+req.Skip)
+	var recs []store.Record
+	more := false
+	if req.After != nil {
+		recs, err = h.Store.After(req.Channel, all, h.after(req.After, all), req.Count+1)
+		more = len(recs) > req.Count
+		recs = recs[:min(len(recs), req.Count)]
+	} else {
+		recs, err = h.Store.History(req.Channel, all, req.Count+req.Skip)
+		recs = recs[:max(0, len(recs)-req.Skip)]
+	}
 	if err != nil {
 		return msg.ErrReply(&msg.Error{Reason: fmt.Sprintf("history is not available now, try again later: %v", err)})
 	}
-	recs = recs[:max(0, len(recs)-req.Skip)]
-	first := firstFitting(recs)
-	pubs := make([][][]byte, 0, len(recs)-first)
-	for _, r := range recs[first:] {
-		pubs = append(pubs, r.Frames())
-	}
-	return msg.HistoryReply(pubs, first > 0)
+	pubs, cut := fit(recs, h.Store.Numbering(), req.After != nil)
+	return msg.HistoryReply(pubs, more || cut)
 }
 
-// firstFitting returns the index of the oldest of recs from which on the
-// newest fit in a reply, msg.HistoryBytes.
-func firstFitting(recs []store.Record) int {
-	size := 0
-	for i := len(recs) - 1; i >= 0; i-- {
-		r := recs[i]
-		if size += len(r.Channel) + len(r.Username) + len(r.Time) + len(r.Body); size > msg.HistoryBytes {
-			return i + 1
-		}
+// after is the number a request's After asks for what came after: its
+// channel's, or the server's with all; 0, from the first, if it is of
+// another numbering (a store that began again).
+func (h *Handler) after(n *msg.Number, all bool) uint64 {
+	switch {
+	case n.Numbering != h.Store.Numbering():
+		return 0
+	case all:
+		return n.All
 	}
-	return 0
+	return n.Seq
+}
+
+// fit returns the publications of as many of recs as fit in a reply,
+// msg.HistoryBytes, oldest first: the oldest of recs if forward (what
+// came after a number), the newest otherwise; and whether any were left
+// out.
+func fit(recs []store.Record, numbering string, forward bool) ([][][]byte, bool) {
+	pubs := make([][][]byte, 0, len(recs))
+	size := 0
+	for k := range recs {
+		i := len(recs) - 1 - k
+		if forward {
+			i = k
+		}
+		pub := recs[i].Frames(numbering)
+		for _, f := range pub {
+			size += len(f)
+		}
+		if size > msg.HistoryBytes {
+			break
+		}
+		pubs = append(pubs, pub)
+	}
+	if !forward {
+		slices.Reverse(pubs)
+	}
+	return pubs, len(pubs) < len(recs)
 }
 
 // errRevoked refuses every request, in keyed mode, from a key that is no

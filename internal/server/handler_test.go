@@ -153,7 +153,7 @@ func FuzzHandle(f *testing.F) {
 			t.Fatalf("stored %d, published %d: a resend was stored twice or not published", h.Store.Len(), len(*published))
 		}
 		for _, r := range h.Store.(*store.Memory).Messages() {
-			m, err := msg.DecodePub(r.Frames())
+			m, err := msg.DecodePub(r.Frames("n"))
 			if err == nil {
 				err = m.Check(mode)
 			}
@@ -187,7 +187,7 @@ func TestHandleKeyedChecksTheOwner(t *testing.T) {
 	if r := h.Handle(frames("HISTORY", "dev", "10"), "removed-key"); string(r[0]) != "ERR" || string(r[1]) != "your key is no longer on this server's allow-list" {
 		t.Errorf("HISTORY with a removed key: %q", r)
 	}
-	if r := h.Handle(frames("HISTORY", "dev", "10"), "alice-key"); string(r[0]) != "OK" || len(r) != 5 {
+	if r := h.Handle(frames("HISTORY", "dev", "10"), "alice-key"); string(r[0]) != "OK" || len(r) != 6 {
 		t.Errorf("HISTORY with alice's key: %q", r)
 	}
 }

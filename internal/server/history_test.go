@@ -49,28 +49,29 @@ func TestHandleHistory(t *testing.T) {
 	)
 	want := []string{
 		"OK", "OK",
-		"OK|dev|ann|" + tm + "|one",
+		"OK|dev|ann|" + tm + "|one|N 1 1",
 		"OK",
-		"OK|ops|bob|" + tm + "|two|dev|ann|" + tm + "|three",
+		"OK|ops|bob|" + tm + "|two|N 1 2|dev|ann|" + tm + "|three|N 2 3",
 		"OK",
 		"ERR|count \"0\" is not a number from 1 to 1000",
 		"ERR|count \"1001\" is not a number from 1 to 1000",
 		"ERR|count \"+1\" is not a number from 1 to 1000",
-		"OK|dev|ann|" + tm + "|three", // "" is every channel, as ALL
+		"OK|dev|ann|" + tm + "|three|N 2 3", // "" is every channel, as ALL
 		"ERR|HISTORY takes 3 or 4 frames (HISTORY, channel, count[, skip]), got 2",
-		"OK|dev|ann|" + tm + "|one|ops|bob|" + tm + "|two", // the newest left out
+		"OK|dev|ann|" + tm + "|one|N 1 1|ops|bob|" + tm + "|two|N 1 2", // the newest left out
 		"OK", // all skipped
-		"ERR|skip \"2\" is not a number from 0 to 1 (count and skip reach back at most 1000)",
-		"ERR|skip \"x\" is not a number from 0 to 999 (count and skip reach back at most 1000)",
+		"ERR|skip \"2\" is not a number from 0 to 1 (count and skip reach back at most 1000), nor \"after <number>\"",
+		"ERR|skip \"x\" is not a number from 0 to 999 (count and skip reach back at most 1000), nor \"after <number>\"",
 	}
+	numbering := h.Store.Numbering()
 	for i, r := range replies {
-		if got := string(bytesJoin(r)); got != want[i] {
+		if got := strings.ReplaceAll(string(bytesJoin(r)), numbering, "N"); got != want[i] {
 			t.Errorf("reply %d = %q, want %q", i, got, want[i])
 		}
 	}
 	single, _ := newHandler(msg.SingleRoom)
 	single.Handle(frames("POST", "", "ann", tm, "hi"), "")
-	if got := string(bytesJoin(single.Handle(frames("HISTORY", "", "5"), ""))); got != "OK||ann|"+tm+"|hi" {
+	if got := string(bytesJoin(single.Handle(frames("HISTORY", "", "5"), ""))); got != "OK||ann|"+tm+"|hi|"+single.Store.Numbering()+" 1 1" {
 		t.Errorf("part 1-3 history: %q", got)
 	}
 	if got := string(bytesJoin(single.Handle(frames("HISTORY", "dev", "5"), ""))); !strings.HasPrefix(got, "ERR|this server has no channels") {
@@ -149,7 +150,7 @@ func TestHandleStoreFailure(t *testing.T) {
 	if len(*published) != 1 || st.Len() != 1 {
 		t.Errorf("published %d, stored %d after the failure; want 1, 1", len(*published), st.Len())
 	}
-	if got := string(bytesJoin(h.Handle(frames("HISTORY", "dev", "10"), ""))); got != "OK|dev|ann|"+tm+"|before" {
+	if got := string(bytesJoin(h.Handle(frames("HISTORY", "dev", "10"), ""))); got != "OK|dev|ann|"+tm+"|before|"+st.Numbering()+" 1 1" {
 		t.Errorf("history after the failure: %q", got)
 	}
 	if r := h.Handle(frames("POST", "dev", "ann", tm, "after"), ""); string(r[0]) != "OK" {

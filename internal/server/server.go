@@ -92,6 +92,10 @@ func New(cfg Config) (*Server, error) {
 	if memory == 0 {
 		memory = DefaultMemory
 	}
+	if err := s.welcome(); err != nil {
+		s.close()
+		return nil, err
+	}
 	var err error
 	if s.guards, err = startGuards(s.post, s.pub, memory, warn); err != nil {
 		s.close()
@@ -101,6 +105,23 @@ func New(cfg Config) (*Server, error) {
 		s.log = newLogWriter(cfg.Log, warn)
 	}
 	return s, nil
+}
+
+// welcome has the publish socket greet each new subscriber with the
+// numbering's identity and the post port (msg.Welcome): a subscriber
+// given only the publish port learns where to ask for what it missed.
+func (s *Server) welcome() error {
+	if s.pub == nil {
+		return nil
+	}
+	port, err := strconv.Atoi(s.post.At.Port())
+	if err == nil {
+		err = s.pub.SetXpubWelcomeMsg(string(msg.Welcome(s.handler.Store.Numbering(), port)))
+	}
+	if err != nil {
+		return fmt.Errorf("set the publish port's welcome: %w", err)
+	}
+	return nil
 }
 
 // Logging reports whether the server writes a log line per message.
@@ -271,6 +292,9 @@ func (s *Server) checkGate() error {
 			return fmt.Errorf("reopen %s after the allow-list changed: %w", (*l).At, err)
 		}
 		*l = reopened
+	}
+	if err := s.welcome(); err != nil {
+		return err
 	}
 	return s.post.SetRcvtimeo(FlushInterval)
 }

@@ -74,14 +74,15 @@ func TestServeAnswersStoresLogsAndPublishes(t *testing.T) {
 	if r := request(t, s.Post, "POST", "dev", "ann", tm, "hello"); len(r) != 1 || r[0] != "OK" {
 		t.Fatalf("reply %q, want OK", r)
 	}
-	// The publication is the post's last four frames, exactly as sent.
+	// The publication is the post's last four frames, exactly as sent, and
+	// its number.
 	sub.SetRcvtimeo(servertest.Wait)
 	for len(got) < 2 || got[1] != "ann" {
 		if got, err = sub.RecvMessage(0); err != nil {
 			t.Fatalf("no publication: %v", err)
 		}
 	}
-	if want := []string{"dev", "ann", tm, "hello"}; strings.Join(got, "|") != strings.Join(want, "|") {
+	if want := []string{"dev", "ann", tm, "hello", s.Store().Numbering() + " 2 2"}; strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("published %q, want %q", got, want)
 	}
 	s.Log.WaitFor(t, "[dev] ann: hello (", 1)

@@ -109,7 +109,7 @@ func TestFileRefusals(t *testing.T) {
 	for _, tt := range []struct{ path, want string }{
 		{notDB, "not a zmqchat store (not an SQLite database)"},
 		{other, "not a zmqchat store (an SQLite database of something else)"},
-		{newer, "made by a newer zmqchat (schema 2; this one knows schema 1)"},
+		{newer, "made by a newer zmqchat (schema 3; this one knows schema 2)"},
 		{inUse, "is in use by another server"},
 		{filepath.Join(dir, "no", "such", "chat.db"), "does not exist: create it first"},
 	} {
@@ -229,7 +229,7 @@ func TestFileNoticesItsFileChanging(t *testing.T) {
 		}
 		tt.change(path)
 		for i := 0; i < 2; i++ {
-			if _, err := s.Add(idOf(rec(on("dev", 2+i))), rec(on("dev", 2+i))); err == nil || !strings.Contains(err.Error(), tt.want) {
+			if _, _, err := s.Add(idOf(rec(on("dev", 2+i))), rec(on("dev", 2+i))); err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("%s: a post after the change: %v, want an error saying it %s", tt.name, err, tt.want)
 			}
 		}
@@ -254,14 +254,14 @@ func TestFileSkipsRowsThatAreNotMessages(t *testing.T) {
 	db, _ := sql.Open("sqlite3", path)
 	tm := "2026-11-25T07:30:00Z"
 	for _, row := range [][]any{
-		{5, "dev", "eve", tm, "\x1b[2Jcleared"},
-		{6, "dev", "eve", tm, strings.Repeat("x", 3<<20)},
-		{7, "ALL", "eve", tm, "to all"},
-		{8, "dev", "e\xffe", tm, "bad name"},
-		{9, "dev", "eve", "not a time", "when?"},
-		{13, "dev", "ann", tm, "fine"},
+		{5, "dev", "eve", tm, "\x1b[2Jcleared", 2},
+		{6, "dev", "eve", tm, strings.Repeat("x", 3<<20), 3},
+		{7, "ALL", "eve", tm, "to all", 1},
+		{8, "dev", "e\xffe", tm, "bad name", 4},
+		{9, "dev", "eve", "not a time", "when?", 5},
+		{13, "dev", "ann", tm, "fine", 6},
 	} {
-		if _, err := db.Exec("INSERT INTO messages (seq, channel, username, time, body) VALUES (?, ?, ?, ?, ?)", row...); err != nil {
+		if _, err := db.Exec("INSERT INTO messages (seq, channel, username, time, body, chseq) VALUES (?, ?, ?, ?, ?, ?)", row...); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,9 +1,8 @@
 package store
 
 import (
+	"sort"
 	"sync"
-
-	"github.com/zmqchat/zmqchat/internal/msg"
 )
 
 // chunk is how many messages one block of the log holds. The log grows a
@@ -18,7 +17,7 @@ const maxInterned = 1 << 16
 // overhead is what a stored message costs besides its text: the record,
 // its share of a block, its entries in the resend window and the channel's
 // index (make bench's memory row checks it).
-const overhead = 112
+const overhead = 136
 
 // Memory is the message log in memory, within a byte budget: past it, the
 // oldest messages are dropped. It is the store of a server without a file,
@@ -36,7 +35,9 @@ type Memory struct {
 	// store drop messages it has no file for.
 	Evicting func(budget int64)
 	names    map[string]string // interned channel and user names
-	channels map[string][]int  // each channel's newest indices held, up to MaxHistory
+	channels map[string][]int  // each channel's indices held, oldest first
+	seqs     map[string]uint64 // each channel's last number, held or not
+	number   string            // the numbering's identity
 	recent   map[uint64]int    // hash of a recent message -> its index
 	ring     []uint64          // hashes of the last len(ring) messages, oldest at next
 	window   int               // how long ring grows as messages come: it starts small
@@ -49,6 +50,8 @@ func New(window int) *Memory {
 	return &Memory{
 		names:    make(map[string]string),
 		channels: make(map[string][]int),
+		seqs:     make(map[string]uint64),
+		number:   newNumbering(),
 		recent:   make(map[uint64]int),
 		window:   max(window, 1),
 		budget:   DefaultBudget,
@@ -66,15 +69,25 @@ func (s *Memory) SetBudget(bytes int64) {
 // Add stores r, whose post had the ID id, unless it is a resend of a
 // message memory still holds; it reports whether r was added. A resend of
 // an evicted message is new again, as far as memory can tell.
-func (s *Memory) Add(id uint64, r Record) (bool, error) {
+func (s *Memory) Add(id uint64, r Record) (Record, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old, ok := s.recentAt(id); ok && old == r {
-		return false, nil
+	if old, ok := s.recentAt(id); ok && old.text() == r.text() {
+		return old, false, nil
 	}
+	r = s.numbered(r)
 	s.hold(r, id)
-	return true, nil
+	return r, true, nil
 }
+
+// numbered returns r with the numbers the next message gets.
+func (s *Memory) numbered(r Record) Record {
+	r.All, r.Seq = uint64(s.n)+1, s.seqs[r.Channel]+1
+	return r
+}
+
+// Numbering returns the identity of the store's numbering.
+func (s *Memory) Numbering() string { return s.number }
 
 // recentAt returns the message memory holds among the window's with ID id.
 func (s *Memory) recentAt(id uint64) (Record, bool) {
@@ -84,12 +97,20 @@ func (s *Memory) recentAt(id uint64) (Record, bool) {
 	return Record{}, false
 }
 
-// push adds r, whose post had the ID id, as the next message, with no
-// resend check (a File has made its own).
+// push adds r, whose post had the ID id, numbered by numberNext, as the next
+// message, with no resend check (a File has made its own).
 func (s *Memory) push(id uint64, r Record) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.hold(r, id)
+}
+
+// numberNext returns r with the numbers the next message gets (a File writes
+// them before it pushes r).
+func (s *Memory) numberNext(r Record) Record {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.numbered(r)
 }
 
 // held returns message i if memory holds it.
@@ -111,7 +132,8 @@ func (s *Memory) recentIndex(id uint64) (int, bool) {
 	return i, ok
 }
 
-// hold adds r to memory as the next message, with its ID in the window.
+// hold adds r, numbered, to memory as the next message, with its ID in the
+// window.
 func (s *Memory) hold(r Record, id uint64) {
 	idx := s.n
 	r.Channel, r.Username = s.intern(r.Channel), s.intern(r.Username)
@@ -132,11 +154,8 @@ func (s *Memory) hold(r Record, id uint64) {
 		s.next = (s.next + 1) % len(s.ring)
 	}
 	s.recent[id] = idx
-	c := append(s.channels[r.Channel], idx)
-	if len(c) > msg.MaxHistory {
-		c = c[1:]
-	}
-	s.channels[r.Channel] = c
+	s.channels[r.Channel] = append(s.channels[r.Channel], idx)
+	s.seqs[r.Channel] = max(s.seqs[r.Channel], r.Seq)
 	s.size += Size(r)
 	s.evictToBudget()
 }
@@ -203,6 +222,36 @@ func (s *Memory) History(channel string, all bool, n int) ([]Record, error) {
 		recs = append(recs, s.at(i))
 	}
 	return recs, nil
+}
+
+// After returns up to n messages of channel numbered after seq (by All
+// when all), oldest first, of those memory holds.
+func (s *Memory) After(channel string, all bool, seq uint64, n int) ([]Record, error) {
+	recs, _ := s.after(channel, all, seq, n)
+	return recs, nil
+}
+
+// after is After, and whether memory holds every message after seq (none
+// of them was dropped).
+func (s *Memory) after(channel string, all bool, seq uint64, n int) (recs []Record, whole bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if all {
+		from := s.first + sort.Search(s.n-s.first, func(j int) bool { return s.at(s.first+j).All > seq })
+		for i := from; i < s.n && len(recs) < n; i++ {
+			recs = append(recs, s.at(i))
+		}
+		if s.first == s.n {
+			return recs, uint64(s.n) <= seq
+		}
+		return recs, s.at(s.first).All <= seq+1
+	}
+	idx := s.channels[channel]
+	from := sort.Search(len(idx), func(j int) bool { return s.at(idx[j]).Seq > seq })
+	for _, i := range idx[from:min(len(idx), from+n)] {
+		recs = append(recs, s.at(i))
+	}
+	return recs, len(idx) == 0 && s.seqs[channel] <= seq || len(idx) > 0 && s.at(idx[0]).Seq <= seq+1
 }
 
 // Evicted returns how many messages the budget made the store drop from

@@ -19,20 +19,36 @@ import (
 // newer schema is refused rather than misread.
 const (
 	applicationID = 0x7a6d7163
-	schema        = 1
+	schema        = 2
 )
 
-// ddl creates schema 1: one row per message, seq the order the server
-// took them in; the index serves HISTORY of one channel.
+// ddl creates schema 2: one row per message, seq the order the server
+// took them in (its number among all), chseq its number in its channel;
+// the index serves HISTORY of one channel. The numbering's identity is
+// kept with them, so that numbering goes on after a restart.
 const ddl = `
 CREATE TABLE messages (
 	seq      INTEGER PRIMARY KEY,
 	channel  TEXT NOT NULL,
 	username TEXT NOT NULL,
 	time     TEXT NOT NULL,
-	body     TEXT NOT NULL
+	body     TEXT NOT NULL,
+	chseq    INTEGER NOT NULL
 );
-CREATE INDEX messages_by_channel ON messages (channel, seq);
+CREATE INDEX messages_by_chseq ON messages (channel, chseq);
+CREATE TABLE numbering (id TEXT NOT NULL);
+`
+
+// migrate1 turns schema 1, which had no channel numbers, into schema 2:
+// each channel's messages are numbered in the order they came.
+const migrate1 = `
+ALTER TABLE messages ADD COLUMN chseq INTEGER NOT NULL DEFAULT 0;
+UPDATE messages SET chseq = n.chseq FROM
+	(SELECT seq, row_number() OVER (PARTITION BY channel ORDER BY seq) AS chseq FROM messages) AS n
+	WHERE messages.seq = n.seq;
+DROP INDEX messages_by_channel;
+CREATE INDEX messages_by_chseq ON messages (channel, chseq);
+CREATE TABLE numbering (id TEXT NOT NULL);
 `
 
 // pageSize is the new file's page size: each post's commit writes its
@@ -61,9 +77,10 @@ type Options struct {
 // and HISTORY answered from memory when it holds enough.
 type File struct {
 	recent  *Memory
-	older   bool // the file holds messages that recent never held (from before a restart)
-	rows    int  // rows in the file when it was opened
-	last    int  // the highest seq then
+	number  string // the numbering's identity, from the file
+	older   bool   // the file holds messages that recent never held (from before a restart)
+	rows    int    // rows in the file when it was opened
+	last    int    // the highest seq then
 	db      *sql.DB
 	insert  *sql.Stmt
 	get1    *sql.Stmt
@@ -193,13 +210,20 @@ func (f *File) prepare() error {
 	case err != nil:
 		return err
 	case app == 0 && tables == 0:
-		if _, err := f.db.Exec(pageSize + "BEGIN;" + ddl + fmt.Sprintf("PRAGMA application_id = %d; PRAGMA user_version = %d; COMMIT;", applicationID, schema)); err != nil {
+		if err := f.create(pageSize + "BEGIN;" + ddl); err != nil {
 			return fmt.Errorf("create its tables: %w", err)
 		}
 	case app != applicationID:
 		return errors.New("not a zmqchat store (an SQLite database of something else): give the server a new file name")
 	case version > schema:
 		return fmt.Errorf("made by a newer zmqchat (schema %d; this one knows schema %d): run the newer server, or use another file", version, schema)
+	case version == 1:
+		if err := f.create("BEGIN;" + migrate1); err != nil {
+			return fmt.Errorf("number its messages by channel (schema 1 to 2): %w", err)
+		}
+	}
+	if err := f.db.QueryRow("SELECT id FROM numbering").Scan(&f.number); err != nil {
+		return fmt.Errorf("read its numbering: %w", err)
 	}
 	// Write-ahead logging: a post is one append to the log, readers (the
 	// sqlite3 command) do not block the server, and a crash loses nothing
@@ -209,12 +233,22 @@ func (f *File) prepare() error {
 	if _, err := f.db.Exec("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0"); err != nil {
 		return err
 	}
-	f.get1, err = f.db.Prepare("SELECT channel, username, time, body FROM messages WHERE seq = ?")
+	f.get1, err = f.db.Prepare("SELECT channel, username, time, body, chseq FROM messages WHERE seq = ?")
 	if err == nil {
-		f.insert, err = f.db.Prepare("INSERT INTO messages (seq, channel, username, time, body) VALUES (?, ?, ?, ?, ?)")
+		f.insert, err = f.db.Prepare("INSERT INTO messages (seq, channel, username, time, body, chseq) VALUES (?, ?, ?, ?, ?, ?)")
 	}
 	return err
 }
+
+// create runs ddl, which begins a transaction, gives the file a new
+// numbering, and marks it as zmqchat's, of this schema.
+func (f *File) create(ddl string) error {
+	_, err := f.db.Exec(ddl + fmt.Sprintf("INSERT INTO numbering (id) VALUES ('%s'); PRAGMA application_id = %d; PRAGMA user_version = %d; COMMIT;", newNumbering(), applicationID, schema))
+	return err
+}
+
+// Numbering returns the identity of the file's numbering.
+func (f *File) Numbering() string { return f.number }
 
 // unwrapPath drops the path an *os.PathError repeats.
 func unwrapPath(err error) error {
@@ -228,21 +262,21 @@ func unwrapPath(err error) error {
 // Add writes r to the file, in a transaction of its own, unless it is a
 // resend of a recent message (read back from the file if memory no longer
 // holds it); then holds it in memory.
-func (f *File) Add(id uint64, r Record) (bool, error) {
+func (f *File) Add(id uint64, r Record) (Record, bool, error) {
 	if err := f.watch.check(f.warn); err != nil {
-		return false, err
+		return Record{}, false, err
 	}
 	if i, ok := f.recent.recentIndex(id); ok {
-		if old, err := f.get(i); err == nil && old == r {
-			return false, nil
+		if old, err := f.get(i); err == nil && old.text() == r.text() {
+			return old, false, nil
 		}
 	}
-	i := f.recent.added()
-	if _, err := f.insert.Exec(i+1, r.Channel, r.Username, r.Time, r.Body); err != nil {
-		return false, fmt.Errorf("store: %w", err)
+	r = f.recent.numberNext(r)
+	if _, err := f.insert.Exec(r.All, r.Channel, r.Username, r.Time, r.Body, r.Seq); err != nil {
+		return Record{}, false, fmt.Errorf("store: %w", err)
 	}
 	f.recent.push(id, r)
-	return true, nil
+	return r, true, nil
 }
 
 // get returns message i (an index: its seq is i+1), from memory if it
@@ -251,8 +285,8 @@ func (f *File) get(i int) (Record, error) {
 	if r, ok := f.recent.held(i); ok {
 		return r, nil
 	}
-	var r Record
-	err := f.get1.QueryRow(i+1).Scan(&r.Channel, &r.Username, &r.Time, &r.Body)
+	r := Record{All: uint64(i) + 1}
+	err := f.get1.QueryRow(i+1).Scan(&r.Channel, &r.Username, &r.Time, &r.Body, &r.Seq)
 	return r, err
 }
 
@@ -277,13 +311,38 @@ func (f *File) Evicted() int64 { return f.recent.Evicted() }
 // history reads the n newest messages of channel (of every channel when
 // all), oldest first.
 func (f *File) history(channel string, all bool, n int) ([]Record, error) {
-	var rows *sql.Rows
+	var recs []Record
 	var err error
 	if all {
-		rows, err = f.db.Query("SELECT seq, channel, username, time, body FROM messages ORDER BY seq DESC LIMIT ?", n)
+		recs, err = f.query("SELECT "+columns+" FROM messages ORDER BY seq DESC LIMIT ?", n)
 	} else {
-		rows, err = f.db.Query("SELECT seq, channel, username, time, body FROM messages WHERE channel = ? ORDER BY seq DESC LIMIT ?", channel, n)
+		recs, err = f.query("SELECT "+columns+" FROM messages WHERE channel = ? ORDER BY chseq DESC LIMIT ?", channel, n)
 	}
+	for i, j := 0, len(recs)-1; i < j; i, j = i+1, j-1 {
+		recs[i], recs[j] = recs[j], recs[i]
+	}
+	return recs, err
+}
+
+// After reads memory when it holds every message after seq, the file
+// otherwise.
+func (f *File) After(channel string, all bool, seq uint64, n int) ([]Record, error) {
+	if recs, whole := f.recent.after(channel, all, seq, n); whole {
+		return recs, nil
+	}
+	if all {
+		return f.query("SELECT "+columns+" FROM messages WHERE seq > ? ORDER BY seq LIMIT ?", seq, n)
+	}
+	return f.query("SELECT "+columns+" FROM messages WHERE channel = ? AND chseq > ? ORDER BY chseq LIMIT ?", channel, seq, n)
+}
+
+// columns are what query reads of each message.
+const columns = "seq, channel, username, time, body, chseq"
+
+// query reads the messages a SELECT of columns returns, in its order,
+// leaving out (and naming) rows that are not valid messages.
+func (f *File) query(query string, args ...any) ([]Record, error) {
+	rows, err := f.db.Query(query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: read history: %w", err)
 	}
@@ -291,19 +350,15 @@ func (f *File) history(channel string, all bool, n int) ([]Record, error) {
 	var recs []Record
 	for rows.Next() {
 		var r Record
-		var seq int64
-		if err := rows.Scan(&seq, &r.Channel, &r.Username, &r.Time, &r.Body); err != nil {
+		if err := rows.Scan(&r.All, &r.Channel, &r.Username, &r.Time, &r.Body, &r.Seq); err != nil {
 			return nil, fmt.Errorf("store: read history: %w", err)
 		}
-		if f.valid(seq, r) {
+		if f.valid(int64(r.All), r) {
 			recs = append(recs, r)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: read history: %w", err)
-	}
-	for i, j := 0, len(recs)-1; i < j; i, j = i+1, j-1 {
-		recs[i], recs[j] = recs[j], recs[i]
 	}
 	return recs, nil
 }
@@ -325,32 +380,24 @@ func (f *File) load() error {
 	if err := f.db.QueryRow("SELECT max(seq), count(*) FROM messages").Scan(&last, &f.rows); err != nil {
 		return err
 	}
-	rows, err := f.db.Query("SELECT seq, channel, username, time, body FROM messages ORDER BY seq DESC LIMIT ?", min(s.window, maxLoad))
+	recs, err := f.query("SELECT "+columns+" FROM messages ORDER BY seq DESC LIMIT ?", min(s.window, maxLoad))
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	var recs []Record
 	var size int64
-	for rows.Next() {
-		var seq int64
-		var r Record
-		if err := rows.Scan(&seq, &r.Channel, &r.Username, &r.Time, &r.Body); err != nil {
-			return err
-		}
-		if !f.valid(seq, r) {
-			continue
-		}
-		if size += Size(r); size > s.budget && len(recs) > 0 {
+	for i, r := range recs {
+		if size += Size(r); size > s.budget && i > 0 {
+			recs = recs[:i]
 			break
 		}
-		recs = append(recs, r)
 	}
-	if err := rows.Err(); err != nil {
+	seqs, err := f.channelSeqs()
+	if err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.seqs = seqs
 	s.n = int(last.Int64) - len(recs)
 	s.first, f.last = s.n, int(last.Int64)
 	f.older = s.n > 0
@@ -359,6 +406,25 @@ func (f *File) load() error {
 		s.hold(r, ID([]byte(r.Channel), []byte(r.Username), []byte(r.Time), []byte(r.Body)))
 	}
 	return nil
+}
+
+// channelSeqs reads each channel's last number.
+func (f *File) channelSeqs() (map[string]uint64, error) {
+	rows, err := f.db.Query("SELECT channel, max(chseq) FROM messages GROUP BY channel")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	seqs := make(map[string]uint64)
+	for rows.Next() {
+		var channel string
+		var seq uint64
+		if err := rows.Scan(&channel, &seq); err != nil {
+			return nil, err
+		}
+		seqs[channel] = seq
+	}
+	return seqs, rows.Err()
 }
 
 // Close stops the checkpointer, empties the log into the database and

@@ -7,19 +7,32 @@
 package store
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"hash/maphash"
+
+	"github.com/zmqchat/zmqchat/internal/msg"
 )
 
 // Store keeps a server's messages. One goroutine adds to it.
 type Store interface {
-	// Add stores r, whose post had the ID id, unless it is a resend of a
-	// recent message; it reports whether r was added. Once it returns,
-	// r is kept as the store promises (in a File, on the disk).
-	Add(id uint64, r Record) (added bool, err error)
+	// Add numbers r and stores it, whose post had the ID id, unless it is
+	// a resend of a recent message; it returns r numbered and reports
+	// whether it was added. Once it returns, r is kept as the store
+	// promises (in a File, on the disk).
+	Add(id uint64, r Record) (numbered Record, added bool, err error)
 	// History returns the n most recent messages of channel, oldest
 	// first; all says the channel is every channel (ALL, or the one room
 	// of parts 1 to 3).
 	History(channel string, all bool, n int) ([]Record, error)
+	// After returns, oldest first, up to n messages of channel numbered
+	// after seq: by their channel's numbers, or with all by the server's
+	// (All). What the store no longer keeps is skipped: the numbers say
+	// how much.
+	After(channel string, all bool, seq uint64, n int) ([]Record, error)
+	// Numbering identifies the store's numbering: a store that starts
+	// again from nothing numbers anew, under another identity.
+	Numbering() string
 	// Len returns the number of messages stored.
 	Len() int
 	Close() error
@@ -38,16 +51,32 @@ const (
 	DefaultFileBudget = 64 << 20
 )
 
-// Record is a stored message: its publication's four frames, as they were
+// Record is a stored message: its publication's frames, as they were
 // published (the time as the client wrote it), so that HISTORY returns
-// exactly what subscribers received.
+// exactly what subscribers received, and its numbers: Seq in its channel,
+// All in the server's order, each from 1.
 type Record struct {
 	Channel, Username, Time, Body string
+	Seq, All                      uint64
 }
 
-// Frames returns r's publication frames.
-func (r Record) Frames() [][]byte {
-	return [][]byte{[]byte(r.Channel), []byte(r.Username), []byte(r.Time), []byte(r.Body)}
+// Frames returns r's publication frames under numbering.
+func (r Record) Frames(numbering string) [][]byte {
+	return [][]byte{[]byte(r.Channel), []byte(r.Username), []byte(r.Time), []byte(r.Body),
+		msg.Number{Numbering: numbering, Seq: r.Seq, All: r.All}.Frame()}
+}
+
+// text is r without its numbers: what a resend is compared by.
+func (r Record) text() Record {
+	return Record{Channel: r.Channel, Username: r.Username, Time: r.Time, Body: r.Body}
+}
+
+// newNumbering returns a numbering identity no other store has: 16 hex
+// digits from the system's random source.
+func newNumbering() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // Size is what a message counts against the budget: its text and a fixed
@@ -71,3 +100,9 @@ func ID(channel, username, time, body []byte) uint64 {
 	h.Write(body)
 	return h.Sum64()
 }
+
+// Both stores are Stores.
+var (
+	_ Store = (*Memory)(nil)
+	_ Store = (*File)(nil)
+)

@@ -180,7 +180,7 @@ func idOf(r Record) uint64 {
 }
 
 func addRecord(s Store, r Record, id uint64) bool {
-	added, err := s.Add(id, r)
+	_, added, err := s.Add(id, r)
 	if err != nil {
 		panic(err)
 	}
@@ -189,7 +189,7 @@ func addRecord(s Store, r Record, id uint64) bool {
 
 // rec is m's record, as its publication would carry it.
 func rec(m msg.Message) Record {
-	return Record{m.Channel, m.Username, m.Time.Format(msg.TimeLayout), m.Body}
+	return Record{Channel: m.Channel, Username: m.Username, Time: m.Time.Format(msg.TimeLayout), Body: m.Body}
 }
 
 // unix is the time of a record, in seconds.
