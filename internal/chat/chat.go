@@ -119,18 +119,25 @@ func Run(ctx context.Context, cfg Config) error {
 		history = con.Screenful()
 	}
 	show := func(m msg.Message) { con.ShowMessage(m, s.own.take(m)) }
-	join := client.NewJoin(show, con.ShowHistory, history > 0)
+	sub := cfg.subscription()
+	join := client.NewJoin(client.JoinConfig{Live: show, History: con.ShowHistory, Warn: con.Warn,
+		Channel: cfg.historyChannel(), All: sub.All, Recent: history})
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		s.subDone <- receive(ctx, cfg, con, join)
 	}()
 	go func() {
 		defer wg.Done()
+		join.Serve(ctx, &cfg.Post, cfg.Pub, cfg.Posting, cfg.Posting.Timeout)
+	}()
+	go func() {
+		defer wg.Done()
 		defer close(s.postDone)
 		defer poster.Close()
-		joinChannel(ctx, cfg, poster, join, history, con)
+		// Nothing posted before the subscription is up would come back.
+		join.WaitUp(ctx, cfg.Posting.Timeout)
 		s.post(ctx, poster)
 	}()
 	// Reading input cannot be interrupted, so this goroutine is not waited
@@ -264,15 +271,6 @@ func (cfg Config) historyChannel() string {
 		return ""
 	}
 	return cfg.Channel
-}
-
-// joinChannel waits (at most one post timeout) for the subscription to be
-// up, so that nothing the client posts is missed by it, then shows the
-// last history messages before the live ones.
-func joinChannel(ctx context.Context, cfg Config, poster *client.Poster, join *client.Join, history int, con *console) {
-	if err := join.Fetch(ctx, poster, cfg.historyChannel(), history, cfg.Posting.Timeout); err != nil && ctx.Err() == nil {
-		con.Warn("no history shown: " + err.Error())
-	}
 }
 
 // job is what the input asks the posting goroutine for: a message to post,

@@ -6,165 +6,337 @@ import (
 	"sync"
 	"time"
 
+	"github.com/zmqchat/zmqchat/internal/display"
 	"github.com/zmqchat/zmqchat/internal/msg"
+	"github.com/zmqchat/zmqchat/internal/transport"
 )
 
-// Join shows a channel's history and its live messages merged, each
-// message once, in the server's order: the ZeroMQ guide's Clone pattern.
-// The client subscribes first; once the subscription is up (Subscribed),
-// it fetches the history (Fetch) and hands it over (History). Live
-// messages that arrive before the history is shown are held, and those the
-// history already has are dropped.
+// Join shows what a subscription delivers in the server's order, each
+// message once, and never loses one silently: the ZeroMQ guide's Clone
+// pattern, by the numbers the server gives each message. It follows one
+// numbering, a channel's (or, subscribed to everything, the server's):
+// a message whose number jumps past the next is held while what came
+// between is fetched; a repeat is dropped; after a lost connection it
+// fetches what came after the last it showed. What the server no longer
+// keeps, and a server that began a new numbering (restarted without its
+// store), are said with warn.
 //
 // Its state belongs to the subscribing goroutine, which calls Live with
-// each message and Idle between them (Handlers does both): History only
-// hands the history over, so the merge needs no lock and the show
-// functions run in that one goroutine, in order.
+// each message and Idle between them (Handlers does both). The fetching is
+// Serve's, in a goroutine of its own with a REQ socket of its own: they
+// trade asks and answers by channel, one at a time.
 type Join struct {
-	live    func(msg.Message)
-	history func([]msg.Message)
-	waiting bool               // history awaited: live messages are held
-	held    []msg.Message      // meanwhile
-	shown   map[msg.Key]int    // history messages a live one may repeat
-	fetched chan []msg.Message // from the fetching goroutine
-	up      chan struct{}
-	upOnce  sync.Once
+	cfg       JoinConfig
+	numbering string        // followed; "" before the first numbered message
+	last      uint64        // the number last shown, in the numbering
+	waiting   bool          // an ask is out: live messages are held
+	held      []msg.Message // meanwhile
+	ups       int           // connections made
+	asks      chan ask
+	answers   chan answer
+	post      chan int // the post port, from the server's welcome
+	up        chan struct{}
+	upOnce    sync.Once
 }
 
-// maxHeld bounds the live messages held while the history is awaited;
-// past it the oldest held are shown at once, history or not.
+// JoinConfig says what a Join shows, and how.
+type JoinConfig struct {
+	Live    func(msg.Message)   // shows a message
+	History func([]msg.Message) // shows the history asked for on joining
+	Warn    func(string)        // says what was lost, on stderr
+	// Channel is what HISTORY is asked for ("" in parts 1 to 3, ALL for
+	// every channel); All says the subscription is to every channel, so
+	// the server's numbers are followed rather than a channel's.
+	Channel string
+	All     bool
+	// Recent is how many of the most recent messages to show on joining;
+	// 0 shows live messages only, from the first that comes.
+	Recent int
+}
+
+// ask is what the subscribing goroutine wants fetched: the recent most
+// recent messages (on joining), or what came after a number.
+type ask struct {
+	recent int
+	after  msg.Number
+}
+
+type answer struct {
+	ask ask
+	ms  []msg.Message
+	err error
+}
+
+// maxHeld bounds the live messages held while a fetch is out; past it the
+// oldest held are let go, to be fetched in turn.
 const maxHeld = 10000
 
-// NewJoin returns a Join that shows live messages with live and the
-// history with history. If wantHistory, live messages are held until the
-// history has come.
-func NewJoin(live func(msg.Message), history func([]msg.Message), wantHistory bool) *Join {
-	return &Join{live: live, history: history, waiting: wantHistory, up: make(chan struct{}),
-		fetched: make(chan []msg.Message, 1)}
+// maxRepair bounds what one fetch brings back (at most a page of 1,000
+// messages at a time): a client that missed more says how many it
+// skipped.
+const maxRepair = 100000
+
+// NewJoin returns a Join; with cfg.Recent, live messages are held until
+// the history has come.
+func NewJoin(cfg JoinConfig) *Join {
+	if cfg.Warn == nil {
+		cfg.Warn = func(string) {}
+	}
+	j := &Join{cfg: cfg, asks: make(chan ask, 1), answers: make(chan answer, 1), post: make(chan int, 1), up: make(chan struct{})}
+	if cfg.Recent > 0 {
+		j.ask(ask{recent: cfg.Recent})
+	}
+	return j
 }
 
-// Subscribed says the subscription is up; call it on the first connection
-// (later ones change nothing).
-func (j *Join) Subscribed() { j.upOnce.Do(func() { close(j.up) }) }
-
-// Up is closed once the subscription is up.
+// Up is closed once the subscription is first up.
 func (j *Join) Up() <-chan struct{} { return j.up }
 
-// History hands over the history, oldest first (nil if it could not be
-// had), from any goroutine; the subscribing goroutine shows it at its next
-// Live or Idle. Only the first call counts.
-func (j *Join) History(ms []msg.Message) {
+// WaitUp waits, at most wait, for the subscription to be up, so that
+// nothing posted from then on is missed by it.
+func (j *Join) WaitUp(ctx context.Context, wait time.Duration) error {
 	select {
-	case j.fetched <- ms:
-	default: // one is there already
-	}
-}
-
-// Idle shows the history if it has come, then the live messages held
-// meanwhile that it does not have; from then on live messages are shown as
-// they come.
-func (j *Join) Idle() {
-	if !j.waiting {
-		return
-	}
-	var ms []msg.Message
-	select {
-	case ms = <-j.fetched:
-	default:
-		return
-	}
-	j.waiting = false
-	if len(ms) > 0 {
-		j.shown = make(map[msg.Key]int, len(ms))
-		for _, m := range ms {
-			j.shown[m.Key()]++
-		}
-		j.history(ms)
-	}
-	held := j.held
-	j.held = nil
-	for _, m := range held {
-		if !j.repeats(m) {
-			j.live(m)
-		}
-	}
-}
-
-// Live shows a live message, or holds it while the history is awaited, or
-// drops it if the history showed it.
-func (j *Join) Live(m msg.Message) {
-	if j.Idle(); j.waiting {
-		if len(j.held) == maxHeld {
-			j.live(j.held[0])
-			j.held = j.held[1:]
-		}
-		j.held = append(j.held, m)
-		return
-	}
-	if !j.repeats(m) {
-		j.live(m)
-	}
-}
-
-// repeats reports whether the history showed m (each shown message is
-// matched once).
-func (j *Join) repeats(m msg.Message) bool {
-	k := m.Key()
-	n, ok := j.shown[k]
-	switch {
-	case !ok:
-		return false
-	case n == 1:
-		delete(j.shown, k)
-	default:
-		j.shown[k] = n - 1
-	}
-	return true
-}
-
-// Fetch waits (at most wait) for the subscription to be up, so that
-// nothing the client posts from then on is missed by it, then, if n > 0,
-// fetches the n most recent messages of channel with poster and hands them
-// over (see History). Live messages flow however it ends; the error says
-// why no history was shown.
-func (j *Join) Fetch(ctx context.Context, poster *Poster, channel string, n int, wait time.Duration) error {
-	defer j.History(nil)
-	select {
-	case <-j.Up():
+	case <-j.up:
+		return nil
 	case <-time.After(wait):
-		if n == 0 {
-			return nil
-		}
 		return fmt.Errorf("not connected to the server within %s", wait)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if n == 0 {
-		return nil
-	}
-	ms, err := poster.History(ctx, channel, n)
-	if err != nil {
-		return err
-	}
-	j.History(ms)
-	return nil
 }
 
-// Handlers returns the subscription's handlers that feed j: each
-// publication goes through Live, Idle runs between them, and a connection
-// made marks the subscription up, after report (if set) is told.
+// Handlers returns the subscription's handlers that feed j, with report
+// (if set) told of connections and malformed of what could not be
+// decoded.
 func (j *Join) Handlers(report func(up bool), malformed func(error)) Handlers {
 	return Handlers{
 		Deliver:   j.Live,
 		Idle:      j.Idle,
 		Malformed: malformed,
+		Welcome:   j.welcome,
 		Connection: func(up bool) {
 			if report != nil {
 				report(up)
 			}
 			if up {
-				j.Subscribed()
+				j.connected()
 			}
 		},
 	}
+}
+
+// Live shows a live message in its turn: at once if it is the next,
+// held while a fetch is out, dropped if it was shown.
+func (j *Join) Live(m msg.Message) {
+	if j.Idle(); j.waiting {
+		if len(j.held) == maxHeld {
+			j.held = j.held[1:] // fetched again after: the server has it
+		}
+		j.held = append(j.held, m)
+		return
+	}
+	j.next(m, true)
+}
+
+// Idle takes an answer to the ask that is out, if it has come: shows it,
+// then the live messages held meanwhile.
+func (j *Join) Idle() {
+	if !j.waiting {
+		return
+	}
+	var a answer
+	select {
+	case a = <-j.answers:
+	default:
+		return
+	}
+	j.waiting = false
+	if a.err != nil {
+		j.cfg.Warn(j.failed(a))
+	}
+	if a.ask.recent > 0 {
+		j.showHistory(a.ms)
+	} else {
+		for _, m := range a.ms {
+			j.next(m, false)
+		}
+	}
+	held := j.held
+	j.held = nil
+	for i, m := range held {
+		// A gap left after a fetch that failed is what could not be had;
+		// after one that worked, it is new, and fetched in turn.
+		if j.next(m, a.err == nil); j.waiting {
+			j.held = append(j.held, held[i+1:]...)
+			return
+		}
+	}
+}
+
+// next shows m if it is the next in the numbering followed, drops it if it
+// was shown, and otherwise, if mayFetch, holds it and asks for what came
+// between; if not, says how many were skipped and shows it.
+func (j *Join) next(m msg.Message, mayFetch bool) {
+	if m.Number.Numbering == "" { // a server that does not number
+		j.cfg.Live(m)
+		return
+	}
+	n := j.number(m)
+	if m.Number.Numbering != j.numbering {
+		j.renumber(m.Number.Numbering, n-1)
+	}
+	switch {
+	case n <= j.last:
+		return
+	case n > j.last+1 && mayFetch:
+		j.held = append(j.held, m)
+		j.fetchAfter()
+		return
+	case n > j.last+1:
+		j.lost(n - j.last - 1)
+	}
+	j.last = n
+	j.cfg.Live(m)
+}
+
+// number is m's number in what the Join follows.
+func (j *Join) number(m msg.Message) uint64 {
+	if j.cfg.All {
+		return m.Number.All
+	}
+	return m.Number.Seq
+}
+
+// renumber follows a numbering met for the first time: from before the
+// first message if it is the first ever, or from its start if the server
+// began it anew.
+func (j *Join) renumber(numbering string, before uint64) {
+	if j.numbering != "" {
+		j.cfg.Warn("the server began a new numbering (it was restarted without its store): what it had not shown here before is lost")
+		before = 0
+	}
+	j.numbering, j.last = numbering, before
+}
+
+// showHistory shows the history asked for on joining, and follows the
+// numbering from its last message.
+func (j *Join) showHistory(ms []msg.Message) {
+	if len(ms) == 0 {
+		return
+	}
+	if last := ms[len(ms)-1]; last.Number.Numbering != "" {
+		j.numbering, j.last = last.Number.Numbering, j.number(last)
+	}
+	j.cfg.History(ms)
+}
+
+// connected fetches, on each connection after the first, what came while
+// the connection was down.
+func (j *Join) connected() {
+	j.upOnce.Do(func() { close(j.up) })
+	if j.ups++; j.ups > 1 && j.numbering != "" && !j.waiting {
+		j.fetchAfter()
+	}
+}
+
+// welcome takes the server's welcome: its post port, for Serve, and its
+// numbering, which tells a server restarted without its store at once.
+func (j *Join) welcome(numbering string, postPort int) {
+	select {
+	case j.post <- postPort:
+	default:
+	}
+	if j.numbering != "" && numbering != j.numbering && !j.waiting {
+		j.renumber(numbering, 0)
+		j.fetchAfter()
+	}
+}
+
+// fetchAfter asks for what came after the last message shown.
+func (j *Join) fetchAfter() {
+	j.ask(ask{after: msg.Number{Numbering: j.numbering, Seq: j.last, All: j.last}})
+}
+
+func (j *Join) ask(a ask) {
+	j.waiting = true
+	j.asks <- a // one at a time: never full
+}
+
+// lost says that n messages are skipped: the server no longer keeps them.
+func (j *Join) lost(n uint64) {
+	j.cfg.Warn(fmt.Sprintf("missed %s of %s that the server no longer keeps", display.Count(int(n), "message", "messages"), j.what()))
+}
+
+func (j *Join) failed(a answer) string {
+	if a.ask.recent > 0 {
+		return "no history shown: " + a.err.Error()
+	}
+	return "could not fetch what was missed: " + a.err.Error()
+}
+
+// what names what the Join follows, for a person.
+func (j *Join) what() string {
+	if j.cfg.All {
+		return "the chat"
+	}
+	return "channel " + j.cfg.Channel
+}
+
+// Serve answers the Join's asks, in the calling goroutine, until ctx is
+// done: on a REQ socket of its own to post, or, if post is nil, to the
+// post port the server's welcome names on pub's host. It waits for the
+// subscription to be up (at most wait for the history asked for on
+// joining, which is then given up).
+func (j *Join) Serve(ctx context.Context, post *transport.Endpoint, pub transport.Endpoint, opts Options, wait time.Duration) {
+	var poster *Poster
+	defer func() {
+		if poster != nil {
+			poster.Close()
+		}
+	}()
+	for {
+		var a ask
+		select {
+		case <-ctx.Done():
+			return
+		case a = <-j.asks:
+		}
+		if err := j.WaitUp(ctx, wait); err != nil && ctx.Err() == nil {
+			j.answers <- answer{ask: a, err: err}
+			continue
+		}
+		var err error
+		if poster == nil {
+			if poster, err = j.dial(ctx, post, pub, opts); err != nil {
+				j.answers <- answer{ask: a, err: err}
+				continue
+			}
+		}
+		j.answers <- j.fetch(ctx, poster, a)
+	}
+}
+
+// dial makes Serve's poster, to post or to the port of the welcome.
+func (j *Join) dial(ctx context.Context, post *transport.Endpoint, pub transport.Endpoint, opts Options) (*Poster, error) {
+	if post == nil {
+		select {
+		case port := <-j.post:
+			ep := pub.WithPort(port)
+			post = &ep
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return NewPoster(*post, opts)
+}
+
+func (j *Join) fetch(ctx context.Context, poster *Poster, a ask) answer {
+	var ms []msg.Message
+	var err error
+	if a.recent > 0 {
+		ms, err = poster.History(ctx, j.cfg.Channel, a.recent)
+	} else {
+		ms, err = poster.After(ctx, j.cfg.Channel, a.after, maxRepair)
+	}
+	return answer{ask: a, ms: ms, err: err}
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -8,72 +9,141 @@ import (
 	"github.com/zmqchat/zmqchat/internal/msg"
 )
 
-func said(body string, sec int64) msg.Message {
-	return msg.Message{Channel: "dev", Username: "ann", Time: time.Unix(sec, 0), Body: body}
+// numbered is message n of the server numbered numbering, in channel dev
+// (its nth there, and among all).
+func numbered(numbering string, n uint64) msg.Message {
+	return msg.Message{Channel: "dev", Username: "ann", Time: time.Unix(int64(n), 0), Body: strconv.FormatUint(n, 10),
+		Number: msg.Number{Numbering: numbering, Seq: n, All: n}}
+}
+
+// joined returns a Join of channel dev that records what it shows and
+// says in shown, its fetches answered by the test.
+func joined(recent int, shown *[]string) *Join {
+	return NewJoin(JoinConfig{
+		Live: func(m msg.Message) { *shown = append(*shown, m.Body) },
+		History: func(ms []msg.Message) {
+			*shown = append(*shown, "[")
+			for _, m := range ms {
+				*shown = append(*shown, m.Body)
+			}
+			*shown = append(*shown, "]")
+		},
+		Warn:    func(s string) { *shown = append(*shown, "!"+s) },
+		Channel: "dev", Recent: recent,
+	})
+}
+
+// answers the ask that is out with ms, as Serve would, and has the
+// subscribing goroutine take it.
+func answers(t *testing.T, j *Join, ms ...msg.Message) ask {
+	t.Helper()
+	var a ask
+	select {
+	case a = <-j.asks:
+	default:
+		t.Fatal("no ask out")
+	}
+	j.answers <- answer{ask: a, ms: ms}
+	j.Idle()
+	return a
 }
 
 // Live messages that come while the history is awaited wait for it; those
-// the history has are shown once; the rest follow in the order they came.
+// the history has are dropped by their numbers; the rest follow in order.
 func TestJoinMergesHistoryAndLive(t *testing.T) {
 	var shown []string
-	live := func(m msg.Message) { shown = append(shown, m.Body) }
-	history := func(ms []msg.Message) {
-		shown = append(shown, "[")
-		for _, m := range ms {
-			shown = append(shown, m.Body)
-		}
-		shown = append(shown, "]")
-	}
-	j := NewJoin(live, history, true)
-	select {
-	case <-j.Up():
-		t.Fatal("up before subscribed")
-	default:
-	}
-	j.Subscribed()
-	j.Subscribed() // a reconnection changes nothing
-	<-j.Up()
-	j.Live(said("c", 3)) // published after the history was read: in both
-	j.Live(said("d", 4))
+	j := joined(3, &shown)
+	j.Live(numbered("A", 3)) // published after the history was read: in both
+	j.Live(numbered("A", 4))
 	if len(shown) != 0 {
 		t.Fatalf("shown before the history: %v", shown)
 	}
-	j.History([]msg.Message{said("a", 1), said("b", 2), said("c", 3)})
-	if len(shown) != 0 {
-		t.Fatalf("shown from the fetching goroutine: %v", shown)
+	if a := answers(t, j, numbered("A", 1), numbered("A", 2), numbered("A", 3)); a.recent != 3 {
+		t.Fatalf("asked %+v, want the 3 most recent", a)
 	}
-	j.Idle() // the subscribing goroutine shows it
-	j.Live(said("e", 5))
-	j.Live(said("b", 2)) // a late copy of a history message
-	j.Live(said("b", 2)) // but a second one is a new message
-	j.History([]msg.Message{said("z", 9)})
-	j.Idle()
-	if got := strings.Join(shown, " "); got != "[ a b c ] d e b" {
-		t.Errorf("shown %q, want %q", got, "[ a b c ] d e b")
+	j.Live(numbered("A", 5))
+	j.Live(numbered("A", 2)) // a late copy
+	j.Live(numbered("A", 5))
+	if got := strings.Join(shown, " "); got != "[ 1 2 3 ] 4 5" {
+		t.Errorf("shown %q, want %q", got, "[ 1 2 3 ] 4 5")
 	}
 }
 
-// Without history, live messages are shown as they come; with history
-// that could not be had (nil), the held ones are shown then.
-func TestJoinWithoutHistory(t *testing.T) {
+// A jump in the numbers holds what came and fetches what was missed, which
+// is shown first; what the server no longer keeps is said, with its count.
+func TestJoinRepairsGaps(t *testing.T) {
 	var shown []string
-	live := func(m msg.Message) { shown = append(shown, m.Body) }
-	none := func([]msg.Message) { t.Fatal("history shown") }
-	NewJoin(live, none, false).Live(said("x", 1))
-	j := NewJoin(live, none, true)
-	j.Live(said("y", 2))
-	j.History(nil)
-	j.Live(said("z", 3))
-	if got := strings.Join(shown, " "); got != "x y z" {
+	j := joined(0, &shown)
+	j.Live(numbered("A", 1))
+	j.Live(numbered("A", 4))
+	j.Live(numbered("A", 5))
+	if a := answers(t, j, numbered("A", 2), numbered("A", 3), numbered("A", 4)); a.after.Seq != 1 || a.after.Numbering != "A" {
+		t.Fatalf("asked %+v, want what came after 1", a)
+	}
+	j.Live(numbered("A", 9))
+	answers(t, j, numbered("A", 8), numbered("A", 9)) // 6 and 7 are gone
+	if got := strings.Join(shown, " "); got != "1 2 3 4 5 !missed 2 messages of channel dev that the server no longer keeps 8 9" {
 		t.Errorf("shown %q", got)
 	}
-	// Held messages are bounded: past maxHeld the oldest go out at once.
-	shown = nil
-	j = NewJoin(live, none, true)
-	for i := 0; i < maxHeld+2; i++ {
-		j.Live(said("h", int64(i)))
+}
+
+// A connection made again fetches what came while it was down; a server
+// that began a new numbering is said, and followed from its start.
+func TestJoinResumes(t *testing.T) {
+	var shown []string
+	j := joined(0, &shown)
+	h := j.Handlers(nil, nil)
+	h.Connection(true)
+	j.Live(numbered("A", 1))
+	h.Connection(false)
+	h.Connection(true)
+	if a := answers(t, j, numbered("A", 2)); a.after.Seq != 1 {
+		t.Fatalf("asked %+v on reconnecting, want what came after 1", a)
 	}
-	if len(shown) != 2 || len(j.held) != maxHeld {
-		t.Errorf("shown %d, held %d; want 2, %d", len(shown), len(j.held), maxHeld)
+	h.Welcome("B", 5555) // restarted without its store
+	if a := answers(t, j, numbered("B", 1), numbered("B", 2)); a.after.Numbering != "B" || a.after.Seq != 0 {
+		t.Fatalf("asked %+v after a new numbering, want B from its start", a)
+	}
+	j.Live(numbered("B", 2))
+	j.Live(numbered("B", 3))
+	want := "1 2 !the server began a new numbering (it was restarted without its store): what it had not shown here before is lost 1 2 3"
+	if got := strings.Join(shown, " "); got != want {
+		t.Errorf("shown %q, want %q", got, want)
+	}
+	if port := <-j.post; port != 5555 {
+		t.Errorf("post port %d from the welcome", port)
 	}
 }
+
+// Without numbers (a server from before them) messages are shown as they
+// come; a fetch that fails shows what is held, and says so; held messages
+// are bounded.
+func TestJoinWithoutNumbersOrFetches(t *testing.T) {
+	var shown []string
+	j := joined(0, &shown)
+	j.Live(msg.Message{Body: "x"})
+	j.Live(msg.Message{Body: "y"})
+	j.Live(numbered("A", 1))
+	j.Live(numbered("A", 3))
+	<-j.asks
+	j.answers <- answer{ask: ask{after: msg.Number{Numbering: "A", Seq: 1}}, err: errTest}
+	j.Live(numbered("A", 4))
+	want := "x y 1 !could not fetch what was missed: lost !missed 1 message of channel dev that the server no longer keeps 3 4"
+	if got := strings.Join(shown, " "); got != want {
+		t.Errorf("shown %q", got)
+	}
+	j = joined(0, &shown)
+	j.Live(numbered("A", 1))
+	for i := uint64(3); i < maxHeld+5; i++ {
+		j.Live(numbered("A", i))
+	}
+	if len(j.held) != maxHeld {
+		t.Errorf("held %d, want %d", len(j.held), maxHeld)
+	}
+}
+
+var errTest = testError("lost")
+
+type testError string
+
+func (e testError) Error() string { return string(e) }

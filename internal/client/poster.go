@@ -109,6 +109,30 @@ func (p *Poster) History(ctx context.Context, channel string, n int) ([]msg.Mess
 	return got, nil
 }
 
+// After asks the server for the messages of channel numbered after n
+// (by n.All for every channel), oldest first, a page at a time, up to
+// limit. Errors are as Post's.
+func (p *Poster) After(ctx context.Context, channel string, n msg.Number, limit int) ([]msg.Message, error) {
+	defer awaiting()()
+	var got []msg.Message
+	for more := true; more && len(got) < limit; {
+		reply, err := p.request(ctx, msg.EncodeHistory(msg.History{Channel: channel, Count: min(msg.MaxHistory, limit-len(got)), After: &n}))
+		if err != nil {
+			return got, err
+		}
+		var page []msg.Message
+		if page, more, err = msg.DecodeHistoryReply(reply); err != nil {
+			return got, err
+		}
+		if len(page) == 0 {
+			break
+		}
+		got = append(got, page...)
+		n = page[len(page)-1].Number
+	}
+	return got, nil
+}
+
 // withoutRepeats returns older without the messages that are also the
 // first of newer.
 func withoutRepeats(older, newer []msg.Message) []msg.Message {

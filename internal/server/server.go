@@ -261,14 +261,23 @@ func (s *Server) stop() {
 }
 
 // periodic does what waits for a pause, or for FlushInterval of work:
-// hands the log's lines over, lets the guards act, and puts a new
-// allow-list in force.
+// hands the log's lines over, lets the guards act, welcomes subscribers,
+// and puts a new allow-list in force.
 func (s *Server) periodic() error {
 	s.ticked = time.Now()
 	if s.log != nil {
 		s.log.Flush()
 	}
 	s.guards.check(s.ticked)
+	if s.pub != nil {
+		// libzmq attaches a new subscriber, and sends it the welcome, only
+		// when the socket's own thread next calls into it: asking for its
+		// events does, so a subscriber is welcomed within FlushInterval
+		// even while nothing is published.
+		if _, err := s.pub.GetEvents(); err != nil {
+			return fmt.Errorf("publish socket: %w", err)
+		}
+	}
 	return s.checkGate()
 }
 

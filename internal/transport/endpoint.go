@@ -43,6 +43,14 @@ func (e Endpoint) Port() string {
 	return e.URL[i+1:]
 }
 
+// WithPort returns e on another port of the same host, with the same keys
+// (a subscriber learns the post port from the server's welcome).
+func (e Endpoint) WithPort(port int) Endpoint {
+	i := strings.LastIndexByte(e.URL, ':')
+	e.URL = e.URL[:i+1] + strconv.Itoa(port)
+	return e
+}
+
 // ParsePort parses a TCP port number a client connects to, 1 to 65535.
 func ParsePort(s string) (int, error) { return parsePort(s, 1) }
 
