@@ -32,6 +32,7 @@ type Join struct {
 	waiting   bool          // an ask is out: live messages are held
 	held      []msg.Message // meanwhile
 	ups       int           // connections made
+	idled     time.Time     // when Idle last ran
 	asks      chan ask
 	answers   chan answer
 	post      chan int // the post port, from the server's welcome
@@ -66,6 +67,10 @@ type answer struct {
 	ms  []msg.Message
 	err error
 }
+
+// asleep is how long between two calls of Idle (at least every 20 ms
+// while the process runs) tells that it was stopped.
+const asleep = 2 * time.Second
 
 // maxHeld bounds the live messages held while a fetch is out; past it the
 // oldest held are let go, to be fetched in turn.
@@ -114,6 +119,7 @@ func (j *Join) Handlers(report func(up bool), malformed func(error)) Handlers {
 		Idle:      j.Idle,
 		Malformed: malformed,
 		Welcome:   j.welcome,
+		Tick:      j.tick,
 		Connection: func(up bool) {
 			if report != nil {
 				report(up)
@@ -141,6 +147,13 @@ func (j *Join) Live(m msg.Message) {
 // Idle takes an answer to the ask that is out, if it has come: shows it,
 // then the live messages held meanwhile.
 func (j *Join) Idle() {
+	now := time.Now()
+	if slept := now.Sub(j.idled); !j.idled.IsZero() && slept > asleep && j.numbering != "" && !j.waiting {
+		// The process was stopped (SIGSTOP, a laptop's lid): what came
+		// meanwhile may have been dropped at the high-water mark.
+		j.fetchAfter()
+	}
+	j.idled = now
 	if !j.waiting {
 		return
 	}
@@ -248,6 +261,20 @@ func (j *Join) welcome(numbering string, postPort int) {
 	}
 	if j.numbering != "" && numbering != j.numbering && !j.waiting {
 		j.renumber(numbering, 0)
+		j.fetchAfter()
+	}
+}
+
+// tick takes a channel's last number, which the server repeats while the
+// channel was lately active: a number past the last shown means the last
+// messages were lost on the way (past the high-water mark).
+func (j *Join) tick(n msg.Number) {
+	switch {
+	case j.waiting || j.numbering == "":
+	case n.Numbering != j.numbering:
+		j.renumber(n.Numbering, 0)
+		j.fetchAfter()
+	case j.number(msg.Message{Number: n}) > j.last:
 		j.fetchAfter()
 	}
 }

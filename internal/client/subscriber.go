@@ -37,6 +37,9 @@ type Handlers struct {
 	// Welcome, if set, gets the server's welcome on each connection (to a
 	// subscription to everything): its numbering, and its post port.
 	Welcome func(numbering string, postPort int)
+	// Tick, if set, gets the last number of a channel delivered, which the
+	// server repeats while the channel was lately active (msg.Tick).
+	Tick func(msg.Number)
 }
 
 // Subscribe connects to a server's publish endpoint and hands what arrives
@@ -135,6 +138,12 @@ func receive(sock *zmq.Socket, sub Subscription, h Handlers) error {
 		}
 		// Subscriptions match a prefix: "dev" also brings "devops".
 		if !sub.All && string(frames[0]) != sub.Channel {
+			continue
+		}
+		if _, n, ok := msg.DecodeTick(frames); ok {
+			if h.Tick != nil {
+				h.Tick(n)
+			}
 			continue
 		}
 		m, err := msg.DecodePub(frames)

@@ -511,6 +511,24 @@ func DecodePub(frames [][]byte) (Message, error) {
 	return m, nil
 }
 
+// Tick returns the message a server's publish port sends, now and then
+// while a channel was lately active, to say the channel's last number:
+// the channel (the topic) and its number. A subscriber that lost the last
+// messages before a quiet spell (dropped at its high-water mark) learns of
+// them from it.
+func Tick(channel string, n Number) [][]byte {
+	return [][]byte{[]byte(channel), n.Frame()}
+}
+
+// DecodeTick decodes a tick, and reports whether frames is one.
+func DecodeTick(frames [][]byte) (channel string, n Number, ok bool) {
+	if len(frames) != 2 {
+		return "", Number{}, false
+	}
+	n, err := ParseNumber(frames[1])
+	return string(frames[0]), n, err == nil
+}
+
 // welcome begins the message a server's publish port sends each new
 // subscriber (to everything): "zmqchat <numbering> <post_port>".
 const welcome = "zmqchat "
