@@ -332,8 +332,11 @@ func newSubscriber(b *testing.B, t *target, measure bool) *subscriber {
 				if err != nil {
 					break
 				}
+				if len(frames) != 5 {
+					continue // a server's welcome or tick
+				}
 				now := time.Now().UnixNano()
-				body := string(frames[len(frames)-1])
+				body := string(frames[3])
 				if sent, ok := strings.CutPrefix(body, "t="); ok && measure {
 					if ns, err := strconv.ParseInt(sent, 10, 64); err == nil {
 						sub.latency = append(sub.latency, time.Duration(now-ns))

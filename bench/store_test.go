@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"database/sql"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,7 +74,7 @@ func fill(b *testing.B, path string, n int) {
 
 // historyLatency asks ep for HISTORY of 100 of channel 2,000 times on one
 // REQ socket, checks each reply, and returns the round trips, sorted.
-func historyLatency(b *testing.B, ep, channel string, check func([][]byte)) []time.Duration {
+func historyLatency(b *testing.B, ep string, request []string, rounds int, check func([][]byte)) []time.Duration {
 	req, err := zmq.NewSocket(zmq.REQ)
 	if err != nil {
 		b.Fatal(err)
@@ -82,9 +83,9 @@ func historyLatency(b *testing.B, ep, channel string, check func([][]byte)) []ti
 	req.SetLinger(0)
 	req.Connect(ep)
 	var lat []time.Duration
-	for i := 0; i < 2000; i++ {
+	for i := 0; i < rounds; i++ {
 		t0 := time.Now()
-		if _, err := req.SendMessage("HISTORY", channel, "100"); err != nil {
+		if _, err := req.SendMessage(request); err != nil {
 			b.Fatal(err)
 		}
 		r, err := req.RecvMessageBytes(0)
@@ -153,8 +154,8 @@ func BenchmarkStoreFile(b *testing.B) {
 
 	var reply100 [][]byte
 	for _, ch := range []string{"ch3", "rare", "ALL"} {
-		lat := historyLatency(b, post, ch, func(r [][]byte) {
-			if string(r[0]) != "OK" || len(r) != 1+4*100 && ch != "rare" {
+		lat := historyLatency(b, post, []string{"HISTORY", ch, "100"}, 2000, func(r [][]byte) {
+			if string(r[0]) != "OK" || len(r) != 1+5*100 && ch != "rare" {
 				b.Fatalf("HISTORY %s: %d frames", ch, len(r))
 			}
 			if ch == "ch3" {
@@ -164,8 +165,32 @@ func BenchmarkStoreFile(b *testing.B) {
 		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "history-"+ch+"-p50-µs")
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "history-"+ch+"-p99-µs")
 	}
-	// Raw libzmq doing the same socket work: a bare REP loop answering
-	// every request with the same 401 frames, from memory.
+	// Repairing a gap: the 1,000 messages of ch3 after a number, one page.
+	number := strings.Fields(string(reply100[len(reply100)-1]))
+	seq, _ := strconv.Atoi(number[1])
+	var page [][]byte
+	repair := []string{"HISTORY", "ch3", "1000", fmt.Sprintf("after %s %d 0", number[0], seq-1000)}
+	lat := historyLatency(b, post, repair, 500, func(r [][]byte) {
+		if string(r[0]) != "OK" || len(r) != 1+5*1000 {
+			b.Fatalf("HISTORY after: %q and %d frames", r[0], len(r))
+		}
+		page = r
+	})
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "repair-p50-µs")
+	raw100 := rawLatency(b, reply100, []string{"HISTORY", "ch3", "100"}, 2000)
+	b.ReportMetric(float64(raw100[len(raw100)/2].Microseconds()), "history-raw-p50-µs")
+	b.ReportMetric(float64(raw100[len(raw100)*99/100].Microseconds()), "history-raw-p99-µs")
+	rawPage := rawLatency(b, page, repair, 500)
+	b.ReportMetric(float64(rawPage[len(rawPage)/2].Microseconds()), "repair-raw-p50-µs")
+	b.ReportMetric(float64(rss(b, cmd.Process.Pid))/(1<<20), "rss-MiB")
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	storeLookups(b, path)
+}
+
+// rawLatency is historyLatency against raw libzmq doing the same socket
+// work: a bare REP loop answering every request with reply, from memory.
+func rawLatency(b *testing.B, reply [][]byte, request []string, rounds int) []time.Duration {
 	rep, err := zmq.NewSocket(zmq.REP)
 	if err != nil {
 		b.Fatal(err)
@@ -177,7 +202,9 @@ func BenchmarkStoreFile(b *testing.B) {
 	rawEP, _ := rep.GetLastEndpoint()
 	rep.SetRcvtimeo(50 * time.Millisecond)
 	stop := make(chan struct{})
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		defer rep.Close()
 		for {
 			select {
@@ -188,21 +215,18 @@ func BenchmarkStoreFile(b *testing.B) {
 			if _, err := rep.RecvMessageBytes(0); err != nil {
 				continue // the timeout: look at stop
 			}
-			if _, err := rep.SendMessage(reply100); err != nil {
+			if _, err := rep.SendMessage(reply); err != nil {
 				return
 			}
 		}
 	}()
-	defer close(stop)
-	lat := historyLatency(b, rawEP, "ch3", func([][]byte) {})
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "history-raw-p50-µs")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "history-raw-p99-µs")
-	b.ReportMetric(float64(rss(b, cmd.Process.Pid))/(1<<20), "rss-MiB")
-	cmd.Process.Signal(os.Interrupt)
-	cmd.Wait()
+	defer func() { close(stop); <-done }()
+	return historyLatency(b, rawEP, request, rounds, func([][]byte) {})
+}
 
-	// The same requests to the store in this process: what the server's
-	// loop spends on each, without the 401 frames' socket work.
+// storeLookups measures the same requests to the store in this process:
+// what the server's loop spends on each, without the socket work.
+func storeLookups(b *testing.B, path string) {
 	t0 := time.Now()
 	s, err := store.Open(path, store.Options{})
 	if err != nil {

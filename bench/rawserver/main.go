@@ -1,7 +1,7 @@
 // Command rawserver is make bench's baseline: raw libzmq doing the socket
 // work of a zmqchat server and nothing else. REP receives a post, PUB
-// publishes its last four frames, REP answers OK; no validation, no
-// storage, no logging.
+// publishes its last four frames and a number frame of the same size as
+// zmqchat's, REP answers OK; no validation, no storage, no logging.
 package main
 
 import (
@@ -42,13 +42,13 @@ func main() {
 	pubEP, _ := pub.GetLastEndpoint()
 	fmt.Printf("rawserver: taking posts on %s, publishing on %s\n", postEP, pubEP)
 	ok := []byte("OK")
-	for {
+	for n := 1; ; n++ {
 		frames, err := rep.RecvMessageBytes(0)
 		if err != nil {
 			continue
 		}
 		if len(frames) == 5 {
-			pub.SendMessage(frames[1:])
+			pub.SendMessage(frames[1], frames[2], frames[3], frames[4], fmt.Appendf(nil, "0123456789abcdef %d %d", n, n))
 		}
 		rep.SendBytes(ok, 0)
 	}
