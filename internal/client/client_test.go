@@ -250,7 +250,7 @@ func TestSubscriberMatchesTheChannelExactly(t *testing.T) {
 	}
 }
 
-// A publication that is not four frames, or has a bad time, is reported
+// A publication that is not five frames, or has a bad time, is reported
 // and dropped; the next good one still arrives.
 func TestSubscriberReportsMalformedPublicationsAndLostConnections(t *testing.T) {
 	pub, err := zmq.NewSocket(zmq.PUB)

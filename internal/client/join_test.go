@@ -110,6 +110,16 @@ func TestJoinResumes(t *testing.T) {
 	if got := strings.Join(shown, " "); got != want {
 		t.Errorf("shown %q, want %q", got, want)
 	}
+	// A tick past the last shown: the last messages were lost on the way.
+	h.Tick(msg.Number{Numbering: "B", Seq: 5, All: 5})
+	answers(t, j, numbered("B", 4), numbered("B", 5))
+	h.Tick(msg.Number{Numbering: "B", Seq: 5, All: 5}) // nothing more
+	if j.waiting {
+		t.Error("a tick of the last shown asked again")
+	}
+	if got := strings.Join(shown[len(shown)-2:], " "); got != "4 5" {
+		t.Errorf("after a tick: %q", got)
+	}
 	if port := <-j.post; port != 5555 {
 		t.Errorf("post port %d from the welcome", port)
 	}

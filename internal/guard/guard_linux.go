@@ -30,6 +30,16 @@ func counted(fd int) (counters, error) {
 	return counters{received: info.Bytes_received, acked: info.Bytes_acked}, nil
 }
 
+// identity returns what tells the socket on fd from another that has the
+// same descriptor later: its inode.
+func identity(fd int) (uint64, bool) {
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil {
+		return 0, false
+	}
+	return st.Ino, true
+}
+
 // abort resets the connection on fd, under libzmq's feet: connecting a TCP
 // socket to AF_UNSPEC drops the connection (the peer gets a reset) and
 // leaves the socket unconnected, so libzmq's next read fails and it closes

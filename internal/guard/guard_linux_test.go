@@ -151,6 +151,7 @@ func TestTotalCutsThoseHoldingTheMost(t *testing.T) {
 func TestUnreadReplies(t *testing.T) {
 	client, server, fd := pair(t)
 	ledger := NewLedger()
+	ledger.Unread(fd) // as the server asks before each HISTORY
 	ledger.Served(fd, 5000, "")
 	if n := ledger.Unread(fd); n != 5000 {
 		t.Fatalf("unread %d, want 5,000 when nothing went out", n)
@@ -168,6 +169,16 @@ func TestUnreadReplies(t *testing.T) {
 	ledger.forget(fd)
 	if n := ledger.Unread(fd); n != 0 {
 		t.Errorf("unread %d after the connection was forgotten", n)
+	}
+	// Another connection on the same descriptor, served before the watch
+	// heard the first went: its account begins again.
+	ledger.Served(fd, 9000, "")
+	_, _, fd2 := pair(t)
+	if err := syscall.Dup2(fd2, fd); err != nil {
+		t.Fatal(err)
+	}
+	if n := ledger.Unread(fd); n != 0 {
+		t.Errorf("unread %d of a connection that was sent nothing, on a reused descriptor", n)
 	}
 }
 

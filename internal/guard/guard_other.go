@@ -10,6 +10,8 @@ func counted(int) (counters, error) { return counters{}, errUnsupported }
 
 func abort(int) {}
 
+func identity(int) (uint64, bool) { return 0, false }
+
 // peerOf finds no peer, so Event watches no connection.
 func peerOf(int) (string, bool) { return "", false }
 

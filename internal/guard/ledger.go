@@ -19,6 +19,7 @@ type Ledger struct {
 type account struct {
 	requests, replied uint64
 	key               string // the peer's public key in keyed mode, else ""
+	socket            uint64 // the connection's identity, once Unread asked
 }
 
 // NewLedger returns an empty Ledger.
@@ -39,12 +40,27 @@ func (l *Ledger) Served(fd, replied int, key string) {
 
 // Unread returns the bytes of replies the connection on fd has not read
 // (acknowledged) yet, or 0 if its counters cannot be read.
+//
+// A connection that went and one that came on the same descriptor may both
+// have been served before a Watch heard of either, so the account is kept
+// with the connection's identity (its socket's inode), taken the first
+// time Unread is asked of it: an account of another connection is begun
+// again, costing at most the replies to posts (a few bytes each) made
+// before.
 func (l *Ledger) Unread(fd int) uint64 {
 	info, err := counted(fd)
-	if err != nil {
+	socket, ok := identity(fd)
+	if err != nil || !ok {
 		return 0
 	}
-	return unread(l.account(fd), info)
+	l.mu.Lock()
+	a := l.accounts[fd]
+	if a.socket != socket {
+		a = account{socket: socket, requests: a.requests, key: a.key}
+		l.accounts[fd] = a
+	}
+	l.mu.Unlock()
+	return unread(a, info)
 }
 
 func unread(a account, info counters) uint64 {

@@ -374,7 +374,7 @@ const afterWord = "after "
 // whichever server it meets).
 func DecodeHistory(frames [][]byte, mode Mode) (History, error) {
 	if (len(frames) != 3 && len(frames) != 4) || string(frames[0]) != CmdHistory {
-		return History{}, errorf("%s takes 3 or 4 frames (HISTORY, channel, count[, skip]), got %d", CmdHistory, len(frames))
+		return History{}, errorf("%s takes 3 or 4 frames (HISTORY, channel, count[, skip or after]), got %d", CmdHistory, len(frames))
 	}
 	var h History
 	var err error
@@ -428,7 +428,7 @@ func decimal(b []byte, lo, hi int) (int, error) {
 }
 
 // HistoryReply returns the frames of a reply to HISTORY carrying pubs
-// (each a message's four publication frames), oldest first: OK, or MORE
+// (each a message's five publication frames), oldest first: OK, or MORE
 // if older messages were left out to keep the reply within HistoryBytes.
 func HistoryReply(pubs [][][]byte, more bool) [][]byte {
 	word := ReplyOK

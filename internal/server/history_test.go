@@ -57,7 +57,7 @@ func TestHandleHistory(t *testing.T) {
 		"ERR|count \"1001\" is not a number from 1 to 1000",
 		"ERR|count \"+1\" is not a number from 1 to 1000",
 		"OK|dev|ann|" + tm + "|three|N 2 3", // "" is every channel, as ALL
-		"ERR|HISTORY takes 3 or 4 frames (HISTORY, channel, count[, skip]), got 2",
+		"ERR|HISTORY takes 3 or 4 frames (HISTORY, channel, count[, skip or after]), got 2",
 		"OK|dev|ann|" + tm + "|one|N 1 1|ops|bob|" + tm + "|two|N 1 2", // the newest left out
 		"OK", // all skipped
 		"ERR|skip \"2\" is not a number from 0 to 1 (count and skip reach back at most 1000), nor \"after <number>\"",

@@ -224,17 +224,25 @@ func (s *Server) handle(frames [][]byte, from peer) Result {
 // still be given history: two full replies.
 const maxUnread = 2 * msg.HistoryBytes
 
+// publish sends frames on the publish socket.
+func (s *Server) publish(frames [][]byte) error {
+	if _, err := s.pub.SendMessage(frames); err != nil {
+		// PUB drops rather than blocks, so this is a broken socket.
+		return fmt.Errorf("publish: %w", err)
+	}
+	return nil
+}
+
 // answer publishes and logs what r stored, then sends its reply, and
 // enters it in the ledger.
 func (s *Server) answer(r Result, to peer) error {
 	if r.Pub != nil && s.pub != nil {
-		if _, err := s.pub.SendMessage(r.Pub); err != nil {
-			// PUB drops rather than blocks, so this is a broken socket.
-			return fmt.Errorf("publish: %w", err)
+		if err := s.publish(r.Pub); err != nil {
+			return err
 		}
 	}
 	if r.Pub != nil {
-		s.ticks.published(r.Message)
+		s.ticks.published(r.Message, time.Now())
 	}
 	if r.Pub != nil && s.log != nil {
 		m := r.Message
@@ -273,10 +281,10 @@ func (s *Server) periodic() error {
 		s.log.Flush()
 	}
 	s.guards.check(s.ticked)
-	if err := s.ticks.send(s.pub, s.ticked); err != nil {
-		return err
-	}
 	if s.pub != nil {
+		if err := s.ticks.send(s.ticked, s.publish); err != nil {
+			return err
+		}
 		// libzmq attaches a new subscriber, and sends it the welcome, only
 		// when the socket's own thread next calls into it: asking for its
 		// events does, so a subscriber is welcomed within FlushInterval
@@ -313,69 +321,6 @@ func (s *Server) checkGate() error {
 		return err
 	}
 	return s.post.SetRcvtimeo(FlushInterval)
-}
-
-// ticks are the channels published to lately, with their last numbers,
-// which the publish socket repeats every tickEvery for tickFor (see
-// msg.Tick): a subscriber that lost the last messages before a quiet
-// spell learns of them.
-type ticks struct {
-	last   map[string]tick // at most maxTicked channels
-	latest tick            // the last message of all, whatever its channel
-	sent   time.Time
-}
-
-type tick struct {
-	n       msg.Number
-	at      time.Time
-	channel string
-}
-
-// maxTicked bounds the channels ticked, so that posts to channels by the
-// thousand cannot make the loop publish ticks by the thousand.
-const (
-	tickEvery = time.Second
-	tickFor   = 10 * time.Second
-	maxTicked = 256
-)
-
-func (t *ticks) published(m msg.Message) {
-	if t.last == nil {
-		t.last = make(map[string]tick)
-	}
-	k := tick{n: m.Number, at: time.Now(), channel: m.Channel}
-	t.latest = k
-	if _, ok := t.last[m.Channel]; ok || len(t.last) < maxTicked {
-		t.last[m.Channel] = k
-	}
-}
-
-// send publishes the ticks on pub (nil for none), every tickEvery.
-func (t *ticks) send(pub *transport.Listener, now time.Time) error {
-	if pub == nil || now.Sub(t.sent) < tickEvery {
-		return nil
-	}
-	t.sent = now
-	for channel, k := range t.last {
-		if now.Sub(k.at) > tickFor {
-			delete(t.last, channel)
-		} else if k != t.latest {
-			if err := k.send(pub); err != nil {
-				return err
-			}
-		}
-	}
-	if now.Sub(t.latest.at) > tickFor {
-		return nil
-	}
-	return t.latest.send(pub)
-}
-
-func (k tick) send(pub *transport.Listener) error {
-	if _, err := pub.SendMessage(msg.Tick(k.channel, k.n)); err != nil {
-		return fmt.Errorf("publish: %w", err)
-	}
-	return nil
 }
 
 // logBody is the most of a body a log line shows; a longer one is
