@@ -114,14 +114,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 	s := &session{cfg: cfg, con: con, own: newEchoes(), posts: make(chan job, queued),
 		subDone: make(chan error, 1), postDone: make(chan struct{}), inputEnded: make(chan struct{})}
-	history := int(cfg.History)
-	if cfg.History == Auto {
-		history = con.Screenful()
-	}
-	show := func(m msg.Message) { con.ShowMessage(m, s.own.take(m)) }
-	sub := cfg.subscription()
-	join := client.NewJoin(client.JoinConfig{Live: show, History: con.ShowHistory, Warn: con.Warn,
-		Channel: cfg.historyChannel(), All: sub.All, Recent: history})
+	join := s.join()
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() {
@@ -248,6 +241,18 @@ func (n *tally) report(con *console) error {
 		return fmt.Errorf("%d of %s not posted", missed, display.Count(queued, "line", "lines"))
 	}
 	return nil
+}
+
+// join returns what shows the client's subscription: in the server's
+// order, missing nothing, after the history asked for.
+func (s *session) join() *client.Join {
+	history := int(s.cfg.History)
+	if s.cfg.History == Auto {
+		history = s.con.Screenful()
+	}
+	show := func(m msg.Message) { s.con.ShowMessage(m, s.own.take(m)) }
+	return client.NewJoin(client.JoinConfig{Live: show, History: s.con.ShowHistory, Warn: s.con.Warn,
+		Channel: s.cfg.historyChannel(), All: s.cfg.subscription().All, Recent: history})
 }
 
 // receive subscribes to what the client shows (its channel, or everything
