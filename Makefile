@@ -4,7 +4,7 @@ GO       ?= go
 BIN      := bin
 PROGRAMS := part1/post_server part1/post_client part2/pub_server part2/pub_client \
             part3/interactive_server part3/interactive_client part4/mc_server part4/mc_client \
-            cmd/keygen
+            cmd/keygen cmd/relay
 # The SQLite driver links the system's libsqlite3 (scripts/deps.sh installs
 # it) instead of compiling its bundled copy, which takes a minute per build
 # mode. Without the tag (a plain go build) it still works, only slower to build.
@@ -24,7 +24,7 @@ help:
 	@echo "make run     build and run the part-4 server (mc_server) on $(HOST) $(POST_PORT) $(PUB_PORT), keeping the chat in $(STORE)"
 	@echo "make demo    the part-4 server and four clients in one tmux session, a pane each"
 	@echo "make test    go vet, gofmt, staticcheck and the macOS compile, then every test under the race detector (unit, fuzz seeds, scenarios)"
-	@echo "make build   build the eight programs (and keygen) into $(BIN)/"
+	@echo "make build   build the eight programs (and keygen, relay) into $(BIN)/"
 	@echo "make key KEYDIR=dir   a CurveZMQ key pair for keyed mode in dir (see Security in the README)"
 	@echo "make bench   zmqchat against raw libzmq, medians of BENCH_ROUNDS rounds of BENCH_TIME each, as ratios, into docs/bench.md"
 	@echo "make bench-store N=5000000   the store file's figures (restart, memory, HISTORY) with N messages"

@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(dir)
 		// With -race the programs' own goroutines are checked too.
-		if err := proctest.Build(dir, raceEnabled, "./part1/...", "./part2/...", "./part3/...", "./part4/...", "./cmd/keygen"); err != nil {
+		if err := proctest.Build(dir, raceEnabled, "./part1/...", "./part2/...", "./part3/...", "./part4/...", "./cmd/keygen", "./cmd/relay"); err != nil {
 			fmt.Fprintln(os.Stderr, "building the programs:", err)
 			return 1
 		}

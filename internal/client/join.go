@@ -253,13 +253,14 @@ func (j *Join) connected() {
 }
 
 // welcome takes the server's welcome: its post port, for Serve, and its
-// numbering, which tells a server restarted without its store at once.
+// numbering, which tells a server restarted without its store at once (a
+// relay's welcome does not know it).
 func (j *Join) welcome(numbering string, postPort int) {
 	select {
 	case j.post <- postPort:
 	default:
 	}
-	if j.numbering != "" && numbering != j.numbering && !j.waiting {
+	if j.numbering != "" && numbering != j.numbering && numbering != msg.UnknownNumbering && !j.waiting {
 		j.renumber(numbering, 0)
 		j.fetchAfter()
 	}

@@ -100,6 +100,10 @@ func TestJoinResumes(t *testing.T) {
 	if a := answers(t, j, numbered("A", 2)); a.after.Seq != 1 {
 		t.Fatalf("asked %+v on reconnecting, want what came after 1", a)
 	}
+	h.Welcome(msg.UnknownNumbering, 6666) // a relay's: changes nothing
+	if j.waiting {
+		t.Fatal("a relay's welcome was taken for a new numbering")
+	}
 	h.Welcome("B", 5555) // restarted without its store
 	if a := answers(t, j, numbered("B", 1), numbered("B", 2)); a.after.Numbering != "B" || a.after.Seq != 0 {
 		t.Fatalf("asked %+v after a new numbering, want B from its start", a)
@@ -120,7 +124,7 @@ func TestJoinResumes(t *testing.T) {
 	if got := strings.Join(shown[len(shown)-2:], " "); got != "4 5" {
 		t.Errorf("after a tick: %q", got)
 	}
-	if port := <-j.post; port != 5555 {
+	if port := <-j.post; port != 6666 {
 		t.Errorf("post port %d from the welcome", port)
 	}
 }

@@ -533,6 +533,11 @@ func DecodeTick(frames [][]byte) (channel string, n Number, ok bool) {
 // subscriber (to everything): "zmqchat <numbering> <post_port>".
 const welcome = "zmqchat "
 
+// UnknownNumbering stands for the numbering in a relay's welcome: a relay
+// passes on the numbering of the server it stands for, which it does not
+// know.
+const UnknownNumbering = "-"
+
 // Welcome returns the message a server's publish port sends each new
 // subscriber: its numbering's identity, and the port it takes posts and
 // HISTORY on, so that a subscriber given only the publish port can fetch

@@ -113,16 +113,17 @@ func (l *Listener) Gate() *Gate {
 
 // Listen binds a server socket of type t on ep: REP, where a server takes
 // requests (REQ and DEALER clients speak to it), or PUB, where it
-// publishes. A REP socket takes in at most RequestHWM requests from one
-// client ahead of their replies; a PUB socket takes in subscriptions only,
+// publishes; or a relay's ROUTER and XPUB, which stand for them. A REP or
+// ROUTER socket takes in at most RequestHWM requests from one client ahead
+// of their replies; a PUB or XPUB socket takes in subscriptions only,
 // capped at MaxSubscriptionSize each.
 func Listen(t zmq.Type, ep Endpoint) (*Listener, error) {
 	var s *zmq.Socket
 	var err error
 	switch t {
-	case zmq.REP:
+	case zmq.REP, zmq.ROUTER:
 		s, err = listen(t, ep, MaxMsgSize, RequestHWM, RequestRcvbuf)
-	case zmq.PUB:
+	case zmq.PUB, zmq.XPUB:
 		s, err = listen(t, ep, MaxSubscriptionSize, SubscriptionHWM, -1)
 	default:
 		return nil, fmt.Errorf("listen: a server has no %s socket", t)
@@ -224,6 +225,17 @@ func DialRequest(ep Endpoint, beforeConnect func(*zmq.Socket) error) (*zmq.Socke
 // beforeConnect is as for DialSubscribe.
 func DialDealer(ep Endpoint, beforeConnect func(*zmq.Socket) error) (*zmq.Socket, error) {
 	return dial(zmq.DEALER, ep, beforeConnect)
+}
+
+// DialUpstream connects a relay's socket to the server (or relay) it
+// stands for: a DEALER to its post endpoint, which passes requests on, or
+// an XSUB to its publish endpoint, which passes subscriptions up and
+// publications down.
+func DialUpstream(t zmq.Type, ep Endpoint) (*zmq.Socket, error) {
+	if t != zmq.DEALER && t != zmq.XSUB {
+		return nil, fmt.Errorf("dial upstream: a relay has no %s socket upstream", t)
+	}
+	return dial(t, ep, nil)
 }
 
 // DialSubscribe connects a SUB socket to a server's publish endpoint,
