@@ -41,5 +41,5 @@ if [ -n "$errors" ]; then
   echo "$errors" >&2
   exit 1
 fi
-n=$(GOOS=darwin go list ./... | wc -l)
+n=$(GOOS=darwin CGO_ENABLED=1 go list ./... | wc -l)
 echo "portable: all $n packages compile for macOS (darwin/arm64), cgo included"

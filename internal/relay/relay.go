@@ -4,11 +4,25 @@
 // statistics when asked, and termination when the relay stops.
 package relay
 
+/*
+#include <signal.h>
+#include <pthread.h>
+
+// blockSignals keeps signals off the calling thread.
+static void blockSignals(void) {
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+}
+*/
+import "C"
+
 import (
 	"context"
 	"encoding/binary"
 	"fmt"
 	"os"
+	"runtime"
 	"sync/atomic"
 
 	zmq "github.com/pebbe/zmq4"
@@ -62,6 +76,12 @@ func Start(devices ...Device) (*Relay, error) {
 		}
 		r.devices = append(r.devices, &running{Device: d, control: mine})
 		go func() {
+			// A signal that lands on the proxy's thread interrupts its
+			// wait, and zmq4 starts it again, with its statistics at
+			// zero: the thread is the proxy's alone (it ends with it), and
+			// takes no signals.
+			runtime.LockOSThread()
+			C.blockSignals()
 			defer d.Front.Close()
 			defer d.Back.Close()
 			defer theirs.Close()
