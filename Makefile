@@ -72,8 +72,10 @@ test: linux vet portable
 	$(GO) test -race -count=1 ./...
 
 # The scenario tests read /proc and need Linux; on macOS, build and run work.
+# The relay tests make network namespaces with ip (iproute2).
 linux:
 	@test "$$(uname -s)" = Linux || { echo "make test needs Linux (its scenario tests read /proc); on $$(uname -s), make build and make run work" >&2; exit 1; }
+	@scripts/deps.sh ip
 
 portable: deps
 	@command -v zig >/dev/null || scripts/deps.sh npm

@@ -34,7 +34,12 @@ elif ! pkg-config --exists sqlite3 2>/dev/null; then
   missing+=(libsqlite3-dev)
 fi
 for extra in "$@"; do
-  command -v "$extra" >/dev/null 2>&1 || missing+=("$extra")
+  # A command, named by its package where the two differ.
+  case "$extra" in
+    ip) pkg=iproute2 ;;
+    *) pkg=$extra ;;
+  esac
+  command -v "$extra" >/dev/null 2>&1 || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

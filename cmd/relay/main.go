@@ -64,11 +64,23 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 // starts its two devices; it returns the post and publish endpoints bound.
 func start(postAt, pubAt, upPost, upPub transport.Endpoint) (*relay.Relay, [2]transport.Endpoint, error) {
 	var open []interface{ Close() error }
+	var mons []*zmq.Socket
 	fail := func(err error) (*relay.Relay, [2]transport.Endpoint, error) {
 		for _, s := range open {
 			s.Close()
 		}
+		for _, m := range mons {
+			m.Close()
+		}
 		return nil, [2]transport.Endpoint{}, err
+	}
+	// Each upstream socket's connection is watched, to say when it is lost.
+	monitor := func(s *zmq.Socket) error {
+		mon, err := transport.Monitor(s, relay.Upstream)
+		if err == nil {
+			mons = append(mons, mon)
+		}
+		return err
 	}
 	// Requests: ROUTER on <post_port>, DEALER to the upstream's post port.
 	front, err := transport.Listen(zmq.ROUTER, postAt)
@@ -76,25 +88,20 @@ func start(postAt, pubAt, upPost, upPub transport.Endpoint) (*relay.Relay, [2]tr
 		return fail(err)
 	}
 	open = append(open, front)
-	back, err := transport.DialUpstream(zmq.DEALER, upPost)
+	back, err := transport.DialUpstream(zmq.DEALER, upPost, monitor)
 	if err != nil {
 		return fail(err)
 	}
 	open = append(open, back)
 	// Publications: XSUB from the upstream's publish port, XPUB on
-	// <pub_port>. The XPUB welcomes each subscriber with the relay's own
-	// post port, where it asks for what it missed; the numbering is the
-	// upstream's, which the relay does not know.
-	down, err := transport.Listen(zmq.XPUB, pubAt)
+	// <pub_port>, which welcomes each subscriber with the relay's own post
+	// port (see welcomed).
+	down, err := welcomed(pubAt, front.At)
 	if err != nil {
 		return fail(err)
 	}
 	open = append(open, down)
-	port, _ := strconv.Atoi(front.At.Port())
-	if err := down.SetXpubWelcomeMsg(string(msg.Welcome(msg.UnknownNumbering, port))); err != nil {
-		return fail(err)
-	}
-	up, err := transport.DialUpstream(zmq.XSUB, upPub)
+	up, err := transport.DialUpstream(zmq.XSUB, upPub, monitor)
 	if err != nil {
 		return fail(err)
 	}
@@ -104,5 +111,23 @@ func start(postAt, pubAt, upPost, upPub transport.Endpoint) (*relay.Relay, [2]tr
 	if err != nil {
 		return fail(err)
 	}
+	r.WatchUpstream(mons[0], upPost.String()+" (requests)")
+	r.WatchUpstream(mons[1], upPub.String()+" (publications)")
 	return r, [2]transport.Endpoint{front.At, down.At}, nil
+}
+
+// welcomed binds the relay's XPUB on pubAt, welcoming each subscriber with
+// the relay's post port, post, where it asks for what it missed; the
+// numbering is the upstream's, which the relay does not know.
+func welcomed(pubAt, post transport.Endpoint) (*transport.Listener, error) {
+	down, err := transport.Listen(zmq.XPUB, pubAt)
+	if err != nil {
+		return nil, err
+	}
+	port, _ := strconv.Atoi(post.Port())
+	if err := down.SetXpubWelcomeMsg(string(msg.Welcome(msg.UnknownNumbering, port))); err != nil {
+		down.Close()
+		return nil, err
+	}
+	return down, nil
 }

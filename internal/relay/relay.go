@@ -55,6 +55,7 @@ func (s Stats) String() string {
 type Relay struct {
 	devices  []*running
 	finished chan error
+	news     chan string // what the upstream watches say
 }
 
 type running struct {
@@ -67,7 +68,7 @@ var controls atomic.Int64
 // Start starts each device's proxy in a goroutine of its own, which owns
 // the device's sockets (and closes them when its proxy ends).
 func Start(devices ...Device) (*Relay, error) {
-	r := &Relay{finished: make(chan error, len(devices))}
+	r := &Relay{finished: make(chan error, len(devices)), news: make(chan string, 16)}
 	for _, d := range devices {
 		mine, theirs, err := controlPair()
 		if err != nil {
@@ -111,6 +112,40 @@ func controlPair() (mine, theirs *zmq.Socket, err error) {
 		return nil, nil, fmt.Errorf("relay control socket: %w", err)
 	}
 	return mine, theirs, nil
+}
+
+// Upstream are the monitor events a relay's upstream sockets report (see
+// WatchUpstream).
+const Upstream = zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED | zmq.EVENT_MONITOR_STOPPED
+
+// WatchUpstream reads mon, a monitor of an upstream socket (with
+// Upstream's events, attached before it connected), in a goroutine of its
+// own, and has Run say when the connection to what (its name, endpoint)
+// comes and goes. It ends when the socket is closed.
+func (r *Relay) WatchUpstream(mon *zmq.Socket, what string) {
+	go func() {
+		defer mon.Close()
+		up := false
+		for {
+			ev, _, _, err := mon.RecvEvent(0)
+			switch {
+			case err != nil || ev == zmq.EVENT_MONITOR_STOPPED:
+				return
+			case ev == zmq.EVENT_HANDSHAKE_SUCCEEDED && !up:
+				r.say("connected to the upstream " + what)
+			case ev == zmq.EVENT_DISCONNECTED && up:
+				r.say("lost the upstream " + what + "; reconnecting (clients will fetch what they miss meanwhile)")
+			}
+			up = ev == zmq.EVENT_HANDSHAKE_SUCCEEDED || up && ev != zmq.EVENT_DISCONNECTED
+		}
+	}()
+}
+
+func (r *Relay) say(s string) {
+	select {
+	case r.news <- s:
+	default: // Run is behind: the next line will do
+	}
 }
 
 // Finished delivers the end of each device's proxy: nil when it was
@@ -170,6 +205,8 @@ func Run(ctx context.Context, r *Relay, stats <-chan os.Signal, say func(string)
 				err = fmt.Errorf("a proxy ended")
 			}
 			return err
+		case s := <-r.news:
+			say(s)
 		case <-stats:
 			all, err := r.Stats()
 			if err != nil {

@@ -230,12 +230,12 @@ func DialDealer(ep Endpoint, beforeConnect func(*zmq.Socket) error) (*zmq.Socket
 // DialUpstream connects a relay's socket to the server (or relay) it
 // stands for: a DEALER to its post endpoint, which passes requests on, or
 // an XSUB to its publish endpoint, which passes subscriptions up and
-// publications down.
-func DialUpstream(t zmq.Type, ep Endpoint) (*zmq.Socket, error) {
+// publications down. beforeConnect is as for DialSubscribe.
+func DialUpstream(t zmq.Type, ep Endpoint, beforeConnect func(*zmq.Socket) error) (*zmq.Socket, error) {
 	if t != zmq.DEALER && t != zmq.XSUB {
 		return nil, fmt.Errorf("dial upstream: a relay has no %s socket upstream", t)
 	}
-	return dial(t, ep, nil)
+	return dial(t, ep, beforeConnect)
 }
 
 // DialSubscribe connects a SUB socket to a server's publish endpoint,

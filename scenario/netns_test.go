@@ -1,0 +1,170 @@
+package scenario
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// machines are network namespaces a test makes, each a machine of its
+// own with its loopback up, joined by veth links: the server on one,
+// relays on others, as they would be deployed. Making them needs root and
+// ip (iproute2); a test that cannot make them fails, saying why.
+type machines struct {
+	t      *testing.T
+	ip     string
+	prefix string
+	links  int
+}
+
+var worlds atomic.Int64
+
+func newMachines(t *testing.T) *machines {
+	t.Helper()
+	ip, err := exec.LookPath("ip")
+	if err != nil {
+		t.Fatalf("cannot make network namespaces: no ip command (iproute2): %v", err)
+	}
+	if os.Geteuid() != 0 {
+		t.Fatalf("cannot make network namespaces: not root (uid %d); the relay tests run as root, as CI does", os.Geteuid())
+	}
+	return &machines{t: t, ip: ip, prefix: fmt.Sprintf("zc%d-%d", os.Getpid(), worlds.Add(1))}
+}
+
+// run runs ip with args, failing the test if it fails.
+func (m *machines) run(args ...string) {
+	m.t.Helper()
+	if out, err := exec.Command(m.ip, args...).CombinedOutput(); err != nil {
+		m.t.Fatalf("cannot make network namespaces: ip %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+}
+
+// machine makes a namespace, removed when the test ends, and returns its
+// name.
+func (m *machines) machine(name string) string {
+	m.t.Helper()
+	ns := m.prefix + "-" + name
+	m.run("netns", "add", ns)
+	m.t.Cleanup(func() { exec.Command(m.ip, "netns", "del", ns).Run() })
+	m.run("-n", ns, "link", "set", "lo", "up")
+	return ns
+}
+
+// link joins namespaces a and b ("" for the test's own) with a veth pair
+// and returns the address of each end, and the name of b's end.
+func (m *machines) link(a, b string) (ipA, ipB, devB string) {
+	m.t.Helper()
+	m.links++
+	n := worlds.Load()*16 + int64(m.links)
+	devA, devB := fmt.Sprintf("zv%da", n), fmt.Sprintf("zv%db", n)
+	ipA, ipB = fmt.Sprintf("10.%d.%d.1", 100+n/250, n%250), fmt.Sprintf("10.%d.%d.2", 100+n/250, n%250)
+	m.run("link", "add", devA, "type", "veth", "peer", "name", devB)
+	m.t.Cleanup(func() { exec.Command(m.ip, "link", "del", devA).Run() })
+	for _, end := range []struct{ ns, dev, addr string }{{a, devA, ipA}, {b, devB, ipB}} {
+		in := []string{}
+		if end.ns != "" {
+			m.run("link", "set", end.dev, "netns", end.ns)
+			in = []string{"-n", end.ns}
+		}
+		m.run(append(in, "addr", "add", end.addr+"/30", "dev", end.dev)...)
+		m.run(append(in, "link", "set", end.dev, "up")...)
+	}
+	return ipA, ipB, devB
+}
+
+// setLink takes b's end of a link down or up: a cut cable.
+func (m *machines) setLink(ns, dev string, up bool) {
+	m.t.Helper()
+	state := "down"
+	if up {
+		state = "up"
+	}
+	m.run("-n", ns, "link", "set", dev, state)
+}
+
+// start starts one of the programs in namespace ns.
+func (m *machines) start(ns, name string, args ...string) *proc {
+	m.t.Helper()
+	return start(m.t, m.ip, append([]string{"netns", "exec", ns, filepath.Join(binDir, name)}, args...)...)
+}
+
+// connections counts the TCP connections established in namespace ns from
+// peer to local port port.
+func (m *machines) connections(ns, port, peer string) int {
+	m.t.Helper()
+	out, err := exec.Command(m.ip, "netns", "exec", ns, "ss", "-Htn", "state", "established", "( sport = :"+port+" )").Output()
+	if err != nil {
+		m.t.Fatalf("ss in %s: %v", ns, err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, peer) { // 10.x.y.2:port, or [::ffff:10.x.y.2]:port
+			n++
+		}
+	}
+	return n
+}
+
+// The server on one machine, a relay on each of two others with clients
+// behind it, the test on a fourth posting to the server: every client sees
+// every message once and in order; the server holds one connection per
+// relay and port, however many clients sit behind it; and a relay whose
+// link is cut for a few seconds says so, and its clients get what they
+// missed once it is back.
+func TestRelaysAcrossMachines(t *testing.T) {
+	t.Parallel()
+	m := newMachines(t)
+	srv, r1, r2 := m.machine("srv"), m.machine("r1"), m.machine("r2")
+	_, toSrv, _ := m.link("", srv)
+	srvFor1, relay1, _ := m.link(srv, r1)
+	srvFor2, relay2, dev2 := m.link(srv, r2)
+
+	s, err := serving(m.start(srv, "mc_server", "*", "0", "0"), toSrv)
+	if err != nil {
+		t.Fatalf("mc_server did not start: %v\n%s", err, s.err)
+	}
+	rel1, err := serving(m.start(r1, "relay", "127.0.0.1", "0", "0", srvFor1, s.post, s.pub), "127.0.0.1")
+	if err != nil {
+		t.Fatalf("relay did not start: %v\n%s", err, rel1.err)
+	}
+	rel2, err := serving(m.start(r2, "relay", "127.0.0.1", "0", "0", srvFor2, s.post, s.pub), "127.0.0.1")
+	if err != nil {
+		t.Fatalf("relay did not start: %v\n%s", err, rel2.err)
+	}
+	clients := []*proc{
+		m.start(r1, "mc_client", rel1.args("dev", "bob")...),
+		m.start(r1, "mc_client", rel1.args("ALL", "eve")...),
+		m.start(r2, "mc_client", rel2.args("dev", "cy")...),
+		m.start(r2, "pub_client", rel2.host, rel2.pub),
+	}
+	subscribed(t, s, "dev", clients[0], clients[1], clients[2], clients[3])
+	postMany(t, s, "dev", "ann", "n", "", 1, 300)
+	for _, c := range clients {
+		c.out.waitFor(t, c.name, "n-00300 ")
+		checkAllOnce(t, c.name, numbersShown(c.out, "n"), 1, 300)
+	}
+	for _, r := range []struct{ name, ip string }{{"r1", relay1}, {"r2", relay2}} {
+		for _, port := range []string{s.post, s.pub} {
+			if n := m.connections(srv, port, r.ip); n != 1 {
+				t.Errorf("the server holds %d connections from relay %s on port %s, want 1", n, r.name, port)
+			}
+		}
+	}
+
+	// Cut r2's link long enough for the relay to notice (heartbeats time
+	// out in 3 s), post meanwhile, and mend it.
+	m.setLink(r2, dev2, false)
+	rel2.err.waitFor(t, "relay", "lost the upstream")
+	postMany(t, s, "dev", "ann", "n", "", 301, 100)
+	m.setLink(r2, dev2, true)
+	rel2.err.waitFor(t, "relay", "connected to the upstream tcp://"+srvFor2+":"+s.pub)
+	postMany(t, s, "dev", "ann", "n", "", 401, 10)
+	for _, c := range clients {
+		c.out.waitFor(t, c.name, "n-00410 ")
+		checkAllOnce(t, c.name, numbersShown(c.out, "n"), 1, 410)
+	}
+}
