@@ -65,3 +65,28 @@ func TestRelayedSubscriberMissesNothing(t *testing.T) {
 	sub.out.waitFor(t, "pub_client", "w-20000 ")
 	checkAllOnce(t, "pub_client", numbersShown(sub.out, "w"), 1, n)
 }
+
+// A client given two relays (-also) connects to both, shows each message
+// once, and when one relay dies (SIGKILL) goes on through the other:
+// nothing missed, nothing twice, and its own lines still posted.
+func TestClientMovesToAnotherRelay(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "mc_server", "127.0.0.1")
+	r1, r2 := startZmqRelay(t, s), startZmqRelay(t, s)
+	other := "127.0.0.1:" + r2.post + ":" + r2.pub
+	bob := start(t, "mc_client", append([]string{"-also", other}, r1.args("dev", "bob")...)...)
+	sub := start(t, "pub_client", "-post-port", r1.post, "-also", other, r1.host, r1.pub)
+	subscribed(t, s, "dev", bob, sub)
+	postMany(t, s, "dev", "ann", "m", "", 1, 100)
+	r1.signal(syscall.SIGKILL)
+	r1.wait()
+	postMany(t, s, "dev", "ann", "m", "", 101, 100)
+	bob.typeLine("still here")
+	for _, c := range []*proc{bob, sub} {
+		c.out.waitFor(t, c.name, "bob: still here (")
+		checkAllOnce(t, c.name, numbersShown(c.out, "m"), 1, 200)
+		if c.err.count("lost the connection") != 0 {
+			t.Errorf("%s said it lost the server, with a relay still up:\n%s", c.name, c.err)
+		}
+	}
+}

@@ -133,3 +133,29 @@ func TestProgramsLinkOnlyWhatTheyUse(t *testing.T) {
 		}
 	}
 }
+
+func TestAlso(t *testing.T) {
+	for _, tt := range []struct {
+		arg  string
+		post string // the post URLs added, or "" for a usage error
+	}{
+		{"127.0.0.1:5565:5566", "tcp://127.0.0.1:5565"},
+		{"127.0.0.1:1:2,[::1]:3:4", "tcp://127.0.0.1:1 tcp://[::1]:3"},
+		{"127.0.0.1:5565", ""},
+		{"127.0.0.1:x:5566", ""},
+	} {
+		cmd := NewCommand("c", "C.", "<x>")
+		also := AlsoFlag(cmd)
+		if _, err := cmd.Parse([]string{"-also", tt.arg, "x"}); err != nil {
+			t.Fatal(err)
+		}
+		var post, pub transport.Endpoint
+		err := also.Apply(&post, &pub)
+		switch {
+		case tt.post == "" && err == nil:
+			t.Errorf("-also %s taken: %v", tt.arg, post.Also)
+		case tt.post != "" && (err != nil || strings.Join(post.Also, " ") != tt.post || len(pub.Also) != len(post.Also)):
+			t.Errorf("-also %s: %v %v, %v", tt.arg, post.Also, pub.Also, err)
+		}
+	}
+}

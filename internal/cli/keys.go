@@ -75,3 +75,38 @@ func Announce(w io.Writer, name, host string, post, pub transport.Endpoint, clie
 		fmt.Fprintf(w, "%s: connect with: %s %s%s\n", name, filepath.Join(dir, prog), keyed, args)
 	}
 }
+
+// Also is the -also flag: more servers or relays of the same chat, which
+// a client connects to as well (see transport.Endpoint's Also).
+type Also struct {
+	cmd  *Command
+	list *string
+}
+
+// AlsoFlag adds -also to cmd.
+func AlsoFlag(cmd *Command) *Also {
+	return &Also{cmd: cmd, list: cmd.String("also", "", "more relays (or the server) of the same chat, `host:post_port:pub_port[,...]`: connected to as well, so that losing one loses nothing")}
+}
+
+// Given reports whether -also was given.
+func (a *Also) Given() bool { return *a.list != "" }
+
+// Apply adds the flag's endpoints to post and pub.
+func (a *Also) Apply(post, pub *transport.Endpoint) error {
+	if *a.list == "" {
+		return nil
+	}
+	for _, entry := range strings.Split(*a.list, ",") {
+		i := strings.LastIndexByte(entry, ':')
+		j := strings.LastIndexByte(entry[:max(i, 0)], ':')
+		if i < 0 || j < 0 {
+			return a.cmd.Usagef("-also %q: want host:post_port:pub_port", entry)
+		}
+		p, q, err := a.cmd.ConnectPair(strings.Trim(entry[:j], "[]"), entry[j+1:i], entry[i+1:])
+		if err != nil {
+			return err
+		}
+		post.Also, pub.Also = append(post.Also, p.URL), append(pub.Also, q.URL)
+	}
+	return nil
+}

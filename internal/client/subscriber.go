@@ -206,17 +206,22 @@ func connectionEvent(mon *zmq.Socket, ep transport.Endpoint, report func(up bool
 }
 
 // ReportConnection returns a Handlers.Connection that tells a person, by
-// say, that the subscription to ep is connected, lost, or back.
+// say, that the subscription to ep is connected, lost, or back. With
+// several endpoints (ep.Also) it is lost only when every connection is.
 func ReportConnection(ep transport.Endpoint, say func(string)) func(up bool) {
-	wasUp := false
+	live, wasUp := 0, false
 	return func(up bool) {
+		if up {
+			live++
+		} else if live > 0 {
+			live--
+		}
 		switch {
-		case up && wasUp:
-		case up && !wasUp:
+		case live > 0 && !wasUp:
 			say("connected to " + ep.String())
-		case !up && wasUp:
+		case live == 0 && wasUp:
 			say("lost the connection to " + ep.String() + "; waiting for the server to come back")
 		}
-		wasUp = up
+		wasUp = live > 0
 	}
 }

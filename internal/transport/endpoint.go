@@ -22,6 +22,11 @@ type Endpoint struct {
 	// Curve, when set, makes the sockets on this endpoint speak CurveZMQ
 	// (keyed mode); nil is plain ZMTP, as the assignment has it.
 	Curve *Curve
+	// Also are more URLs of the same chat (relays of one server), which a
+	// client connects to as well: libzmq takes publications from all of
+	// them (the client drops repeats by their numbers) and sends requests
+	// to those that are up, so losing one loses nothing.
+	Also []string
 }
 
 // Curve is an endpoint's CurveZMQ keys.
@@ -35,7 +40,12 @@ type Curve struct {
 	Gate *Gate
 }
 
-func (e Endpoint) String() string { return e.URL }
+func (e Endpoint) String() string {
+	if len(e.Also) == 0 {
+		return e.URL
+	}
+	return e.URL + " (and " + strings.Join(e.Also, ", ") + ")"
+}
 
 // Port returns the endpoint's port number.
 func (e Endpoint) Port() string {
@@ -47,7 +57,7 @@ func (e Endpoint) Port() string {
 // (a subscriber learns the post port from the server's welcome).
 func (e Endpoint) WithPort(port int) Endpoint {
 	i := strings.LastIndexByte(e.URL, ':')
-	e.URL = e.URL[:i+1] + strconv.Itoa(port)
+	e.URL, e.Also = e.URL[:i+1]+strconv.Itoa(port), nil
 	return e
 }
 

@@ -272,12 +272,19 @@ func dial(t zmq.Type, ep Endpoint, setup func(*zmq.Socket) error) (*zmq.Socket, 
 		s.SetHandshakeIvl(HandshakeIvl),
 		clientAuth(s, ep.Curve),
 	)
+	if err == nil && len(ep.Also) > 0 {
+		// Requests go only to the endpoints that are up, not queued for
+		// one that is gone; with none up, a send gives up after a while.
+		err = setAll(s.SetImmediate(true), s.SetSndtimeo(ReconnectIvlMax))
+	}
 	if err == nil && setup != nil {
 		err = setAll(setup(s))
 	}
-	if err == nil {
-		if err = s.Connect(ep.URL); err != nil {
-			err = fmt.Errorf("connect %s: %w", ep, err)
+	for _, url := range append([]string{ep.URL}, ep.Also...) {
+		if err == nil {
+			if err = s.Connect(url); err != nil {
+				err = fmt.Errorf("connect %s: %w", url, err)
+			}
 		}
 	}
 	if err != nil {

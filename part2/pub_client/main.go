@@ -25,6 +25,7 @@ func main() { os.Exit(cli.Main(run)) }
 func run(ctx context.Context, args []string, env cli.Env) error {
 	cmd := cli.NewCommand("pub_client", summary, "<ip>", "<pub_port>")
 	keyed := cli.ClientKeyFlags(cmd)
+	also := cli.AlsoFlag(cmd)
 	history := cmd.Int("history", 0, fmt.Sprintf("first print the `n` most recent messages, up to %d", msg.MaxHistory))
 	postPort := cmd.String("post-port", "", "the server's post `port`, asked for history and what was missed (default: the one the server names)")
 	a, err := cmd.Parse(args)
@@ -33,6 +34,9 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	}
 	if *history < 0 || *history > msg.MaxHistory {
 		return cmd.Usagef("-history takes 0 to %d messages", msg.MaxHistory)
+	}
+	if also.Given() && *postPort == "" {
+		return cmd.Usagef("-also goes with -post-port: what was missed is fetched from each server's post port")
 	}
 	ep, err := cmd.Connect(a[0], a[1])
 	if err != nil {
@@ -43,6 +47,9 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 		if post, ep, err = cmd.ConnectPair(a[0], *postPort, a[1]); err != nil {
 			return err
 		}
+	}
+	if err := also.Apply(&post, &ep); err != nil {
+		return err
 	}
 	if err := keyed.Apply(&post, &ep); err != nil {
 		return err

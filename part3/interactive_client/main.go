@@ -25,11 +25,15 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	cfg.Posting.Flags(cmd.FlagSet)
 	cfg.History.Flag(cmd.FlagSet)
 	keyed := cli.ClientKeyFlags(cmd)
+	also := cli.AlsoFlag(cmd)
 	a, err := cmd.Parse(args)
 	if err != nil {
 		return err
 	}
 	if cfg.Post, cfg.Pub, err = cmd.ConnectPair(a[0], a[1], a[2]); err != nil {
+		return err
+	}
+	if err := also.Apply(&cfg.Post, &cfg.Pub); err != nil {
 		return err
 	}
 	if err := keyed.Apply(&cfg.Post, &cfg.Pub); err != nil {
