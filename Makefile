@@ -16,13 +16,14 @@ PUB_PORT  ?= 5556
 # Where `make run` keeps the chat, so that it outlives a restart (git ignores data/).
 STORE     ?= data/chat.db
 
-.PHONY: all help deps build run demo key test linux portable bench bench-store bench-peers fuzz mutate vet fmt clean
+.PHONY: all help deps build run demo relay-demo key test linux portable bench bench-store bench-peers fuzz mutate vet fmt clean
 
 all: build
 
 help:
 	@echo "make run     build and run the part-4 server (mc_server) on $(HOST) $(POST_PORT) $(PUB_PORT), keeping the chat in $(STORE)"
 	@echo "make demo    the part-4 server and four clients in one tmux session, a pane each"
+	@echo "make relay-demo  the same with two relays between the server and its clients"
 	@echo "make test    go vet, gofmt, staticcheck and the macOS compile, then every test under the race detector (unit, fuzz seeds, scenarios)"
 	@echo "make build   build the eight programs (and keygen, relay) into $(BIN)/"
 	@echo "make key KEYDIR=dir   a CurveZMQ key pair for keyed mode in dir (see Security in the README)"
@@ -59,6 +60,10 @@ key: build
 demo: build
 	@scripts/deps.sh tmux
 	@scripts/demo.sh
+
+relay-demo: build
+	@scripts/deps.sh tmux
+	@DEMO_RELAYS=1 scripts/demo.sh
 
 vet: deps
 	$(GO) vet ./...
