@@ -59,7 +59,7 @@ func programs(b *testing.B) string {
 	binOnce.Do(func() {
 		binDir, binErr = os.MkdirTemp("", "zmqchat-bench-")
 		if binErr == nil {
-			binErr = proctest.Build(binDir, false, "./part4/mc_server", "./bench/rawserver")
+			binErr = proctest.Build(binDir, false, "./part4/mc_server", "./bench/rawserver", "./cmd/relay")
 		}
 	})
 	if binErr != nil {
@@ -245,8 +245,11 @@ func newPoster(b *testing.B, t *target, name string) *poster {
 }
 
 // post sends one valid post with body and waits for OK.
-func (p *poster) post(body string) error {
-	_, err := p.sock.SendMessage(msg.CmdPost, channel, p.name, time.Now().Format(msg.TimeLayout), body)
+func (p *poster) post(body string) error { return p.postTo(channel, body) }
+
+// postTo is post to another channel.
+func (p *poster) postTo(ch, body string) error {
+	_, err := p.sock.SendMessage(msg.CmdPost, ch, p.name, time.Now().Format(msg.TimeLayout), body)
 	if err != nil {
 		return err
 	}

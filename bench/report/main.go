@@ -35,6 +35,7 @@ func run(in io.Reader, out io.Writer) error {
 	missed := 0
 	defer func() { fmt.Fprintf(out, "\n%d target(s) missed\n", missed) }()
 	storeFile(out, r.med, &missed)
+	relays(out, r.med, &missed)
 	peers(out, r.med, r.cpu)
 	if r.rounds == 0 {
 		return nil
@@ -234,6 +235,29 @@ func storeFile(out io.Writer, med func(w, s, u string) (float64, bool), missed *
 	}
 	repair, raw := v("repair-p50-µs"), v("repair-raw-p50-µs")
 	fmt.Fprintf(out, "| repairing a gap: the 1,000 messages of a channel after a number, one page (from memory): p50 round trip (µs); per message repaired (µs); ÷ raw libzmq answering the same 5,001 frames | %s; %.2f; %.2f | | |\n", num(repair), repair/1000, repair/raw)
+	fmt.Fprintln(out)
+}
+
+// relays prints BenchmarkRelays' figures: fan-out to 1,000 subscribers
+// directly and behind two relays, and what each costs the server.
+func relays(out io.Writer, med func(w, s, u string) (float64, bool), missed *int) {
+	base, ok := med("Relays/direct-10", "zmqchat", "server-cpu-µs/post")
+	if !ok {
+		return
+	}
+	fmt.Fprintln(out, "Fan-out to 1,000 subscribers over 100 channels (10 on each), 4 posters, directly and behind two relays (500 subscribers each); the baseline is 10 direct subscribers to every channel:")
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "| subscribers | deliveries/s | lost | server CPU per post (µs) | ÷ baseline | target | met |")
+	fmt.Fprintln(out, "|---|---:|---:|---:|---:|---|---|")
+	for _, c := range []struct{ name, label string }{{"direct-10", "10, direct (baseline)"}, {"direct-1000", "1,000, direct"}, {"relays-1000", "1,000, behind two relays"}} {
+		v := func(u string) float64 { x, _ := med("Relays/"+c.name, "zmqchat", u); return x }
+		cpu, lost := v("server-cpu-µs/post"), v("lost")
+		target, met := "", ""
+		if c.name == "relays-1000" {
+			target, met = "≤ 1.2, 0 lost", yes(cpu/base <= 1.2 && lost == 0, "x", missed)
+		}
+		fmt.Fprintf(out, "| %s | %s | %.0f | %.1f | %.2f | %s | %s |\n", c.label, num(v("deliveries/s")), lost, cpu, cpu/base, target, met)
+	}
 	fmt.Fprintln(out)
 }
 

@@ -43,3 +43,22 @@ BenchmarkMemory-2  1000000  1 ns/op  150 B/msg  100 payload-B/msg
 		t.Errorf("no error for output without results")
 	}
 }
+
+// The relays' table judges the server's cost per post behind relays
+// against the baseline's.
+func TestRelaysTable(t *testing.T) {
+	for _, tt := range []struct {
+		relays string
+		want   string
+	}{{"55.5", "| 1,000, behind two relays | 37,565 | 0 | 55.5 | 1.14 | ≤ 1.2, 0 lost | yes |"}, {"60", "| 60.0 | 1.24 | ≤ 1.2, 0 lost | **no** |"}} {
+		in := "BenchmarkRelays/direct-10-2  20000  1 ns/op  117019 deliveries/s  0 lost  48.5 server-cpu-µs/post\n" +
+			"BenchmarkRelays/relays-1000-2  20000  1 ns/op  37565 deliveries/s  0 lost  " + tt.relays + " server-cpu-µs/post\n"
+		var out strings.Builder
+		if err := run(strings.NewReader(in), &out); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), tt.want) {
+			t.Errorf("relays at %s µs: no %q in\n%s", tt.relays, tt.want, out.String())
+		}
+	}
+}

@@ -1,0 +1,236 @@
+package bench
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+)
+
+// BenchmarkRelays: 1,000 subscribers over 100 channels (10 on each), fed
+// by 4 posters across the channels, directly and behind two relays (500
+// subscribers on each); and the baseline, 10 direct subscribers to every
+// channel. It reports deliveries a second, messages lost, and the server
+// process's CPU time per post, which should stay flat as subscribers move
+// behind relays: the server publishes each message once per relay, not
+// once per subscriber. Run with -benchtime Nx (N posts).
+func BenchmarkRelays(b *testing.B) {
+	for _, tt := range []struct {
+		name         string
+		subs, relays int
+	}{{"direct-10", 10, 0}, {"direct-1000", 1000, 0}, {"relays-1000", 1000, 2}} {
+		b.Run(tt.name, func(b *testing.B) {
+			t := startTarget(b, "zmqchat")
+			pubs := []string{t.pub}
+			if tt.relays > 0 {
+				pubs = nil
+				for range tt.relays {
+					pubs = append(pubs, startRelay(b, t))
+				}
+			}
+			fan := newFanout(b, pubs, tt.subs, tt.relays == 0 && tt.subs == 10)
+			fan.probe(b, t)
+			cpu0 := cpuTime(b, t.cmd.Process.Pid)
+			b.ResetTimer()
+			start := time.Now()
+			postAcross(b, t, 4, b.N)
+			want := int64(b.N) * int64(tt.subs) / 100
+			if fan.everything {
+				want = int64(b.N) * int64(tt.subs)
+			}
+			fan.await(want)
+			elapsed := time.Unix(0, fan.last.Load()).Sub(start)
+			b.StopTimer()
+			cpu := cpuTime(b, t.cmd.Process.Pid) - cpu0
+			b.ReportMetric(float64(fan.got.Load())/elapsed.Seconds(), "deliveries/s")
+			b.ReportMetric(float64(want-fan.got.Load()), "lost")
+			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "server-cpu-µs/post")
+		})
+	}
+}
+
+// startRelay starts a relay for t on free ports and returns its publish
+// endpoint.
+func startRelay(b *testing.B, t *target) string {
+	b.Helper()
+	up := func(ep string) (host, port string) {
+		i := strings.LastIndexByte(ep, ':')
+		return strings.TrimPrefix(ep[:i], "tcp://"), ep[i+1:]
+	}
+	host, post := up(t.post)
+	_, pub := up(t.pub)
+	cmd := exec.Command(filepath.Join(programs(b), "relay"), "127.0.0.1", "0", "0", host, post, pub)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { stop(cmd, os.Interrupt) })
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if m := banner.FindStringSubmatch(sc.Text()); m != nil {
+			go func() {
+				for sc.Scan() {
+				}
+			}()
+			return m[2]
+		}
+	}
+	b.Fatal("relay did not start")
+	return ""
+}
+
+// fanout is many SUB sockets, one goroutine, one poller: subscriber i to
+// channel "c<i mod 100>", two digits, so that no channel is another's prefix.
+type fanout struct {
+	n                 int
+	everything        bool // each subscribed to every channel
+	got, probes, last atomic.Int64
+	stop, done        chan struct{}
+}
+
+func newFanout(b *testing.B, pubs []string, n int, everything bool) *fanout {
+	b.Helper()
+	f := &fanout{n: n, everything: everything, stop: make(chan struct{}), done: make(chan struct{})}
+	var socks []*zmq.Socket
+	poller := zmq.NewPoller()
+	for i := range n {
+		s, err := zmq.NewSocket(zmq.SUB)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.SetLinger(0)
+		s.SetRcvhwm(0)
+		topic := fmt.Sprintf("c%02d", i%100)
+		if everything {
+			topic = ""
+		}
+		s.SetSubscribe(topic)
+		if err := s.Connect(pubs[i%len(pubs)]); err != nil {
+			b.Fatal(err)
+		}
+		socks = append(socks, s)
+		poller.Add(s, zmq.POLLIN)
+	}
+	go f.run(socks, poller)
+	b.Cleanup(func() { close(f.stop); <-f.done })
+	return f
+}
+
+func (f *fanout) run(socks []*zmq.Socket, poller *zmq.Poller) {
+	defer close(f.done)
+	defer func() {
+		for _, s := range socks {
+			s.Close()
+		}
+	}()
+	for {
+		select {
+		case <-f.stop:
+			return
+		default:
+		}
+		polled, _ := poller.Poll(20 * time.Millisecond)
+		for _, p := range polled {
+			for {
+				frames, err := p.Socket.RecvMessageBytes(zmq.DONTWAIT)
+				if err != nil {
+					break
+				}
+				switch {
+				case len(frames) != 5: // a welcome or a tick
+				case strings.HasPrefix(string(frames[3]), "probe"):
+					f.probes.Add(1)
+				default:
+					f.got.Add(1)
+					f.last.Store(time.Now().UnixNano())
+				}
+			}
+		}
+	}
+}
+
+// probe posts a probe to each channel until every subscriber has had
+// one: each subscription has reached the server (or its relay's has).
+func (f *fanout) probe(b *testing.B, t *target) {
+	b.Helper()
+	p := newPoster(b, t, "probe")
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		f.probes.Store(0)
+		for c := range 100 {
+			if err := p.postTo(fmt.Sprintf("c%02d", c), "probe"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for wait := time.Now().Add(200 * time.Millisecond); time.Now().Before(wait) && f.probes.Load() < int64(f.n); {
+			time.Sleep(time.Millisecond)
+		}
+		if f.probes.Load() >= int64(f.n) { // (to every channel: 100 each)
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("subscribers never all connected: %d probes of %d", f.probes.Load(), f.n)
+		}
+	}
+}
+
+// await waits until the subscribers have want messages between them, or
+// none came for a second (the rest are lost).
+func (f *fanout) await(want int64) {
+	idle, seen := time.Now(), int64(0)
+	for time.Since(idle) < time.Second && f.got.Load() < want {
+		if got := f.got.Load(); got != seen {
+			seen, idle = got, time.Now()
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// postAcross has clients posters post n messages between them, to the
+// channels in turn.
+func postAcross(b *testing.B, t *target, clients, n int) {
+	b.Helper()
+	errs := make(chan error, clients)
+	for c := range clients {
+		p := newPoster(b, t, fmt.Sprint("c", c))
+		go func() {
+			for i := c; i < n; i += clients {
+				if err := p.postTo(fmt.Sprintf("c%02d", i%100), "r "+strconv.Itoa(i)); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range clients {
+		if err := <-errs; err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// cpuTime is the CPU time process pid has used, user and system
+// (/proc/pid/stat, in clock ticks of 10 ms).
+func cpuTime(b *testing.B, pid int) time.Duration {
+	b.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
