@@ -367,17 +367,7 @@ func TestHelperChurner(t *testing.T) {
 func TestLargestHistoryIsNotCutOff(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, "mc_server", "127.0.0.1")
-	req := dialPost(t, s, wait)
-	defer req.Close()
-	body := strings.Repeat("x", 16000)
-	for i := range 1000 {
-		if _, err := req.SendMessage(post("dev", "ann", fmt.Sprint(i, body))); err != nil {
-			t.Fatal(err)
-		}
-		if r, err := req.RecvMessage(0); err != nil || r[0] != "OK" {
-			t.Fatalf("post %d: %q %v", i, r, err)
-		}
-	}
+	postMany(t, s, "dev", "ann", "x", strings.Repeat("x", 16000-len("x-00001 ")), 1, 1000)
 	bob := start(t, "mc_client", append([]string{"-history", "1000"}, s.args("dev", "bob")...)...)
 	bob.out.waitFor(t, "mc_client", "--- live from here ---")
 	mustOK(t, s, "dev", "ann", "after")

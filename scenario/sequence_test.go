@@ -163,17 +163,7 @@ func TestMissedMoreThanKeptIsNamed(t *testing.T) {
 	subscribed(t, s, "dev", sub)
 	sub.signal(syscall.SIGSTOP)
 	const n = 4000 // 16 MB: more than the kernel's buffers hold, and 1 MiB kept
-	body := strings.Repeat("k", 4000)
-	req := dialPost(t, s, wait)
-	defer req.Close()
-	for i := 1; i <= n; i++ {
-		if _, err := req.SendMessage(post("dev", "ann", fmt.Sprintf("k-%05d %s", i, body))); err != nil {
-			t.Fatal(err)
-		}
-		if r, err := req.RecvMessage(0); err != nil || r[0] != "OK" {
-			t.Fatalf("post %d: %q %v", i, r, err)
-		}
-	}
+	postMany(t, s, "dev", "ann", "k", strings.Repeat("k", 4000), 1, n)
 	sub.signal(syscall.SIGCONT)
 	line := sub.err.waitFor(t, "mc_client", "missed ")
 	sub.out.waitFor(t, "mc_client", fmt.Sprintf("k-%05d ", n))

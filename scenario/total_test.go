@@ -73,17 +73,7 @@ func postWhile(t *testing.T, s *server, done <-chan endlessResult) endlessResult
 func TestUnreadHistoryRepliesAreBounded(t *testing.T) {
 	t.Parallel()
 	s := startPlain(t, "-memory", "1024")
-	req := dialPost(t, s, wait)
-	defer req.Close()
-	body := strings.Repeat("x", 16000)
-	for i := 0; i < 1000; i++ {
-		if _, err := req.SendMessage(post("dev", "ann", body)); err != nil {
-			t.Fatal(err)
-		}
-		if r, err := req.RecvMessage(0); err != nil || r[0] != "OK" {
-			t.Fatalf("post %d: %q %v", i, r, err)
-		}
-	}
+	postMany(t, s, "dev", "ann", "h", strings.Repeat("x", 16000-len("h-00001 ")), 1, 1000)
 	before := peakRSS(t, s.cmd.Process.Pid)
 	var attackers []net.Conn
 	for range 2 {
