@@ -35,6 +35,10 @@ func TestRelayStandsForTheServer(t *testing.T) {
 		c.out.waitFor(t, c.name, "v-00300 ")
 		checkAllOnce(t, c.name, numbersShown(c.out, "v"), 1, 300)
 	}
+	// CHANNELS through the chained relays: dev, with the 300 and the probes.
+	if r := rawPost(t, r2.host, r2.post, "CHANNELS"); len(r) != 4 || r[0] != "OK" || r[1] != "dev" || len(r[2]) != 3 || r[2] < "300" {
+		t.Errorf("CHANNELS through two relays: %q", r)
+	}
 	// A person types through the chained relays.
 	dev.typeLine("hello through two relays")
 	direct.out.waitFor(t, "mc_client", "bob: hello through two relays (")

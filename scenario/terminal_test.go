@@ -201,6 +201,12 @@ func TestTerminalCommands(t *testing.T) {
 
 	ann.typeKeys("/help\r")
 	at = ann.waitScreen(at, "/quit")
+	// /channels: every channel posted to, with its count.
+	mustOK(t, s, "ops", "bob", "on ops")
+	mustOK(t, s, "ops", "bob", "on ops again")
+	ann.typeKeys("/channels\r")
+	at = ann.waitScreen(at, "channels:")
+	at = ann.waitScreen(at, "ops              2 messages, the last ")
 	ann.typeKeys("/nope and more\r")
 	at = ann.waitScreen(at, "unknown command /nope: not posted")
 	ann.typeKeys("//slash\r")

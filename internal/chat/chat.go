@@ -279,10 +279,12 @@ func (cfg Config) historyChannel() string {
 }
 
 // job is what the input asks the posting goroutine for: a message to post,
-// or (at a terminal, /history N) the N most recent messages to show.
+// or (at a terminal) the N most recent messages to show (/history N), or
+// the channels (/channels).
 type job struct {
-	m       msg.Message
-	history int
+	m        msg.Message
+	history  int
+	channels bool
 }
 
 // postLines posts each message from posts until it is closed or ctx is
@@ -300,6 +302,10 @@ func postLines(ctx context.Context, cfg Config, poster *client.Poster, posts <-c
 			}
 			if next.history > 0 {
 				showHistory(ctx, cfg, poster, next.history, con)
+				continue
+			}
+			if next.channels {
+				showChannels(ctx, poster, con)
 				continue
 			}
 			m = next.m
@@ -385,6 +391,29 @@ func showHistory(ctx context.Context, cfg Config, poster *client.Poster, n int, 
 	}
 }
 
+// showChannels shows the server's channels, for /channels.
+func showChannels(ctx context.Context, poster *client.Poster, con *console) {
+	cs, err := poster.Channels(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			con.Warn("no channel list: " + err.Error())
+		}
+		return
+	}
+	con.Warn(display.Count(len(cs), "channel", "channels") + ":")
+	for _, c := range cs {
+		last := "earlier"
+		if t, err := msg.ParseTime(c.Last); err == nil {
+			last = t.Local().Format(display.TimeLayout)
+		}
+		name := display.Escape(c.Name)
+		if c.Name == "" {
+			name = "(the room)"
+		}
+		con.Warn(fmt.Sprintf("  %-16s %s, the last %s", name, display.Count(int(c.Count), "message", "messages"), last))
+	}
+}
+
 // readInput reads lines until input ends (or /quit), carries out commands
 // at a terminal, and sends each line that makes a valid message to posts,
 // which it closes when done.
@@ -407,9 +436,9 @@ func readInput(ctx context.Context, cfg Config, con *console, posts chan<- job, 
 			if c = command(line, con, cfg.readOnly()); c.quit {
 				return
 			}
-			if c.history > 0 {
+			if c.history > 0 || c.channels {
 				select {
-				case posts <- job{history: c.history}:
+				case posts <- job{history: c.history, channels: c.channels}:
 				case <-ctx.Done():
 					return
 				}
@@ -445,6 +474,7 @@ func prompt(cfg Config) string {
 const help = `commands:
   /help         this help
   /history [N]  show the N most recent messages (default 20, at most 1000)
+  /channels     list the channels, with how many messages each and when the last came
   /quit         leave (as does Ctrl-D, once what you typed is posted; Ctrl-C leaves at once)
   //text        post "/text": a line that starts with / is a command, // escapes it
 anything else is posted; Up and Down recall earlier lines`
@@ -452,16 +482,18 @@ anything else is posted; Up and Down recall earlier lines`
 const readOnlyHelp = `commands:
   /help         this help
   /history [N]  show the N most recent messages of every channel (default 20, at most 1000)
+  /channels     list the channels, with how many messages each and when the last came
   /quit         leave (as do Ctrl-D and Ctrl-C)
 channel ALL is read-only: it shows every channel, and nothing typed here is posted;
 to post, join a channel (mc_client ... <channel> <name>)`
 
 // cmdResult is what a command line asks for: a line to post ("//x" posts
-// "/x"), history to show, or to quit.
+// "/x"), history or the channels to show, or to quit.
 type cmdResult struct {
-	post    string
-	history int
-	quit    bool
+	post     string
+	history  int
+	channels bool
+	quit     bool
 }
 
 // defaultHistory is what /history shows without a number.
@@ -482,6 +514,8 @@ func command(line string, con *console, readOnly bool) cmdResult {
 		}
 	case "/quit":
 		return cmdResult{quit: true}
+	case "/channels":
+		return cmdResult{channels: true}
 	case "/history":
 		n := defaultHistory
 		if arg = strings.TrimSpace(arg); arg != "" {

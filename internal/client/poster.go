@@ -109,6 +109,17 @@ func (p *Poster) History(ctx context.Context, channel string, n int) ([]msg.Mess
 	return got, nil
 }
 
+// Channels asks the server for its channels (CHANNELS). Errors are as
+// Post's.
+func (p *Poster) Channels(ctx context.Context) ([]msg.Channel, error) {
+	reply, err := p.request(ctx, msg.EncodeChannels())
+	if err != nil {
+		return nil, err
+	}
+	cs, _, err := msg.DecodeChannelsReply(reply)
+	return cs, err
+}
+
 // After asks the server for the messages of channel numbered after n
 // (by n.All for every channel), oldest first, a page at a time, up to
 // limit. Errors are as Post's.

@@ -30,10 +30,11 @@ const (
 
 // Command words of a request's first frame, and reply words.
 const (
-	CmdPost    = "POST"
-	CmdHistory = "HISTORY"
-	ReplyOK    = "OK"
-	ReplyErr   = "ERR"
+	CmdPost     = "POST"
+	CmdHistory  = "HISTORY"
+	CmdChannels = "CHANNELS"
+	ReplyOK     = "OK"
+	ReplyErr    = "ERR"
 	// ReplyMore begins a HISTORY reply that stopped at HistoryBytes: it
 	// holds the newest of the messages asked for that fit, and the rest
 	// are older (ask again with Skip).
@@ -509,6 +510,60 @@ func DecodePub(frames [][]byte) (Message, error) {
 		}
 	}
 	return m, nil
+}
+
+// Channel is a channel as CHANNELS lists it: how many messages it has had,
+// and the time of its last as posted (empty if the server no longer holds
+// it in memory).
+type Channel struct {
+	Name  string
+	Count uint64
+	Last  string
+}
+
+// MaxChannels is the most channels a CHANNELS reply lists.
+const MaxChannels = 1000
+
+// EncodeChannels returns the frames of a CHANNELS request.
+func EncodeChannels() [][]byte { return [][]byte{[]byte(CmdChannels)} }
+
+// ChannelsReply returns the frames of a reply to CHANNELS: OK, then three
+// frames a channel (name, count, time of its last message), or MORE if
+// some were left out (past MaxChannels).
+func ChannelsReply(cs []Channel, more bool) [][]byte {
+	word := ReplyOK
+	if more {
+		word = ReplyMore
+	}
+	reply := make([][]byte, 1, 1+3*len(cs))
+	reply[0] = []byte(word)
+	for _, c := range cs {
+		reply = append(reply, []byte(c.Name), strconv.AppendUint(nil, c.Count, 10), []byte(c.Last))
+	}
+	return reply
+}
+
+// DecodeChannelsReply decodes a reply to CHANNELS, or returns the server's
+// reason (an *Error) for refusing.
+func DecodeChannelsReply(frames [][]byte) (cs []Channel, more bool, err error) {
+	more = len(frames) > 0 && string(frames[0]) == ReplyMore
+	if len(frames) == 0 || string(frames[0]) != ReplyOK && !more {
+		if err := DecodeReply(frames); err != nil {
+			return nil, false, err
+		}
+	}
+	rest := frames[1:]
+	if len(rest)%3 != 0 {
+		return nil, false, fmt.Errorf("malformed channel list from server (%d frames after %s, not a multiple of 3)", len(rest), frames[0])
+	}
+	for i := 0; i < len(rest); i += 3 {
+		n, err := strconv.ParseUint(string(rest[i+1]), 10, 64)
+		if err != nil {
+			return nil, false, fmt.Errorf("malformed channel list from server: count %q", truncate(string(rest[i+1]), 16))
+		}
+		cs = append(cs, Channel{Name: string(rest[i]), Count: n, Last: string(rest[i+2])})
+	}
+	return cs, more, nil
 }
 
 // Tick returns the message a server's publish port sends, now and then

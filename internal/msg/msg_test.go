@@ -455,3 +455,14 @@ func TestHistoryAfterRoundTrip(t *testing.T) {
 		t.Error("a malformed after was taken")
 	}
 }
+
+func TestChannelsRoundTrip(t *testing.T) {
+	cs := []Channel{{Name: "dev", Count: 12, Last: "2026-12-06T05:40:11Z"}, {Name: "ops", Count: 3}}
+	got, more, err := DecodeChannelsReply(ChannelsReply(cs, true))
+	if err != nil || !more || len(got) != 2 || got[0] != cs[0] || got[1] != cs[1] {
+		t.Fatalf("DecodeChannelsReply(ChannelsReply(%v)) = %v, %v, %v", cs, got, more, err)
+	}
+	if _, _, err := DecodeChannelsReply([][]byte{[]byte("OK"), []byte("dev"), []byte("x"), []byte("")}); err == nil {
+		t.Error("a count that is not a number was taken")
+	}
+}

@@ -56,6 +56,8 @@ func (h *Handler) Handle(frames [][]byte, key string) Result {
 		return h.post(frames, owner)
 	case msg.CmdHistory:
 		return Result{Reply: h.history(frames)}
+	case msg.CmdChannels:
+		return Result{Reply: h.channels(frames)}
 	case "":
 		return refuse(&msg.Error{Reason: "empty request"})
 	default:
@@ -112,6 +114,17 @@ func (h *Handler) history(frames [][]byte) [][]byte {
 	}
 	pubs, cut := fit(recs, h.Store.Numbering(), req.After != nil)
 	return msg.HistoryReply(pubs, more || cut)
+}
+
+// channels answers CHANNELS: the channels posted to, by name, at most
+// msg.MaxChannels.
+func (h *Handler) channels(frames [][]byte) [][]byte {
+	if len(frames) != 1 {
+		return msg.ErrReply(&msg.Error{Reason: fmt.Sprintf("%s takes 1 frame, got %d", msg.CmdChannels, len(frames))})
+	}
+	cs := h.Store.Channels()
+	more := len(cs) > msg.MaxChannels
+	return msg.ChannelsReply(cs[:min(len(cs), msg.MaxChannels)], more)
 }
 
 // after is the number a request's After asks for what came after: its

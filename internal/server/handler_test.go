@@ -137,6 +137,10 @@ func FuzzHandle(f *testing.F) {
 				if got, more, err := msg.DecodeHistoryReply(reply); err != nil || more || len(got) != want {
 					t.Fatalf("history of %d skipping %d with %d stored: %d messages, more %v (%v)", hr.Count, hr.Skip, h.Store.Len(), len(got), more, err)
 				}
+			case len(req) == 1 && string(req[0]) == "CHANNELS" && string(reply[0]) == "OK":
+				if _, _, err := msg.DecodeChannelsReply(reply); err != nil {
+					t.Fatalf("CHANNELS: %v", err)
+				}
 			case len(reply) == 1 && string(reply[0]) == "OK":
 				if _, err := msg.DecodePost(req, mode); err != nil {
 					t.Fatalf("OK for an invalid request (%v): %q", err, req)

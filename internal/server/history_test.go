@@ -180,3 +180,16 @@ func TestHistoryStopsAtItsByteCap(t *testing.T) {
 		t.Fatalf("the older 35: %d messages, more %v, err %v", len(rest), more, err)
 	}
 }
+
+// CHANNELS lists the channels posted to, with their counts and last
+// times; it takes no argument.
+func TestHandleChannels(t *testing.T) {
+	h, _ := newHandler(msg.MultiChannel)
+	handleAll(h, post("dev", "ann", "one"), post("ops", "bob", "two"), post("dev", "ann", "three"))
+	if got := string(bytesJoin(h.Handle(frames("CHANNELS"), ""))); got != "OK|dev|2|"+tm+"|ops|1|"+tm {
+		t.Errorf("CHANNELS: %q", got)
+	}
+	if got := string(bytesJoin(h.Handle(frames("CHANNELS", "dev"), ""))); got != "ERR|CHANNELS takes 1 frame, got 2" {
+		t.Errorf("CHANNELS with an argument: %q", got)
+	}
+}

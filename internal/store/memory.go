@@ -1,8 +1,12 @@
 package store
 
 import (
+	"slices"
 	"sort"
+	"strings"
 	"sync"
+
+	"github.com/zmqchat/zmqchat/internal/msg"
 )
 
 // chunk is how many messages one block of the log holds. The log grows a
@@ -252,6 +256,23 @@ func (s *Memory) after(channel string, all bool, seq uint64, n int) (recs []Reco
 		recs = append(recs, s.at(i))
 	}
 	return recs, len(idx) == 0 && s.seqs[channel] <= seq || len(idx) > 0 && s.at(idx[0]).Seq <= seq+1
+}
+
+// Channels lists the channels posted to, by name: each one's count (its
+// last number) and the time of its last message if memory holds it.
+func (s *Memory) Channels() []msg.Channel {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	cs := make([]msg.Channel, 0, len(s.seqs))
+	for name, n := range s.seqs {
+		c := msg.Channel{Name: name, Count: n}
+		if idx := s.channels[name]; len(idx) > 0 {
+			c.Last = s.at(idx[len(idx)-1]).Time
+		}
+		cs = append(cs, c)
+	}
+	slices.SortFunc(cs, func(a, b msg.Channel) int { return strings.Compare(a.Name, b.Name) })
+	return cs
 }
 
 // Evicted returns how many messages the budget made the store drop from

@@ -130,3 +130,23 @@ func TestSchema1IsNumbered(t *testing.T) {
 		t.Errorf("after a second start: %q", numbers(got))
 	}
 }
+
+// Channels lists every channel posted to, by name, with its count and
+// its last message's time while memory holds it; after a restart, the
+// counts come from the file.
+func TestChannels(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f.db")
+	s := open(t, path, Options{})
+	for i, ch := range []string{"ops", "dev", "dev"} {
+		add(s, on(ch, i))
+	}
+	got := s.Channels()
+	if len(got) != 2 || got[0].Name != "dev" || got[0].Count != 2 || got[0].Last != rec(on("dev", 2)).Time || got[1].Name != "ops" || got[1].Count != 1 {
+		t.Fatalf("channels: %+v", got)
+	}
+	s.Close()
+	again := open(t, path, Options{Budget: 1}) // holds only the newest
+	if got := again.Channels(); len(got) != 2 || got[0].Count != 2 || got[1].Count != 1 || got[1].Last != "" {
+		t.Errorf("channels after a restart: %+v", got)
+	}
+}

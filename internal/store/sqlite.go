@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/mattn/go-sqlite3"
+
+	"github.com/zmqchat/zmqchat/internal/msg"
 )
 
 // The store file's identity: SQLite's application_id (the bytes "zmqc")
@@ -246,6 +248,10 @@ func (f *File) create(ddl string) error {
 	_, err := f.db.Exec(ddl + fmt.Sprintf("INSERT INTO numbering (id) VALUES ('%s'); PRAGMA application_id = %d; PRAGMA user_version = %d; COMMIT;", newNumbering(), applicationID, schema))
 	return err
 }
+
+// Channels lists the channels, as its memory knows them: every channel's
+// count was read from the file at the start.
+func (f *File) Channels() []msg.Channel { return f.recent.Channels() }
 
 // Numbering returns the identity of the file's numbering.
 func (f *File) Numbering() string { return f.number }

@@ -33,6 +33,9 @@ type Store interface {
 	// Numbering identifies the store's numbering: a store that starts
 	// again from nothing numbers anew, under another identity.
 	Numbering() string
+	// Channels lists the channels posted to, by name, with their counts
+	// and the times of their last messages that memory holds.
+	Channels() []msg.Channel
 	// Len returns the number of messages stored.
 	Len() int
 	Close() error

@@ -38,20 +38,8 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	if also.Given() && *postPort == "" {
 		return cmd.Usagef("-also goes with -post-port: what was missed is fetched from each server's post port")
 	}
-	ep, err := cmd.Connect(a[0], a[1])
+	post, ep, err := endpoints(cmd, a[0], *postPort, a[1], also, keyed)
 	if err != nil {
-		return err
-	}
-	post := ep
-	if *postPort != "" {
-		if post, ep, err = cmd.ConnectPair(a[0], *postPort, a[1]); err != nil {
-			return err
-		}
-	}
-	if err := also.Apply(&post, &ep); err != nil {
-		return err
-	}
-	if err := keyed.Apply(&post, &ep); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stderr, "pub_client: listening to %s; Ctrl-C stops\n", ep)
@@ -70,11 +58,33 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 				show(m)
 			}
 		}})
-	var postAt *transport.Endpoint
-	if *postPort != "" {
-		postAt = &post
-	}
-	go join.Serve(ctx, postAt, ep, client.Options{Timeout: client.DefaultTimeout, Retries: client.DefaultRetries}, client.DefaultTimeout)
+	go join.Serve(ctx, post, ep, client.Options{Timeout: client.DefaultTimeout, Retries: client.DefaultRetries}, client.DefaultTimeout)
 	return client.Subscribe(ctx, ep, client.Subscription{All: true},
 		join.Handlers(client.ReportConnection(ep, warn), func(err error) { warn(err.Error()) }))
+}
+
+// endpoints returns where pub_client subscribes, and where it asks (nil
+// for the post port the server's welcome names), with the -also and keyed
+// flags applied.
+func endpoints(cmd *cli.Command, host, postPort, pubPort string, also *cli.Also, keyed *cli.ClientKeys) (*transport.Endpoint, transport.Endpoint, error) {
+	ep, err := cmd.Connect(host, pubPort)
+	if err != nil {
+		return nil, ep, err
+	}
+	post := ep
+	if postPort != "" {
+		if post, ep, err = cmd.ConnectPair(host, postPort, pubPort); err != nil {
+			return nil, ep, err
+		}
+	}
+	if err := also.Apply(&post, &ep); err != nil {
+		return nil, ep, err
+	}
+	if err := keyed.Apply(&post, &ep); err != nil {
+		return nil, ep, err
+	}
+	if postPort == "" {
+		return nil, ep, nil
+	}
+	return &post, ep, nil
 }
