@@ -56,7 +56,8 @@ type JoinConfig struct {
 }
 
 // ask is what the subscribing goroutine wants fetched: the recent most
-// recent messages (on joining), or what came after a number.
+// recent messages (on joining, if recent > 0), or what came after a
+// number.
 type ask struct {
 	recent int
 	after  msg.Number
@@ -76,9 +77,9 @@ const asleep = 2 * time.Second
 // oldest held are let go, to be fetched in turn.
 const maxHeld = 10000
 
-// maxRepair bounds what one fetch brings back (at most a page of 1,000
-// messages at a time): a client that missed more says how many it
-// skipped.
+// maxRepair bounds what one fetch brings back (a page of at most 1,000
+// messages at a time); the held messages then show the next jump, and the
+// rest is fetched in turn.
 const maxRepair = 100000
 
 // NewJoin returns a Join; with cfg.Recent, live messages are held until
