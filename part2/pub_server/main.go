@@ -46,7 +46,9 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 		return err
 	}
 	// PUB on <pub_port>: each stored message goes to every subscriber, as
-	// the frames channel (""), username, time, message.
+	// the frames channel (""), username, time, message and its number;
+	// each new subscriber is first welcomed with where to ask for what it
+	// misses.
 	pub, err := transport.Listen(zmq.PUB, pubAt)
 	if err != nil {
 		post.Close()
