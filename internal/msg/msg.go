@@ -449,13 +449,10 @@ func HistoryReply(pubs [][][]byte, more bool) [][]byte {
 // server's reason (an *Error) for refusing. Each message is decoded as a
 // publication is (see DecodePub).
 func DecodeHistoryReply(frames [][]byte) (ms []Message, more bool, err error) {
-	more = len(frames) > 0 && string(frames[0]) == ReplyMore
-	if len(frames) == 0 || string(frames[0]) != ReplyOK && !more {
-		if err := DecodeReply(frames); err != nil {
-			return nil, false, err
-		}
+	rest, more, err := listReply(frames)
+	if err != nil {
+		return nil, false, err
 	}
-	rest := frames[1:]
 	if len(rest)%5 != 0 {
 		return nil, false, fmt.Errorf("malformed history from server (%d frames after %s, not a multiple of 5)", len(rest), frames[0])
 	}
@@ -524,6 +521,19 @@ type Channel struct {
 // MaxChannels is the most channels a CHANNELS reply lists.
 const MaxChannels = 1000
 
+// listReply takes a reply that lists things (to HISTORY, CHANNELS): the
+// frames after its first, OK or MORE, and whether it was MORE; or the
+// server's reason for refusing (an *Error).
+func listReply(frames [][]byte) (rest [][]byte, more bool, err error) {
+	more = len(frames) > 0 && string(frames[0]) == ReplyMore
+	if len(frames) == 0 || string(frames[0]) != ReplyOK && !more {
+		if err := DecodeReply(frames); err != nil {
+			return nil, false, err
+		}
+	}
+	return frames[1:], more, nil
+}
+
 // EncodeChannels returns the frames of a CHANNELS request.
 func EncodeChannels() [][]byte { return [][]byte{[]byte(CmdChannels)} }
 
@@ -546,13 +556,10 @@ func ChannelsReply(cs []Channel, more bool) [][]byte {
 // DecodeChannelsReply decodes a reply to CHANNELS, or returns the server's
 // reason (an *Error) for refusing.
 func DecodeChannelsReply(frames [][]byte) (cs []Channel, more bool, err error) {
-	more = len(frames) > 0 && string(frames[0]) == ReplyMore
-	if len(frames) == 0 || string(frames[0]) != ReplyOK && !more {
-		if err := DecodeReply(frames); err != nil {
-			return nil, false, err
-		}
+	rest, more, err := listReply(frames)
+	if err != nil {
+		return nil, false, err
 	}
-	rest := frames[1:]
 	if len(rest)%3 != 0 {
 		return nil, false, fmt.Errorf("malformed channel list from server (%d frames after %s, not a multiple of 3)", len(rest), frames[0])
 	}
