@@ -27,13 +27,19 @@ func newKeyring(t *testing.T) *keyring {
 	t.Helper()
 	k := &keyring{dir: t.TempDir()}
 	k.allow = filepath.Join(k.dir, "allow")
-	for _, who := range []string{"server", "alice", "bob", "eve"} {
-		if p := run(t, "keygen", k.keys(who)); p.code != 0 {
-			t.Fatalf("keygen %s: exit %d\n%s", who, p.code, p.err)
-		}
-	}
+	k.generate(t, "server", "alice", "bob", "eve")
 	k.write(t, "alice", "bob")
 	return k
+}
+
+// generate makes key pairs for each of who with keygen.
+func (k *keyring) generate(t *testing.T, who ...string) {
+	t.Helper()
+	for _, w := range who {
+		if p := run(t, "keygen", k.keys(w)); p.code != 0 {
+			t.Fatalf("keygen %s: exit %d\n%s", w, p.code, p.err)
+		}
+	}
 }
 
 func (k *keyring) keys(who string) string { return filepath.Join(k.dir, who) }
@@ -47,13 +53,13 @@ func (k *keyring) public(t *testing.T, who string) string {
 	return strings.TrimSpace(string(data))
 }
 
-// write makes the allow-list list users.
+// write makes the allow-list list users; "relay NAME" lists a relay.
 func (k *keyring) write(t *testing.T, users ...string) {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("# zmqchat allow-list\n")
 	for _, u := range users {
-		fmt.Fprintf(&b, "%s %s\n", u, k.public(t, u))
+		fmt.Fprintf(&b, "%s %s\n", u, k.public(t, strings.TrimPrefix(u, "relay ")))
 	}
 	if err := os.WriteFile(k.allow, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
@@ -65,13 +71,19 @@ func (k *keyring) client(who string) []string {
 	return []string{"-keys", k.keys(who), "-server-key", filepath.Join(k.keys("server"), "public.key")}
 }
 
-func startKeyedServer(t *testing.T, k *keyring) *server {
+// startKeyedServer starts a keyed mc_server of k, whose allow-list lists
+// alice and bob, or what listed says ("3 users and 2 relays").
+func startKeyedServer(t *testing.T, k *keyring, listed ...string) *server {
 	t.Helper()
 	s := &server{host: "127.0.0.1"}
 	s.proc = start(t, "mc_server", "-keys", k.keys("server"), "-allow", k.allow, "127.0.0.1", "0", "0")
 	m := bannerPorts.FindStringSubmatch(s.out.waitMatch(t, "mc_server", "banner", bannerPorts.MatchString))
 	s.post, s.pub = m[1], m[2]
-	s.err.waitFor(t, "mc_server", "keyed mode: CurveZMQ, 2 users")
+	want := "2 users"
+	if len(listed) > 0 {
+		want = listed[0]
+	}
+	s.err.waitFor(t, "mc_server", "keyed mode: CurveZMQ, "+want+" on ")
 	return s
 }
 

@@ -4,13 +4,18 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	zmq "github.com/pebbe/zmq4"
+
+	"github.com/zmqchat/zmqchat/internal/keys"
 )
 
-// startZmqRelay starts a relay program for up on loopback and free ports, and reads
-// the ports it bound from its banner.
-func startZmqRelay(t *testing.T, up *server) *server {
+// startZmqRelay starts a relay program with flags for up on loopback and
+// free ports, and reads the ports it bound from its banner.
+func startZmqRelay(t *testing.T, up *server, flags ...string) *server {
 	t.Helper()
-	r, err := serving(start(t, "relay", "127.0.0.1", "0", "0", up.host, up.post, up.pub), "127.0.0.1")
+	args := append(flags, "127.0.0.1", "0", "0", up.host, up.post, up.pub)
+	r, err := serving(start(t, "relay", args...), "127.0.0.1")
 	if err != nil {
 		t.Fatalf("relay did not start: %v\n%s", err, r.err)
 	}
@@ -93,4 +98,97 @@ func TestClientMovesToAnotherRelay(t *testing.T) {
 			t.Errorf("%s said it lost the server, with a relay still up:\n%s", c.name, c.err)
 		}
 	}
+}
+
+// Keyed mode through relays: the relays show the server's key, so a
+// client needs nothing but a relay's address; a relay lets in only the
+// allow-list's keys; a name stays its key's through two relays; and the
+// server believes what is passed on only from relays it lists.
+func TestKeyedRelaysKeepNamesBoundToKeys(t *testing.T) {
+	t.Parallel()
+	k := newKeyring(t)
+	k.generate(t, "east", "west", "rogue")
+	k.write(t, "alice", "bob", "relay east", "relay west", "rogue")
+	s := startKeyedServer(t, k, "3 users and 2 relays")
+	keyed := func(self string) []string {
+		return []string{"-keys", k.keys("server"), "-allow", k.allow, "-as", k.keys(self)}
+	}
+	east := startZmqRelay(t, s, keyed("east")...)
+	west := startZmqRelay(t, east, keyed("west")...)
+	east.err.waitFor(t, "relay", "keyed mode: CurveZMQ, 3 users and 2 relays on ")
+
+	alice := start(t, "mc_client", append(k.client("alice"), west.args("dev", "alice")...)...)
+	bob := start(t, "mc_client", append(k.client("bob"), east.args("dev", "bob")...)...)
+	probed(t, alice, alice.out, bob.out)
+	alice.typeLine("hello through two relays")
+	bob.out.waitFor(t, "bob", "alice: hello through two relays (")
+	s.out.waitFor(t, "mc_server", "[dev] alice: hello through two relays (")
+
+	// alice cannot post as bob through them: her key reaches the server.
+	fake := start(t, "mc_client", append(k.client("alice"), west.args("dev", "bob")...)...)
+	fake.typeLine("I am bob, honest")
+	fake.err.waitFor(t, "mc_client", "the server refused the message: you cannot post as bob: your key is alice's")
+
+	// A stranger is refused by the relay itself.
+	eve := start(t, "pub_client", append(k.client("eve"), west.host, west.pub)...)
+	if code := eve.wait(); code != 1 {
+		t.Errorf("pub_client with an unlisted key at a relay exited %d, want 1", code)
+	}
+	west.err.waitFor(t, "relay", "refused a connection from 127.0.0.1: its key "+k.public(t, "eve")+" is not on the allow-list")
+
+	// A relay whose key is listed as a user's, not a relay's, is let in,
+	// but what it passes on is refused: it could say anyone sent it.
+	rogue := startZmqRelay(t, s, keyed("rogue")...)
+	viaRogue := start(t, "mc_client", append(k.client("alice"), rogue.args("dev", "alice")...)...)
+	viaRogue.typeLine("through a relay the server does not list")
+	viaRogue.err.waitFor(t, "mc_client", "only a relay on the server's allow-list may pass on others' requests")
+
+	// Nor may a client put another's key before its request itself.
+	forged := forgedPost(t, k, s, "alice", k.public(t, "bob")+" 00000000", post("dev", "bob", "forged")...)
+	if len(forged) != 2 || forged[0] != "ERR" || !strings.Contains(forged[1], "only a relay") {
+		t.Errorf("a post with bob's key forged in its envelope: %q", forged)
+	}
+	never(t, []*lines{s.out, bob.out}, "I am bob", "a relay the server does not list", "forged")
+	for _, p := range []*proc{fake, viaRogue} {
+		if p.signal(syscall.SIGINT); p.wait() != 1 {
+			t.Errorf("%s, its line refused, exited %d on Ctrl-C, want 1", p.name, p.code)
+		}
+	}
+	alice.interrupt()
+	bob.interrupt()
+}
+
+// forgedPost sends frames from who's DEALER, keyed, to s, with id put
+// before the envelope's empty frame as a relay would put its client's
+// routing id, and returns the reply.
+func forgedPost(t *testing.T, k *keyring, s *server, who, id string, frames ...string) []string {
+	t.Helper()
+	pair, err := keys.Load(k.keys(who))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := zmq.NewSocket(zmq.DEALER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	d.SetLinger(0)
+	d.SetRcvtimeo(wait)
+	if err := d.ClientAuthCurve(k.public(t, "server"), pair.Public, pair.Secret); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Connect("tcp://" + s.host + ":" + s.post); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SendMessage(id, "", frames); err != nil {
+		t.Fatal(err)
+	}
+	reply, err := d.RecvMessage(0)
+	if err != nil {
+		t.Fatalf("no reply to a forged post: %v", err)
+	}
+	if len(reply) < 2 || reply[0] != id || reply[1] != "" {
+		t.Fatalf("reply envelope: %q", reply)
+	}
+	return reply[2:]
 }

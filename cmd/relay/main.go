@@ -5,7 +5,7 @@
 // upstream and publications down (XSUB/XPUB, the forwarder). Clients of
 // parts 2 to 4 connect to it as to the server.
 //
-//	relay <ip> <post_port> <pub_port> <upstream_ip> <upstream_post_port> <upstream_pub_port>
+//	relay [-keys DIR -allow FILE -as DIR] <ip> <post_port> <pub_port> <upstream_ip> <upstream_post_port> <upstream_pub_port>
 package main
 
 import (
@@ -30,6 +30,7 @@ func main() { os.Exit(cli.Main(run)) }
 
 func run(ctx context.Context, args []string, env cli.Env) error {
 	cmd := cli.NewCommand("relay", summary, "<ip>", "<post_port>", "<pub_port>", "<upstream_ip>", "<upstream_post_port>", "<upstream_pub_port>")
+	keyed := cli.RelayKeyFlags(cmd)
 	a, err := cmd.Parse(args)
 	if err != nil {
 		return err
@@ -42,6 +43,12 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	if err != nil {
 		return err
 	}
+	warn := cli.Warn(env, "relay")
+	// Keyed, it lets in the allow-list's keys, as the server would, and is
+	// let in upstream by its own.
+	if err := keyed.Apply([]*transport.Endpoint{&postAt, &pubAt}, []*transport.Endpoint{&upPost, &upPub}, warn); err != nil {
+		return err
+	}
 	stats := make(chan os.Signal, 1)
 	signal.Notify(stats, syscall.SIGUSR1)
 	defer signal.Stop(stats)
@@ -52,7 +59,6 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 		return err
 	}
 	cli.Announce(env.Stdout, "relay", a[0], bound[0], bound[1], "mc_client HOST POST PUB <channel> <name>")
-	warn := cli.Warn(env, "relay")
 	warn("relaying " + upPost.String() + " and " + upPub.String())
 
 	// Until Ctrl-C, each device's proxy in its goroutine; statistics on

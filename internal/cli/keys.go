@@ -110,3 +110,54 @@ func (a *Also) Apply(post, pub *transport.Endpoint) error {
 	}
 	return nil
 }
+
+// RelayKeys are the flags of a relay's keyed mode.
+type RelayKeys struct {
+	cmd               *Command
+	keys, allow, self *string
+}
+
+// RelayKeyFlags adds -keys, -allow and -as to cmd.
+func RelayKeyFlags(cmd *Command) *RelayKeys {
+	return &RelayKeys{
+		cmd:   cmd,
+		keys:  cmd.String("keys", "", "keyed mode: the server's key pair in `dir`, which the relay shows its clients, so that they need only the server's public key; needs -allow and -as"),
+		allow: cmd.String("allow", "", "keyed mode: the allow-list `file` (the server's) of the users, and relays, it lets in"),
+		self:  cmd.String("as", "", "keyed mode: the relay's own key pair in `dir` (made by keygen), by which its upstream knows it: listed there as \"relay NAME KEY\""),
+	}
+}
+
+// Apply makes the relay's endpoints speak CurveZMQ when the flags ask for
+// keyed mode: front, to its clients, behind a gate of the allow-list, as
+// the server; up, to its upstream, as the relay itself. say reports whom
+// the gate refuses.
+func (k *RelayKeys) Apply(front, up []*transport.Endpoint, say func(string)) error {
+	if *k.keys == "" && *k.allow == "" && *k.self == "" {
+		return nil
+	}
+	if *k.keys == "" || *k.allow == "" || *k.self == "" {
+		return k.cmd.Usagef("-keys, -allow and -as go together: a keyed relay needs the server's keys, the allow-list and its own keys")
+	}
+	server, err := keys.Load(*k.keys)
+	if err != nil {
+		return err
+	}
+	self, err := keys.Load(*k.self)
+	if err != nil {
+		return err
+	}
+	list, err := keys.ReadAllowList(*k.allow)
+	if err != nil {
+		return err
+	}
+	gate := transport.NewGate(list, say)
+	for _, ep := range front {
+		ep.Curve = &transport.Curve{Pair: server, Gate: gate}
+	}
+	for _, ep := range up {
+		ep.Curve = &transport.Curve{Pair: self, Server: server.Public}
+	}
+	say(fmt.Sprintf("keyed mode: CurveZMQ, %s on %s; the server's public key %s; known upstream by %s",
+		list, *k.allow, server.Public, self.Public))
+	return nil
+}

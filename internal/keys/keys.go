@@ -15,6 +15,7 @@ import (
 
 	zmq "github.com/pebbe/zmq4"
 
+	"github.com/zmqchat/zmqchat/internal/display"
 	"github.com/zmqchat/zmqchat/internal/msg"
 )
 
@@ -106,19 +107,42 @@ func readKey(path string) (string, error) {
 	return k, nil
 }
 
+// Len is the length of a key in Z85 text.
+const Len = 40
+
 // checkKey checks that k is a CurveZMQ key in Z85: 40 characters that
 // decode to 32 bytes.
 func checkKey(k string) error {
-	if len(k) != 40 || len(zmq.Z85decode(k)) != 32 {
+	if len(k) != Len || len(zmq.Z85decode(k)) != 32 {
 		return errors.New("not a CurveZMQ key (40 characters of Z85)")
 	}
 	return nil
 }
 
 // AllowList binds usernames to public keys: the users a keyed server lets
-// in, and the one name each may post as.
+// in, and the one name each may post as. Some keys are relays': those
+// connections pass on other users' requests, each named by its key.
 type AllowList struct {
-	names map[string]string // public key -> username
+	names  map[string]string // public key -> username
+	relays map[string]bool   // public keys of relays
+}
+
+// Relay reports whether key is listed as a relay's.
+func (a *AllowList) Relay(key string) bool { return a.relays[key] }
+
+// String says what is listed: "3 users", "3 users and 2 relays".
+func (a *AllowList) String() string {
+	relays := 0
+	for _, r := range a.relays {
+		if r {
+			relays++
+		}
+	}
+	users := display.Count(len(a.names)-relays, "user", "users")
+	if relays == 0 {
+		return users
+	}
+	return users + " and " + display.Count(relays, "relay", "relays")
 }
 
 // Name returns the username bound to key, and whether key is listed.
@@ -127,20 +151,17 @@ func (a *AllowList) Name(key string) (string, bool) {
 	return name, ok
 }
 
-// Len returns how many users are listed.
-func (a *AllowList) Len() int { return len(a.names) }
-
 // ReadAllowList reads an allow-list file: one "username public-key" a
-// line, like ssh's authorized_keys; blank lines and lines starting with #
-// are skipped. A name or a key listed twice is an error, so each key
-// stands for exactly one name.
+// line, like ssh's authorized_keys, or "relay name public-key" for a
+// relay; blank lines and lines starting with # are skipped. A name or a
+// key listed twice is an error, so each key stands for exactly one name.
 func ReadAllowList(path string) (*AllowList, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("allow-list: %w", err)
 	}
 	defer f.Close()
-	a := &AllowList{names: map[string]string{}}
+	a := &AllowList{names: map[string]string{}, relays: map[string]bool{}}
 	users := map[string]int{}
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
@@ -149,8 +170,12 @@ func ReadAllowList(path string) (*AllowList, error) {
 			continue
 		}
 		fields := strings.Fields(line)
+		relay := len(fields) == 3 && fields[0] == "relay"
+		if relay {
+			fields = fields[1:]
+		}
 		if len(fields) != 2 {
-			return nil, fmt.Errorf("%s:%d: want \"username public-key\", got %d fields", path, n, len(fields))
+			return nil, fmt.Errorf("%s:%d: want \"username public-key\" or \"relay name public-key\", got %d fields", path, n, len(fields))
 		}
 		name, key := fields[0], fields[1]
 		if err := msg.CheckUsername(name); err != nil {
@@ -167,6 +192,7 @@ func ReadAllowList(path string) (*AllowList, error) {
 		}
 		users[name] = n
 		a.names[key] = name
+		a.relays[key] = relay
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("allow-list %s: %w", path, err)

@@ -71,7 +71,7 @@ func TestLoadRefusesMismatchedOrMissingKeys(t *testing.T) {
 func TestReadAllowList(t *testing.T) {
 	dir := t.TempDir()
 	var pub []string
-	for i := 0; i < 2; i++ {
+	for i := 0; i < 3; i++ {
 		p, err := Generate(filepath.Join(dir, fmt.Sprint(i)))
 		if err != nil {
 			t.Fatal(err)
@@ -83,12 +83,15 @@ func TestReadAllowList(t *testing.T) {
 		os.WriteFile(path, []byte(text), 0o644)
 		return path
 	}
-	list, err := ReadAllowList(write("# users\n\nalice " + pub[0] + "\n  bob   " + pub[1] + "  \n"))
+	list, err := ReadAllowList(write("# users\n\nalice " + pub[0] + "\n  bob   " + pub[1] + "  \nrelay east " + pub[2] + "\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, ok := list.Name(pub[0]); !ok || n != "alice" || list.Len() != 2 {
-		t.Errorf("Name(alice's key) = %q, %v; Len %d", n, ok, list.Len())
+	if n, ok := list.Name(pub[0]); !ok || n != "alice" || list.String() != "2 users and 1 relay" {
+		t.Errorf("Name(alice's key) = %q, %v; list %q", n, ok, list)
+	}
+	if n, ok := list.Name(pub[2]); !ok || n != "east" || !list.Relay(pub[2]) || list.Relay(pub[0]) {
+		t.Errorf("the relay east: Name %q %v, Relay %v; alice Relay %v", n, ok, list.Relay(pub[2]), list.Relay(pub[0]))
 	}
 	if _, ok := list.Name("unknown"); ok {
 		t.Error("an unknown key has a name")
@@ -96,7 +99,8 @@ func TestReadAllowList(t *testing.T) {
 	for _, tt := range []struct{ text, want string }{
 		{"alice " + pub[0] + "\nalice " + pub[1] + "\n", "allow:2: alice is listed already on line 1"},
 		{"alice " + pub[0] + "\nbob " + pub[0] + "\n", "allow:2: this key is alice's already"},
-		{"alice\n", "allow:1: want \"username public-key\", got 1 fields"},
+		{"alice\n", "allow:1: want \"username public-key\" or \"relay name public-key\", got 1 fields"},
+		{"relays east " + pub[2] + "\n", "got 3 fields"},
 		{"a/b " + pub[0] + "\n", "allow:1: username \"a/b\""},
 		{"alice notakey\n", "allow:1: alice: not a CurveZMQ key"},
 	} {

@@ -11,7 +11,6 @@ import (
 	"syscall"
 
 	"github.com/zmqchat/zmqchat/internal/cli"
-	"github.com/zmqchat/zmqchat/internal/display"
 	"github.com/zmqchat/zmqchat/internal/keys"
 	"github.com/zmqchat/zmqchat/internal/store"
 	"github.com/zmqchat/zmqchat/internal/transport"
@@ -169,7 +168,7 @@ func (o *Options) keyed(ctx context.Context, env cli.Env, endpoints []*transport
 	for _, ep := range endpoints {
 		ep.Curve = &transport.Curve{Pair: pair, Gate: gate}
 	}
-	say(fmt.Sprintf("keyed mode: CurveZMQ, %s on %s; public key %s", display.Count(list.Len(), "user", "users"), *o.allow, pair.Public))
+	say(fmt.Sprintf("keyed mode: CurveZMQ, %s on %s; public key %s", list, *o.allow, pair.Public))
 
 	reload := make(chan os.Signal, 1)
 	signal.Notify(reload, syscall.SIGUSR1)
@@ -187,7 +186,7 @@ func (o *Options) keyed(ctx context.Context, env cli.Env, endpoints []*transport
 					continue
 				}
 				gate.Replace(list)
-				say(fmt.Sprintf("allow-list reloaded: %s", display.Count(list.Len(), "user", "users")))
+				say(fmt.Sprintf("allow-list reloaded: %s", list))
 			}
 		}
 	}()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -27,7 +28,9 @@ const FlushInterval = 20 * time.Millisecond
 
 // Config says what a server serves on and how it behaves.
 type Config struct {
-	// Post is the REP socket requests are taken on (transport.Listen).
+	// Post is the ROUTER socket requests are taken on (transport.Listen):
+	// REP's own socket underneath, so that the server sees the envelope of
+	// a request a relay passed on.
 	Post *transport.Listener
 	// Pub is the PUB socket stored messages are published on; nil for
 	// part 1's server, which only records.
@@ -56,7 +59,7 @@ type Config struct {
 // quarter (see rules), and the Go heap is held to five eighths.
 const DefaultMemory = 1 << 30
 
-// Server serves a Handler on a REP socket and publishes what it stores
+// Server serves a Handler on a ROUTER socket and publishes what it stores
 // on a PUB socket. Its sockets belong to the goroutine that calls Serve.
 type Server struct {
 	handler Handler
@@ -160,7 +163,7 @@ func (s *Server) close() {
 // hand, closes the sockets and returns. It blocks; call it from the
 // goroutine that is to own the sockets, once.
 //
-// Each turn: receive a request on REP (waiting at most FlushInterval),
+// Each turn: receive a request (waiting at most FlushInterval),
 // handle it (check, store), publish what it stored on PUB, log it, reply.
 func (s *Server) Serve(ctx context.Context) error {
 	defer s.stop()
@@ -173,6 +176,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		case zmq.AsErrno(err) == zmq.Errno(syscall.EAGAIN): // the timeout: a pause
 		case err != nil:
 			return fmt.Errorf("receive request: %w", err)
+		case from.envelope == nil: // not a request
 		default:
 			if err := s.answer(s.handle(frames, from), from); err != nil {
 				return err
@@ -191,33 +195,81 @@ func (s *Server) Serve(ctx context.Context) error {
 
 // peer is where a request came from: its connection's descriptor (libzmq's
 // "__fd" property; -1 if it has none) and, in keyed mode, public key (its
-// ZAP User-Id).
+// ZAP User-Id); the envelope its reply goes back by; and in keyed mode
+// whose request it is, by key, which differs from the connection's when a
+// relay passed it on (see author).
 type peer struct {
-	fd  int
-	key string
+	fd       int
+	key      string
+	envelope [][]byte
+	author   string
+	refused  error // why the envelope is not believed
 }
 
 // receive takes the next request and where it came from. zmq4 retries
-// EINTR itself, so a signal such as SIGWINCH never ends the wait.
-func (s *Server) receive() (frames [][]byte, from peer, err error) {
+// EINTR itself, so a signal such as SIGWINCH never ends the wait. A
+// message without the empty frame that ends a request's envelope (which
+// REQ and the clients' DEALER put there) is no request: receive returns
+// it with no envelope, to be dropped, as REP would drop it.
+func (s *Server) receive() ([][]byte, peer, error) {
+	var from peer
 	frames, meta, err := s.post.RecvMessageBytesWithMetadata(0, "__fd", "User-Id")
+	if err != nil {
+		return nil, from, err
+	}
 	from.fd, from.key = -1, meta["User-Id"]
 	if fd, err := strconv.Atoi(meta["__fd"]); err == nil {
 		from.fd = fd
 	}
-	return frames, from, err
+	end := slices.IndexFunc(frames, func(f []byte) bool { return len(f) == 0 })
+	if end < 1 {
+		return nil, from, nil
+	}
+	from.envelope = frames[:end+1]
+	if s.gate != nil {
+		from.author, from.refused = s.author(from.key, frames[1:end])
+	}
+	return frames[end+1:], from, nil
 }
+
+// author returns, in keyed mode, the key of whoever sent a request that
+// came on a connection with key, passed on by way of hops: the routing ids
+// that relays put before it, outermost first. Each relay's ZAP handler has
+// checked that a routing id starts with its peer's key
+// (transport.KeyOfRoutingID), so a hop is believed only if the connection
+// it came on is a listed relay's.
+func (s *Server) author(key string, hops [][]byte) (string, error) {
+	for _, id := range hops {
+		if !s.gate.Relay(key) {
+			return "", errNotRelay
+		}
+		next, ok := transport.KeyOfRoutingID(id)
+		if !ok {
+			return "", errUnkeyedHop
+		}
+		key = next
+	}
+	return key, nil
+}
+
+var (
+	errNotRelay   = &msg.Error{Reason: "only a relay on the server's allow-list may pass on others' requests"}
+	errUnkeyedHop = &msg.Error{Reason: "a relay passed on a request without its sender's key: a keyed client's routing id starts with its public key"}
+)
 
 // handle answers a request. HISTORY is refused to a client with more than
 // maxUnread bytes of replies it has not read: each reply is held for it
 // until it does.
 func (s *Server) handle(frames [][]byte, from peer) Result {
+	if from.refused != nil {
+		return refuse(from.refused)
+	}
 	if len(frames) > 0 && string(frames[0]) == msg.CmdHistory {
 		if n := s.guards.ledger.Unread(from.fd); n > maxUnread {
 			return refuse(&msg.Error{Reason: fmt.Sprintf("read the replies you asked for first: %s of them are waiting", guard.Size(n))})
 		}
 	}
-	return s.handler.Handle(frames, from.key)
+	return s.handler.Handle(frames, from.author)
 }
 
 // maxUnread is how many bytes of replies a client may leave unread and
@@ -249,7 +301,7 @@ func (s *Server) answer(r Result, to peer) error {
 		s.line = display.Append(s.line[:0], m, display.Style{ShowChannel: m.Channel != "", MaxBody: logBody})
 		s.log.Line(s.line)
 	}
-	if _, err := s.post.SendMessage(r.Reply); err != nil {
+	if _, err := s.post.SendMessage(to.envelope, r.Reply); err != nil {
 		return fmt.Errorf("send reply: %w", err)
 	}
 	size := 0

@@ -2,6 +2,8 @@ package transport
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,10 +69,37 @@ func (g *Gate) Generation() int64 { return g.gen.Load() }
 // by the list in force, and whether it is listed.
 func (g *Gate) Name(key string) (string, bool) { return g.list.Load().Name(key) }
 
-// allows answers a ZAP request for a CURVE peer at address with key.
-func (g *Gate) allows(address, key string) bool {
-	if _, ok := g.Name(key); ok {
+// Relay reports whether the list in force names key as a relay's, which
+// may pass on other users' requests.
+func (g *Gate) Relay(key string) bool { return g.list.Load().Relay(key) }
+
+// RoutingID returns a routing id for a keyed client's socket: its public
+// key, then a random tag, so that one user's several sockets are told
+// apart. Through a relay it is what names the request's sender upstream.
+func RoutingID(public string) string {
+	return fmt.Sprintf("%s %08x", public, rand.Uint32())
+}
+
+// KeyOfRoutingID returns the public key a routing id starts with, if it
+// does (RoutingID).
+func KeyOfRoutingID(id []byte) (string, bool) {
+	if len(id) < keys.Len || len(zmq.Z85decode(string(id[:keys.Len]))) != 32 {
+		return "", false
+	}
+	return string(id[:keys.Len]), true
+}
+
+// allows answers a ZAP request for a CURVE peer at address with key and
+// routing id: a listed key whose peer's routing id, if it set one, starts
+// with it, so that a relay's envelope can be believed.
+func (g *Gate) allows(address, key, id string) bool {
+	name, ok := g.Name(key)
+	if ok && (id == "" || strings.HasPrefix(id, key)) {
 		return true
+	}
+	why := "its key " + key + " is not on the allow-list"
+	if ok {
+		why = fmt.Sprintf("%s's routing id does not start with its key", name)
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -79,7 +108,7 @@ func (g *Gate) allows(address, key string) bool {
 			clear(g.told)
 		}
 		g.told[seen] = true
-		g.report.Say(fmt.Sprintf("refused a connection from %s: its key %s is not on the allow-list", address, key))
+		g.report.Say(fmt.Sprintf("refused a connection from %s: %s", address, why))
 	}
 	return false
 }
@@ -134,12 +163,12 @@ func serveZAP(sock *zmq.Socket) {
 			sock.SendMessage("1.0", "", "500", "malformed ZAP request", "", "")
 			continue
 		}
-		status, text, user := zapAnswer(req[2], req[3], req[5], req[6:])
+		status, text, user := zapAnswer(req[2], req[3], req[4], req[5], req[6:])
 		sock.SendMessage(req[0], req[1], status, text, user, "")
 	}
 }
 
-func zapAnswer(domain, address, mechanism string, credentials []string) (status, text, user string) {
+func zapAnswer(domain, address, id, mechanism string, credentials []string) (status, text, user string) {
 	gates.mu.Lock()
 	g := gates.byName[domain]
 	gates.mu.Unlock()
@@ -148,10 +177,10 @@ func zapAnswer(domain, address, mechanism string, credentials []string) (status,
 		return "200", "OK", ""
 	case g != nil && mechanism == "CURVE" && len(credentials) == 1 && len(credentials[0]) == 32:
 		key := zmq.Z85encode(credentials[0])
-		if g.allows(address, key) {
+		if g.allows(address, key, id) {
 			return "200", "OK", key
 		}
-		return "400", "key not on the allow-list", ""
+		return "400", "not allowed by the allow-list", ""
 	default:
 		return "400", "not allowed", ""
 	}

@@ -294,12 +294,13 @@ func dial(t zmq.Type, ep Endpoint, setup func(*zmq.Socket) error) (*zmq.Socket, 
 	return s, nil
 }
 
-// clientAuth makes a client socket speak CurveZMQ when keyed.
+// clientAuth makes a client socket speak CurveZMQ when keyed, named by
+// its key (RoutingID) for relays to pass its requests on by.
 func clientAuth(s *zmq.Socket, c *Curve) error {
 	if c == nil {
 		return nil
 	}
-	return s.ClientAuthCurve(c.Server, c.Public, c.Secret)
+	return setAll(s.SetIdentity(RoutingID(c.Public)), s.ClientAuthCurve(c.Server, c.Public, c.Secret))
 }
 
 func setAll(errs ...error) error {

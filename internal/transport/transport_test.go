@@ -152,22 +152,43 @@ func TestGateAllowsListedKeysAndReportsEachRefusalOnce(t *testing.T) {
 	}
 	var said []string
 	g := NewGate(list, func(s string) { said = append(said, s) })
-	if !g.allows("127.0.0.1", pair.Public) {
+	if !g.allows("127.0.0.1", pair.Public, "") {
 		t.Error("a listed key was refused")
 	}
 	for i := 0; i < 3; i++ {
-		if g.allows("10.0.0.9", "stranger") {
+		if g.allows("10.0.0.9", "stranger", "") {
 			t.Error("an unlisted key was let in")
 		}
 	}
 	if len(said) != 1 || !strings.Contains(said[0], "refused a connection from 10.0.0.9: its key stranger") {
 		t.Errorf("reported %q, want one refusal", said)
 	}
+	// A routing id, if set, must start with the key: a relay passes it on
+	// as the name of whoever sent a request.
+	id := RoutingID(pair.Public)
+	if key, ok := KeyOfRoutingID([]byte(id)); !ok || key != pair.Public || !g.allows("127.0.0.1", pair.Public, id) {
+		t.Errorf("RoutingID %q: key %q %v, or refused", id, key, ok)
+	}
+	if id == RoutingID(pair.Public) {
+		t.Error("two sockets of one key have one routing id")
+	}
+	said = nil
+	if g := NewGate(list, func(s string) { said = append(said, s) }); g.allows("10.0.0.8", pair.Public, "bob") {
+		t.Error("a listed key with another's routing id was let in")
+	}
+	if len(said) != 1 || !strings.Contains(said[0], "10.0.0.8: alice's routing id does not start with its key") {
+		t.Errorf("reported %q", said)
+	}
+	for _, bad := range []string{"", "bob", strings.Repeat("x", 39), "\x00abcd"} {
+		if key, ok := KeyOfRoutingID([]byte(bad)); ok {
+			t.Errorf("KeyOfRoutingID(%q) = %q", bad, key)
+		}
+	}
 	gen := g.Generation()
 	os.WriteFile(allow, []byte("# nobody\n"), 0o644)
 	empty, _ := keys.ReadAllowList(allow)
 	g.Replace(empty)
-	if g.Generation() == gen || g.allows("127.0.0.1", pair.Public) {
+	if g.Generation() == gen || g.allows("127.0.0.1", pair.Public, "") {
 		t.Error("a key removed from the list in force was still let in")
 	}
 	// ZAP answers: the plain domain lets NULL in; a keyed domain takes only
@@ -185,7 +206,7 @@ func TestGateAllowsListedKeysAndReportsEachRefusalOnce(t *testing.T) {
 		{g.domain, "NULL", nil, "400", ""},
 		{"other", "NULL", nil, "400", ""},
 	} {
-		status, _, user := zapAnswer(tt.domain, "127.0.0.1", tt.mech, tt.creds)
+		status, _, user := zapAnswer(tt.domain, "127.0.0.1", "", tt.mech, tt.creds)
 		if status != tt.status || user != tt.user {
 			t.Errorf("ZAP %s %s: %s %q, want %s %q", tt.domain, tt.mech, status, user, tt.status, tt.user)
 		}
@@ -256,17 +277,17 @@ func TestGateRemembersRefusalsBoundedly(t *testing.T) {
 	g := NewGate(&keys.AllowList{}, func(s string) { said = append(said, s) })
 	now := time.Unix(1000, 0)
 	g.report.now = func() time.Time { return now }
-	g.allows("10.0.0.1", "a")
-	g.allows("10.0.0.2", "b")
+	g.allows("10.0.0.1", "a", "")
+	g.allows("10.0.0.2", "b", "")
 	now = now.Add(time.Second)
-	g.allows("10.0.0.1", "a")
-	g.allows("10.0.0.3", "c")
+	g.allows("10.0.0.1", "a", "")
+	g.allows("10.0.0.3", "c", "")
 	if len(said) != 2 || !strings.HasSuffix(said[1], "its key c is not on the allow-list; 1 more refused since the last said") {
 		t.Errorf("three strangers, one twice, over a second: said %q", said)
 	}
 	g = NewGate(&keys.AllowList{}, func(string) {})
 	for i := 0; i < maxTold+1; i++ {
-		g.allows("10.0.0.3", fmt.Sprint("k", i))
+		g.allows("10.0.0.3", fmt.Sprint("k", i), "")
 	}
 	if len(g.told) > maxTold {
 		t.Errorf("%d refusals remembered, want at most %d", len(g.told), maxTold)

@@ -40,9 +40,10 @@ func run(ctx context.Context, args []string, env cli.Env) error {
 	defer setup.Stop()
 	defer transport.Shutdown() // libzmq's context, once Serve has closed the sockets
 
-	// REP on <port>: each post is answered OK once it is stored, or ERR
-	// with the reason it was refused.
-	post, err := transport.Listen(zmq.REP, postAt)
+	// ROUTER on <port>, for post_client's REQ: REP's own socket, whose
+	// envelope shows who a relay passed a request on for. Each post is
+	// answered OK once it is stored, or ERR with the reason it was refused.
+	post, err := transport.Listen(zmq.ROUTER, postAt)
 	if err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func Run(t testing.TB, mode msg.Mode) *Server {
 // Store in cfg, a new one in memory.
 func Listen(post transport.Endpoint, pub *transport.Endpoint, cfg server.Config) (*server.Server, error) {
 	var err error
-	if cfg.Post, err = transport.Listen(zmq.REP, post); err != nil {
+	if cfg.Post, err = transport.Listen(zmq.ROUTER, post); err != nil {
 		return nil, err
 	}
 	if pub != nil {
