@@ -77,10 +77,11 @@ test: linux vet portable
 	$(GO) test -race -count=1 ./...
 
 # The scenario tests read /proc and need Linux; on macOS, build and run work.
-# The relay tests make network namespaces with ip (iproute2).
+# The relay tests make network namespaces with ip (iproute2), and lose
+# packets in them with nft (nftables).
 linux:
 	@test "$$(uname -s)" = Linux || { echo "make test needs Linux (its scenario tests read /proc); on $$(uname -s), make build and make run work" >&2; exit 1; }
-	@scripts/deps.sh ip
+	@scripts/deps.sh ip nft
 
 portable: deps
 	@command -v zig >/dev/null || scripts/deps.sh npm

@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -76,6 +78,35 @@ func (m *machines) link(a, b string) (ipA, ipB, devB string) {
 	return ipA, ipB, devB
 }
 
+// lossy makes namespace ns drop percent of the packets it receives and
+// sends, at random (nftables' numgen: this kernel has no netem), and
+// returns a function that ends the loss and says how many packets it
+// dropped.
+func (m *machines) lossy(ns string, percent int) (end func() int) {
+	m.t.Helper()
+	nft := func(args ...string) string {
+		out, err := exec.Command(m.ip, append([]string{"netns", "exec", ns, "nft"}, args...)...).CombinedOutput()
+		if err != nil {
+			m.t.Fatalf("nft %s in %s: %v\n%s", strings.Join(args, " "), ns, err, out)
+		}
+		return string(out)
+	}
+	nft("add", "table", "inet", "loss")
+	for _, hook := range []string{"input", "output"} {
+		nft("add", "chain", "inet", "loss", hook, "{ type filter hook "+hook+" priority 0 ; }")
+		nft("add", "rule", "inet", "loss", hook, "numgen", "random", "mod", "100", "<", fmt.Sprint(percent), "counter", "drop")
+	}
+	return func() int {
+		dropped := 0
+		for _, m := range regexp.MustCompile(`counter packets (\d+)`).FindAllStringSubmatch(nft("list", "table", "inet", "loss"), -1) {
+			n, _ := strconv.Atoi(m[1])
+			dropped += n
+		}
+		nft("delete", "table", "inet", "loss")
+		return dropped
+	}
+}
+
 // setLink takes b's end of a link down or up: a cut cable.
 func (m *machines) setLink(ns, dev string, up bool) {
 	m.t.Helper()
@@ -112,9 +143,10 @@ func (m *machines) connections(ns, port, peer string) int {
 // The server on one machine, a relay on each of two others with clients
 // behind it, the test on a fourth posting to the server: every client sees
 // every message once and in order; the server holds one connection per
-// relay and port, however many clients sit behind it; and a relay whose
-// link is cut for a few seconds says so, and its clients get what they
-// missed once it is back.
+// relay and port, however many clients sit behind it; a relay's machine
+// losing 5% of its packets at random costs its clients nothing; and a
+// relay whose link is cut for a few seconds says so, and its clients get
+// what they missed once it is back.
 func TestRelaysAcrossMachines(t *testing.T) {
 	t.Parallel()
 	m := newMachines(t)
@@ -155,16 +187,31 @@ func TestRelaysAcrossMachines(t *testing.T) {
 		}
 	}
 
+	// r1's machine loses 5% of its packets, both ways, while 300 more
+	// are posted, and its clients type through it.
+	end := m.lossy(r1, 5)
+	postMany(t, s, "dev", "ann", "n", "", 301, 300)
+	clients[0].typeLine("typed through the loss")
+	for _, c := range clients {
+		c.out.waitFor(t, c.name, "n-00600 ")
+		c.out.waitFor(t, c.name, "bob: typed through the loss (")
+	}
+	dropped := end()
+	if dropped == 0 {
+		t.Error("nftables dropped no packet on r1: the loss was not tested")
+	}
+	t.Logf("nftables dropped %d packets on r1", dropped)
+
 	// Cut r2's link long enough for the relay to notice (heartbeats time
 	// out in 3 s), post meanwhile, and mend it.
 	m.setLink(r2, dev2, false)
 	rel2.err.waitFor(t, "relay", "lost the upstream")
-	postMany(t, s, "dev", "ann", "n", "", 301, 100)
+	postMany(t, s, "dev", "ann", "n", "", 601, 100)
 	m.setLink(r2, dev2, true)
 	rel2.err.waitFor(t, "relay", "connected to the upstream tcp://"+srvFor2+":"+s.pub)
-	postMany(t, s, "dev", "ann", "n", "", 401, 10)
+	postMany(t, s, "dev", "ann", "n", "", 701, 10)
 	for _, c := range clients {
-		c.out.waitFor(t, c.name, "n-00410 ")
-		checkAllOnce(t, c.name, numbersShown(c.out, "n"), 1, 410)
+		c.out.waitFor(t, c.name, "n-00710 ")
+		checkAllOnce(t, c.name, numbersShown(c.out, "n"), 1, 710)
 	}
 }

@@ -37,6 +37,7 @@ for extra in "$@"; do
   # A command, named by its package where the two differ.
   case "$extra" in
     ip) pkg=iproute2 ;;
+    nft) pkg=nftables ;;
     *) pkg=$extra ;;
   esac
   command -v "$extra" >/dev/null 2>&1 || missing+=("$pkg")
