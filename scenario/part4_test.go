@@ -83,7 +83,7 @@ func TestPart4RejectedPostIsNeverPublished(t *testing.T) {
 	mustERR(t, s, "channel", post("d v", "mallory", "bad channel")...)
 	mustERR(t, s, "control character", post("dev", "mallory", "\x1b[2Jclear")...)
 	mustERR(t, s, "limit is 16384", post("dev", "mallory", strings.Repeat("x", 16385))...)
-	mustERR(t, s, "unknown command \"DELETE\": the commands are POST and HISTORY", "DELETE", "dev", "10")
+	mustERR(t, s, "unknown command \"DELETE\": the commands are POST, HISTORY, CHANNELS, HERE, LEAVE, WHO", "DELETE", "dev", "10")
 	// A line that is too long is refused by the client before sending.
 	ann.typeLine(strings.Repeat("y", 16385))
 	ann.err.waitFor(t, "mc_client", "not sent: message is 16385 bytes long")

@@ -329,10 +329,13 @@ func DecodePost(frames [][]byte, mode Mode) (Message, error) {
 	return m.Normalize(mode)
 }
 
+// commands are the request words a server knows.
+var commands = []string{CmdPost, CmdHistory, CmdChannels, CmdHere, CmdLeave, CmdWho}
+
 // ErrUnknownCommand is the reason a request with an unknown command word
 // is refused.
 func ErrUnknownCommand(cmd string) error {
-	return errorf("unknown command %q: the commands are %s and %s", truncate(cmd, 32), CmdPost, CmdHistory)
+	return errorf("unknown command %q: the commands are %s", truncate(cmd, 32), strings.Join(commands, ", "))
 }
 
 // History is a HISTORY request: the Count most recent messages of

@@ -7,6 +7,7 @@ package server
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/zmqchat/zmqchat/internal/msg"
 	"github.com/zmqchat/zmqchat/internal/store"
@@ -25,14 +26,18 @@ type Handler struct {
 	// by the allow-list in force: a post is taken only from the key its
 	// username is bound to.
 	Owner func(key string) (name string, ok bool)
+
+	present presence
 }
 
 // Result is what one request comes to: the reply and, for a post stored
-// now (not a resend), its publication and the message, for the log.
+// now (not a resend), its publication and the message, for the log; and
+// the notices of who joined or left, to publish.
 type Result struct {
 	Reply   [][]byte
 	Pub     [][]byte // nil if there is nothing to publish
 	Message msg.Message
+	Notices []msg.Notice
 }
 
 // Handle answers one request, with the public key it came with in keyed
@@ -58,6 +63,12 @@ func (h *Handler) Handle(frames [][]byte, key string) Result {
 		return Result{Reply: h.history(frames)}
 	case msg.CmdChannels:
 		return Result{Reply: h.channels(frames)}
+	case msg.CmdHere:
+		return h.here(frames, owner, time.Now())
+	case msg.CmdLeave:
+		return h.leave(frames)
+	case msg.CmdWho:
+		return Result{Reply: h.who(frames)}
 	case "":
 		return refuse(&msg.Error{Reason: "empty request"})
 	default:
@@ -166,6 +177,47 @@ func fit(recs []store.Record, numbering string, forward bool) ([][][]byte, bool)
 	}
 	return pubs, len(pubs) < len(recs)
 }
+
+// here answers HERE: the client's session is present, on its channel,
+// now; the reply says how many other sessions have its name. In keyed
+// mode owner is the name its key is bound to, and the only one it may be
+// present as.
+func (h *Handler) here(frames [][]byte, owner string, now time.Time) Result {
+	req, err := msg.DecodeHere(frames, h.Mode)
+	if err != nil {
+		return refuse(err)
+	}
+	if h.Owner != nil && req.Username != owner {
+		return refuse(&msg.Error{Reason: fmt.Sprintf("you cannot be present as %s: your key is %s's", req.Username, owner)})
+	}
+	others, notices, err := h.present.here(req, now)
+	if err != nil {
+		return refuse(err)
+	}
+	return Result{Reply: msg.HereReply(others), Notices: notices}
+}
+
+// leave answers LEAVE: the session is gone.
+func (h *Handler) leave(frames [][]byte) Result {
+	tag, err := msg.DecodeLeave(frames)
+	if err != nil {
+		return refuse(err)
+	}
+	return Result{Reply: msg.OKReply(), Notices: h.present.remove(tag)}
+}
+
+// who answers WHO: who is on the channel now.
+func (h *Handler) who(frames [][]byte) [][]byte {
+	channel, err := msg.DecodeWho(frames, h.Mode)
+	if err != nil {
+		return msg.ErrReply(err)
+	}
+	return msg.WhoReply(h.present.who(channel))
+}
+
+// Expire forgets the clients not heard from lately, and returns the
+// notices of their leaving, to publish.
+func (h *Handler) Expire(now time.Time) []msg.Notice { return h.present.expire(now) }
 
 // errRevoked refuses every request, in keyed mode, from a key that is no
 // longer on the allow-list (its connection came before the list changed).

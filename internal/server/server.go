@@ -285,6 +285,19 @@ func (s *Server) publish(frames [][]byte) error {
 	return nil
 }
 
+// announce publishes notices of who joined or left.
+func (s *Server) announce(notices []msg.Notice) error {
+	for _, n := range notices {
+		if s.pub == nil {
+			return nil
+		}
+		if err := s.publish(n.Frames()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // answer publishes and logs what r stored, then sends its reply, and
 // enters it in the ledger.
 func (s *Server) answer(r Result, to peer) error {
@@ -292,6 +305,9 @@ func (s *Server) answer(r Result, to peer) error {
 		if err := s.publish(r.Pub); err != nil {
 			return err
 		}
+	}
+	if err := s.announce(r.Notices); err != nil {
+		return err
 	}
 	if r.Pub != nil {
 		s.ticks.published(r.Message, time.Now())
@@ -325,14 +341,17 @@ func (s *Server) stop() {
 }
 
 // periodic does what waits for a pause, or for FlushInterval of work:
-// hands the log's lines over, lets the guards act, welcomes subscribers,
-// and puts a new allow-list in force.
+// hands the log's lines over, lets the guards act, forgets the clients
+// gone quiet, welcomes subscribers, and puts a new allow-list in force.
 func (s *Server) periodic() error {
 	s.ticked = time.Now()
 	if s.log != nil {
 		s.log.Flush()
 	}
 	s.guards.check(s.ticked)
+	if err := s.announce(s.handler.Expire(s.ticked)); err != nil {
+		return err
+	}
 	if s.pub != nil {
 		if err := s.ticks.send(s.ticked, s.publish); err != nil {
 			return err
