@@ -99,7 +99,13 @@ func (p *tty) typeKeys(s string) {
 // contains s, and returns the offset just past it.
 func (p *tty) waitScreen(from int, s string) int {
 	p.t.Helper()
-	deadline := time.After(wait)
+	return p.waitScreenWithin(from, s, wait)
+}
+
+// waitScreenWithin is waitScreen, waiting at most d.
+func (p *tty) waitScreenWithin(from int, s string, d time.Duration) int {
+	p.t.Helper()
+	deadline := time.After(d)
 	for {
 		p.mu.Lock()
 		raw, more := p.raw, p.more
@@ -123,7 +129,7 @@ func (p *tty) waitScreen(from int, s string) int {
 			}
 			return from + strings.Index(p.screen()[from:], s) + len(s)
 		case <-deadline:
-			p.t.Fatalf("%s did not print %q within %s", p.name, s, wait)
+			p.t.Fatalf("%s did not print %q within %s", p.name, s, d)
 		}
 	}
 }

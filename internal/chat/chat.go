@@ -1,9 +1,11 @@
 // Package chat is the interactive client of parts 3 and 4: it posts each
-// line typed and shows each message received, both at once. Three
-// goroutines share the work, each a function here: readInput reads lines;
-// postLines (a REQ socket, at a terminal) or pipeLines (a DEALER socket,
-// on a pipe) posts them; receive owns the SUB socket and shows what
-// arrives. They talk by channel.
+// line typed and shows each message received, both at once. Goroutines
+// share the work, each a function here: readInput reads lines; postLines
+// (a REQ socket, at a terminal) or pipeLines (a DEALER socket, on a pipe)
+// posts them; follow runs the subscription of the channel the client is
+// on (receive owns the SUB socket and shows what arrives), and present
+// tells the server the client is here (a REQ socket of its own). They
+// talk by channel.
 package chat
 
 import (
@@ -113,17 +115,18 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	s := &session{cfg: cfg, con: con, own: newEchoes(), posts: make(chan job, queued),
+		moves: make(chan string, 1), whereabouts: make(chan string, 1),
 		subDone: make(chan error, 1), postDone: make(chan struct{}), inputEnded: make(chan struct{})}
-	join := s.join()
+	join := s.join(cfg)
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
-		s.subDone <- receive(ctx, cfg, con, join)
+		s.subDone <- s.follow(ctx, join)
 	}()
 	go func() {
 		defer wg.Done()
-		join.Serve(ctx, &cfg.Post, cfg.Pub, cfg.Posting, cfg.Posting.Timeout)
+		s.present(ctx, join)
 	}()
 	go func() {
 		defer wg.Done()
@@ -137,7 +140,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// for: at exit it is left blocked in Read, and it never touches a socket.
 	go func() {
 		defer close(s.inputEnded)
-		readInput(ctx, cfg, con, s.posts, &s.n)
+		s.readInput(ctx)
 	}()
 
 	err = s.wait(ctx)
@@ -151,21 +154,23 @@ func Run(ctx context.Context, cfg Config) error {
 
 // session is what Run's goroutines share.
 type session struct {
-	cfg        Config
-	con        *console
-	own        *echoes
-	n          tally
-	posts      chan job      // lines read, to post
-	subDone    chan error    // the subscription's end
-	postDone   chan struct{} // input ended and every line was tried
-	inputEnded chan struct{}
+	cfg         Config
+	con         *console
+	own         *echoes
+	n           tally
+	posts       chan job      // lines read, to post
+	moves       chan string   // the channel /join moves to, for follow
+	whereabouts chan string   // and for present
+	subDone     chan error    // the subscription's end
+	postDone    chan struct{} // input ended and every line was tried
+	inputEnded  chan struct{}
 }
 
 // post posts the lines read until input ends: a person's one at a time on
 // a REQ socket; a script's at pipeline speed, many in flight on a DEALER.
 func (s *session) post(ctx context.Context, poster *client.Poster) {
 	if s.con.Interactive() {
-		postLines(ctx, s.cfg, poster, s.posts, s.con, &s.n, s.own)
+		postLines(ctx, poster, s.posts, s.con, &s.n, s.own)
 		return
 	}
 	pipe, err := client.NewPipeline(s.cfg.Post, s.cfg.Posting, client.DefaultWindow)
@@ -205,18 +210,25 @@ func (s *session) wait(ctx context.Context) error {
 // banner is the client's start-up line: who it is, where, and how it
 // takes input.
 func banner(cfg Config, interactive bool) string {
-	who := cfg.Name
+	who, how := whereabouts(cfg, interactive)
+	return fmt.Sprintf("%s: %s via %s and %s; %s; Ctrl-D or Ctrl-C leaves", cfg.Program, who, cfg.Post, cfg.Pub, how)
+}
+
+// whereabouts says who the client is and where ("bob on dev"), and how
+// it takes input.
+func whereabouts(cfg Config, interactive bool) (who, how string) {
+	who = cfg.Name
 	if cfg.Mode == msg.MultiChannel {
 		who += " on " + cfg.Channel
 	}
-	how := "posting each line of its input"
+	how = "posting each line of its input"
 	switch {
 	case cfg.readOnly():
 		how = "read-only: it shows every channel, and nothing typed here is posted"
 	case interactive:
 		how = "type a line and press Enter to post"
 	}
-	return fmt.Sprintf("%s: %s via %s and %s; %s; Ctrl-D or Ctrl-C leaves", cfg.Program, who, cfg.Post, cfg.Pub, how)
+	return who, how
 }
 
 // tally counts a session's lines: queued for posting, and of those, posted
@@ -243,24 +255,59 @@ func (n *tally) report(con *console) error {
 	return nil
 }
 
-// join returns what shows the client's subscription: in the server's
-// order, missing nothing, after the history asked for.
-func (s *session) join() *client.Join {
-	history := int(s.cfg.History)
-	if s.cfg.History == Auto {
+// join returns what shows the subscription of cfg's channel: in the
+// server's order, missing nothing, after the history asked for.
+func (s *session) join(cfg Config) *client.Join {
+	history := int(cfg.History)
+	if cfg.History == Auto {
 		history = s.con.Screenful()
 	}
 	show := func(m msg.Message) { s.con.ShowMessage(m, s.own.take(m)) }
 	return client.NewJoin(client.JoinConfig{Live: show, History: s.con.ShowHistory, Warn: s.con.Warn,
-		Channel: s.cfg.historyChannel(), All: s.cfg.subscription().All, Recent: history})
+		Channel: cfg.historyChannel(), All: cfg.subscription().All, Recent: history})
+}
+
+// follow shows the subscription of the channel the client is on, through
+// join, and on each /join ends it (its SUB socket and its Join's REQ go)
+// and starts the next channel's, whose history comes first. It returns
+// nil when ctx is done, or the error a subscription ended with.
+func (s *session) follow(ctx context.Context, join *client.Join) error {
+	cfg := s.cfg
+	for {
+		sub, stop := context.WithCancel(ctx)
+		served, ended := make(chan struct{}), make(chan error, 1)
+		go func() {
+			defer close(served)
+			join.Serve(sub, &cfg.Post, cfg.Pub, cfg.Posting, cfg.Posting.Timeout)
+		}()
+		go func() { ended <- receive(sub, cfg, s.con, join) }()
+		select {
+		case err := <-ended:
+			stop()
+			<-served
+			return err
+		case <-ctx.Done():
+			stop()
+			<-served
+			return <-ended
+		case cfg.Channel = <-s.moves:
+			stop()
+			<-served
+			<-ended
+			join = s.join(cfg)
+		}
+	}
 }
 
 // receive subscribes to what the client shows (its channel, or everything
-// on ALL and in parts 1 to 3) and shows each message, through join, until
-// ctx is done.
+// on ALL and in parts 1 to 3) and shows each message, through join, and
+// at a terminal who joins and leaves, until ctx is done.
 func receive(ctx context.Context, cfg Config, con *console, join *client.Join) error {
-	return client.Subscribe(ctx, cfg.Pub, cfg.subscription(),
-		join.Handlers(client.ReportConnection(cfg.Pub, con.Warn), func(err error) { con.Warn(err.Error()) }))
+	h := join.Handlers(client.ReportConnection(cfg.Pub, con.Warn), func(err error) { con.Warn(err.Error()) })
+	if con.Interactive() {
+		h.Notice = func(n msg.Notice) { con.ShowNotice(n, time.Now()) }
+	}
+	return client.Subscribe(ctx, cfg.Pub, cfg.subscription(), h)
 }
 
 // subscription is what the client shows: its channel, or everything on
@@ -279,18 +326,20 @@ func (cfg Config) historyChannel() string {
 }
 
 // job is what the input asks the posting goroutine for: a message to post,
-// or (at a terminal) the N most recent messages to show (/history N), or
-// the channels (/channels).
+// or (at a terminal) a question whose answer is shown: the n most recent
+// messages of a channel (/history), the channels (/channels), or who is on
+// a channel (/who).
 type job struct {
-	m        msg.Message
-	history  int
-	channels bool
+	m       msg.Message
+	ask     string // the command: "/history", "/channels", "/who"; "" to post m
+	channel string
+	n       int
 }
 
 // postLines posts each message from posts until it is closed or ctx is
 // done. A post that fails is reported and the next one is tried: the
 // Poster has rebuilt its socket by then.
-func postLines(ctx context.Context, cfg Config, poster *client.Poster, posts <-chan job, con *console, n *tally, own *echoes) {
+func postLines(ctx context.Context, poster *client.Poster, posts <-chan job, con *console, n *tally, own *echoes) {
 	for {
 		var m msg.Message
 		select {
@@ -300,12 +349,8 @@ func postLines(ctx context.Context, cfg Config, poster *client.Poster, posts <-c
 			if !ok {
 				return
 			}
-			if next.history > 0 {
-				showHistory(ctx, cfg, poster, next.history, con)
-				continue
-			}
-			if next.channels {
-				showChannels(ctx, poster, con)
+			if next.ask != "" {
+				answer(ctx, poster, next, con)
 				continue
 			}
 			m = next.m
@@ -380,9 +425,21 @@ func pipeLines(ctx context.Context, pipe *client.Pipeline, posts <-chan job, con
 // cancelled context are seen promptly.
 const pollSlice = 10 * time.Millisecond
 
-// showHistory shows the n most recent messages, for /history.
-func showHistory(ctx context.Context, cfg Config, poster *client.Poster, n int, con *console) {
-	ms, err := poster.History(ctx, cfg.historyChannel(), n)
+// answer asks the server what j asks, and shows the answer.
+func answer(ctx context.Context, poster *client.Poster, j job, con *console) {
+	switch j.ask {
+	case "/history":
+		showHistory(ctx, poster, j.channel, j.n, con)
+	case "/channels":
+		showChannels(ctx, poster, con)
+	case "/who":
+		showWho(ctx, poster, j.channel, con)
+	}
+}
+
+// showHistory shows the n most recent messages of channel, for /history.
+func showHistory(ctx context.Context, poster *client.Poster, channel string, n int, con *console) {
+	ms, err := poster.History(ctx, channel, n)
 	switch {
 	case err != nil && ctx.Err() == nil:
 		con.Warn("no history: " + err.Error())
@@ -412,124 +469,6 @@ func showChannels(ctx context.Context, poster *client.Poster, con *console) {
 		}
 		con.Warn(fmt.Sprintf("  %-16s %s, the last %s", name, display.Count(int(c.Count), "message", "messages"), last))
 	}
-}
-
-// readInput reads lines until input ends (or /quit), carries out commands
-// at a terminal, and sends each line that makes a valid message to posts,
-// which it closes when done.
-func readInput(ctx context.Context, cfg Config, con *console, posts chan<- job, n *tally) {
-	defer close(posts)
-	for {
-		line, err := con.ReadLine()
-		if errors.Is(err, errLineTooLong) {
-			con.Warn(err.Error())
-			continue
-		}
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				con.Warn("read input: " + err.Error())
-			}
-			return
-		}
-		if con.Interactive() && strings.HasPrefix(line, "/") {
-			var c cmdResult
-			if c = command(line, con, cfg.readOnly()); c.quit {
-				return
-			}
-			if c.history > 0 || c.channels {
-				select {
-				case posts <- job{history: c.history, channels: c.channels}:
-				case <-ctx.Done():
-					return
-				}
-				continue
-			}
-			line = c.post
-		}
-		m, err := compose(cfg, line, time.Now())
-		if errors.Is(err, errEmpty) {
-			continue
-		}
-		if err != nil {
-			con.Warn(err.Error())
-			continue
-		}
-		select {
-		case posts <- job{m: m}:
-			n.queued.Add(1)
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-// prompt is what a person at a terminal types after: "ann@dev> ".
-func prompt(cfg Config) string {
-	if cfg.Mode == msg.MultiChannel {
-		return cfg.Name + "@" + cfg.Channel + "> "
-	}
-	return cfg.Name + "> "
-}
-
-const help = `commands:
-  /help         this help
-  /history [N]  show the N most recent messages (default 20, at most 1000)
-  /channels     list the channels, with how many messages each and when the last came
-  /quit         leave (as does Ctrl-D, once what you typed is posted; Ctrl-C leaves at once)
-  //text        post "/text": a line that starts with / is a command, // escapes it
-anything else is posted; Up and Down recall earlier lines`
-
-const readOnlyHelp = `commands:
-  /help         this help
-  /history [N]  show the N most recent messages of every channel (default 20, at most 1000)
-  /channels     list the channels, with how many messages each and when the last came
-  /quit         leave (as do Ctrl-D and Ctrl-C)
-channel ALL is read-only: it shows every channel, and nothing typed here is posted;
-to post, join a channel (mc_client ... <channel> <name>)`
-
-// cmdResult is what a command line asks for: a line to post ("//x" posts
-// "/x"), history or the channels to show, or to quit.
-type cmdResult struct {
-	post     string
-	history  int
-	channels bool
-	quit     bool
-}
-
-// defaultHistory is what /history shows without a number.
-const defaultHistory = 20
-
-// command carries out a line that starts with "/".
-func command(line string, con *console, readOnly bool) cmdResult {
-	if strings.HasPrefix(line, "//") {
-		return cmdResult{post: line[1:]}
-	}
-	name, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
-	switch name {
-	case "/help":
-		if readOnly {
-			con.Warn(readOnlyHelp)
-		} else {
-			con.Warn(help)
-		}
-	case "/quit":
-		return cmdResult{quit: true}
-	case "/channels":
-		return cmdResult{channels: true}
-	case "/history":
-		n := defaultHistory
-		if arg = strings.TrimSpace(arg); arg != "" {
-			var err error
-			if n, err = strconv.Atoi(arg); err != nil || n < 1 || n > msg.MaxHistory {
-				con.Warn(fmt.Sprintf("/history %s: want a number from 1 to %d", display.Escape(arg), msg.MaxHistory))
-				return cmdResult{}
-			}
-		}
-		return cmdResult{history: n}
-	default:
-		con.Warn("unknown command " + display.Escape(name) + ": not posted; /help lists the commands, and //text posts \"/text\"")
-	}
-	return cmdResult{}
 }
 
 // errEmpty is compose's answer to a line with nothing to post, which is

@@ -58,30 +58,50 @@ func TestCompose(t *testing.T) {
 }
 
 func TestCommand(t *testing.T) {
+	dev := Config{Mode: msg.MultiChannel, Channel: "dev", Name: "ann"}
+	all := Config{Mode: msg.MultiChannel, Channel: msg.AllChannel, Name: "ann"}
+	room := Config{Mode: msg.SingleRoom, Name: "ann"}
 	for _, tt := range []struct {
+		cfg  Config
 		line string
 		want cmdResult
 		said string
 	}{
-		{"//text", cmdResult{post: "/text"}, ""},
-		{"///", cmdResult{post: "//"}, ""},
-		{"/quit", cmdResult{quit: true}, ""},
-		{"/quit now", cmdResult{quit: true}, ""},
-		{"/help", cmdResult{}, "/quit         leave"},
-		{"/history", cmdResult{history: 20}, ""},
-		{"/history 1000", cmdResult{history: 1000}, ""},
-		{"/history 1", cmdResult{history: 1}, ""},
-		{"/history 0", cmdResult{}, "/history 0: want a number from 1 to 1000"},
-		{"/history 1001", cmdResult{}, "want a number from 1 to 1000"},
-		{"/history x\x1b", cmdResult{}, `/history x\x1b: want`},
-		{"/nope", cmdResult{}, "unknown command /nope: not posted"},
-		{"/\x1b[2J", cmdResult{}, `unknown command /\x1b[2J`},
+		{dev, "//text", cmdResult{post: "/text"}, ""},
+		{dev, "///", cmdResult{post: "//"}, ""},
+		{dev, "/quit", cmdResult{quit: true}, ""},
+		{dev, "/quit now", cmdResult{quit: true}, ""},
+		{dev, "/help", cmdResult{}, "/join CHANNEL    move to another channel"},
+		{all, "/help", cmdResult{}, "to post, /join a channel"},
+		{room, "/help", cmdResult{}, "/who             who is here now"},
+		{dev, "/history", cmdResult{ask: job{ask: "/history", channel: "dev", n: 20}}, ""},
+		{dev, "/history 1000", cmdResult{ask: job{ask: "/history", channel: "dev", n: 1000}}, ""},
+		{all, "/history 1", cmdResult{ask: job{ask: "/history", channel: "ALL", n: 1}}, ""},
+		{dev, "/history 0", cmdResult{}, "/history 0: want a number from 1 to 1000"},
+		{dev, "/history 1001", cmdResult{}, "want a number from 1 to 1000"},
+		{dev, "/history x\x1b", cmdResult{}, `/history x\x1b: want`},
+		{dev, "/channels", cmdResult{ask: job{ask: "/channels"}}, ""},
+		{dev, "/who", cmdResult{ask: job{ask: "/who", channel: "dev"}}, ""},
+		{dev, "/who ops", cmdResult{ask: job{ask: "/who", channel: "ops"}}, ""},
+		{all, "/who", cmdResult{ask: job{ask: "/who", channel: "ALL"}}, ""},
+		{room, "/who", cmdResult{ask: job{ask: "/who"}}, ""},
+		{room, "/who dev", cmdResult{}, "/who dev: this server has one room, no channels"},
+		{dev, "/join ops", cmdResult{join: "ops"}, ""},
+		{dev, "/join ALL", cmdResult{join: "ALL"}, ""},
+		{all, "/join dev", cmdResult{join: "dev"}, ""},
+		{dev, "/join dev", cmdResult{}, "/join dev: you are on dev already"},
+		{dev, "/join", cmdResult{}, "/join : name a channel"},
+		{dev, "/join a/b", cmdResult{}, "/join a/b: channel"},
+		{dev, "/join aLL", cmdResult{}, "looks like ALL"},
+		{room, "/join dev", cmdResult{}, "this server has one room, no channels"},
+		{dev, "/nope", cmdResult{}, "unknown command /nope: not posted"},
+		{dev, "/\x1b[2J", cmdResult{}, `unknown command /\x1b[2J`},
 	} {
 		var errOut strings.Builder
 		con := newPlainConsole(strings.NewReader(""), io.Discard, &errOut, display.Style{})
-		got := command(tt.line, con, false)
+		got := command(tt.line, tt.cfg, con)
 		if got != tt.want || !strings.Contains(errOut.String(), tt.said) {
-			t.Errorf("command(%q) = %+v, said %q; want %+v, saying %q", tt.line, got, errOut.String(), tt.want, tt.said)
+			t.Errorf("%s: command(%q) = %+v, said %q; want %+v, saying %q", tt.cfg.Channel, tt.line, got, errOut.String(), tt.want, tt.said)
 		}
 	}
 }
@@ -123,10 +143,10 @@ func TestReadInput(t *testing.T) {
 	in := "one\n\n   \n/quit\n" + strings.Repeat("x", maxLine+1) + "\nbad \x07 bell\ntwo\n"
 	var errOut strings.Builder
 	con := newPlainConsole(strings.NewReader(in), io.Discard, &errOut, display.Style{})
-	posts := make(chan job, 10)
-	readInput(context.Background(), Config{Mode: msg.SingleRoom, Name: "ann"}, con, posts, &tally{})
+	s := &session{cfg: Config{Mode: msg.SingleRoom, Name: "ann"}, con: con, posts: make(chan job, 10)}
+	s.readInput(context.Background())
 	var bodies []string
-	for j := range posts {
+	for j := range s.posts {
 		bodies = append(bodies, j.m.Body)
 	}
 	if got := strings.Join(bodies, "|"); got != "one|/quit|two" {
@@ -181,7 +201,7 @@ func TestRunPostsAndShows(t *testing.T) {
 			t.Fatalf("Run: %v", err)
 		}
 	case <-time.After(servertest.Wait):
-		t.Fatal("Run did not end at the end of input")
+		t.Fatalf("Run did not end at the end of input\nout: %q\nerr: %q", out.All(), errOut.All())
 	}
 	for _, line := range out.All() {
 		if strings.Contains(line, "[dev]") || strings.Contains(line, "\x1b") {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/zmqchat/zmqchat/internal/display"
 	"github.com/zmqchat/zmqchat/internal/msg"
@@ -28,13 +29,14 @@ type lineReader interface {
 
 // console is where a chat client reads lines and shows output: plain lines
 // on pipes (output is exactly the chat lines), or a terminal with a prompt.
-// Show, ShowMessage and Warn may be called from any goroutine; ReadLine
-// from one.
+// Show, ShowMessage, ShowNotice, Warn and Move may be called from any
+// goroutine; ReadLine from one.
 type console struct {
 	lines       lineReader
-	mu          sync.Mutex
+	mu          sync.Mutex // guards style, and writing
 	out, err    io.Writer
 	style       display.Style
+	setPrompt   func(string) // a terminal's; nil on pipes
 	interactive bool
 	self        string     // in keyed mode, the client's name: its key's, so its own
 	cols        func() int // a terminal's width, to fold long lines; nil on pipes
@@ -55,7 +57,7 @@ func openConsole(cfg Config, interrupt func()) (*console, error) {
 		style.Color = !cfg.NoColor
 		// Diagnostics go through the terminal too, so they do not tear the
 		// prompt.
-		c := &console{lines: tc, out: tc.ed, err: tc.ed, style: style, interactive: true, cols: tc.cols, rows: tc.rows, close: tc.Close}
+		c := &console{lines: tc, out: tc.ed, err: tc.ed, style: style, setPrompt: tc.ed.SetPrompt, interactive: true, cols: tc.cols, rows: tc.rows, close: tc.Close}
 		if cfg.Post.Curve != nil {
 			c.self = cfg.Name
 		}
@@ -80,7 +82,9 @@ func (c *console) Interactive() bool { return c.interactive }
 // is folded, with its continuations indented, so that none of it can pass
 // for a line of its own.
 func (c *console) ShowMessage(m msg.Message, own bool) {
+	c.mu.Lock()
 	style := c.style
+	c.mu.Unlock()
 	if c.interactive && (own || c.self != "" && m.Username == c.self) {
 		style.Self = m.Username
 	}
@@ -89,6 +93,37 @@ func (c *console) ShowMessage(m msg.Message, own bool) {
 		line = display.Fold(line, c.cols()-1, "  ")
 	}
 	c.Show(line)
+}
+
+// Move shows what a client on cfg's channel sees: every channel's name on
+// ALL, and the prompt that says where it is.
+func (c *console) Move(cfg Config) {
+	c.mu.Lock()
+	c.style.ShowChannel = cfg.readOnly()
+	c.mu.Unlock()
+	if c.setPrompt != nil {
+		c.setPrompt(prompt(cfg))
+	}
+}
+
+// ShowNotice shows, at a terminal, that someone joined or left a channel,
+// set apart from messages: "-> bob joined dev (10:02:03)".
+func (c *console) ShowNotice(n msg.Notice, now time.Time) {
+	if !c.interactive {
+		return
+	}
+	arrow, what := "->", "joined"
+	if !n.Joined {
+		arrow, what = "<-", "left"
+	}
+	where := ""
+	if n.Channel != "" {
+		where = " " + display.Escape(n.Channel)
+	}
+	c.mu.Lock()
+	style := c.style
+	c.mu.Unlock()
+	c.Show(style.Note(fmt.Sprintf("%s %s %s%s (%s)", arrow, display.Escape(n.Username), what, where, now.Format("15:04:05"))))
 }
 
 // ShowHistory shows messages from before the client joined (or asked

@@ -46,6 +46,16 @@ func newEditor(in io.Reader, out io.Writer, prompt string, interrupt func()) *ed
 	return &editor{in: in, out: out, prompt: prompt, interrupt: interrupt, cols: 80}
 }
 
+// SetPrompt changes the prompt, drawn again at once if it is shown.
+func (e *editor) SetPrompt(prompt string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.prompt = prompt
+	if e.drawn {
+		e.redraw()
+	}
+}
+
 // maxHistory bounds the lines Up and Down go through.
 const maxHistory = 500
 

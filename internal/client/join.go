@@ -95,7 +95,9 @@ func NewJoin(cfg JoinConfig) *Join {
 	return j
 }
 
-// Up is closed once the subscription is first up.
+// Up is closed once the subscription is first up: when the server's
+// welcome comes, which it sends as it takes the subscription in, so that
+// what is published from then on comes to it.
 func (j *Join) Up() <-chan struct{} { return j.up }
 
 // WaitUp waits, at most wait, for the subscription to be up, so that
@@ -247,16 +249,16 @@ func (j *Join) showHistory(ms []msg.Message) {
 // connected fetches, on each connection after the first, what came while
 // the connection was down.
 func (j *Join) connected() {
-	j.upOnce.Do(func() { close(j.up) })
 	if j.ups++; j.ups > 1 && j.numbering != "" && !j.waiting {
 		j.fetchAfter()
 	}
 }
 
-// welcome takes the server's welcome: its post port, for Serve, and its
-// numbering, which tells a server restarted without its store at once (a
-// relay's welcome does not know it).
+// welcome takes the server's welcome: the subscription is up; its post
+// port, for Serve; and its numbering, which tells a server restarted
+// without its store at once (a relay's welcome does not know it).
 func (j *Join) welcome(numbering string, postPort int) {
+	j.upOnce.Do(func() { close(j.up) })
 	select {
 	case j.post <- postPort:
 	default:

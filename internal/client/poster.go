@@ -120,6 +120,38 @@ func (p *Poster) Channels(ctx context.Context) ([]msg.Channel, error) {
 	return cs, err
 }
 
+// Here tells the server that h's session is present (HERE), and returns
+// how many other sessions it has under the same name. Errors are as
+// Post's.
+func (p *Poster) Here(ctx context.Context, h msg.Here) (others int, err error) {
+	reply, err := p.request(ctx, msg.EncodeHere(h))
+	if err != nil {
+		return 0, err
+	}
+	return msg.DecodeHereReply(reply)
+}
+
+// Leave tells the server that session is gone (LEAVE). Errors are as
+// Post's.
+func (p *Poster) Leave(ctx context.Context, session string) error {
+	reply, err := p.request(ctx, msg.EncodeLeave(session))
+	if err != nil {
+		return err
+	}
+	return msg.DecodeReply(reply)
+}
+
+// Who asks the server who is on channel (WHO; ALL for every channel).
+// Errors are as Post's.
+func (p *Poster) Who(ctx context.Context, channel string) ([]msg.Present, error) {
+	reply, err := p.request(ctx, msg.EncodeWho(channel))
+	if err != nil {
+		return nil, err
+	}
+	ps, _, err := msg.DecodeWhoReply(reply)
+	return ps, err
+}
+
 // After asks the server for the messages of channel numbered after n
 // (by n.All for every channel), oldest first, a page at a time, up to
 // limit. Errors are as Post's.

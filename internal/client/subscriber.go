@@ -34,12 +34,15 @@ type Handlers struct {
 	// Idle, if set, is called after each wait for messages, whether any
 	// came or not (at least every 20 ms).
 	Idle func()
-	// Welcome, if set, gets the server's welcome on each connection (to a
-	// subscription to everything): its numbering, and its post port.
+	// Welcome, if set, gets the server's welcome on each connection: its
+	// numbering, and its post port.
 	Welcome func(numbering string, postPort int)
 	// Tick, if set, gets the last number of a channel delivered, which the
 	// server repeats while the channel was lately active (msg.Tick).
 	Tick func(msg.Number)
+	// Notice, if set, gets each notice of someone joining or leaving a
+	// channel delivered (msg.Notice); otherwise they are skipped.
+	Notice func(msg.Notice)
 }
 
 // Subscribe connects to a server's publish endpoint and hands what arrives
@@ -94,16 +97,22 @@ func Subscribe(ctx context.Context, ep transport.Endpoint, sub Subscription, h H
 	return nil
 }
 
-// dialSubscriber connects a SUB socket to ep, subscribed to topic, with
-// a monitor of its handshakes (and, if connections, of its connections
-// made and lost) attached before it connects, or the first connection's
-// event could come before the monitor and be missed.
+// dialSubscriber connects a SUB socket to ep, subscribed to topic (and,
+// for one channel, to the server's welcome, which says the subscription
+// is in place), with a monitor of its handshakes (and, if connections, of
+// its connections made and lost) attached before it connects, or the
+// first connection's event could come before the monitor and be missed.
 func dialSubscriber(ep transport.Endpoint, topic string, connections bool) (sock, mon *zmq.Socket, err error) {
 	events := handshakeFailed
 	if connections {
 		events |= zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED
 	}
 	sock, err = transport.DialSubscribe(ep, topic, func(s *zmq.Socket) (err error) {
+		if topic != "" {
+			if err := s.SetSubscribe(msg.WelcomeTopic); err != nil {
+				return err
+			}
+		}
 		mon, err = transport.Monitor(s, events)
 		return err
 	})
@@ -143,6 +152,12 @@ func receive(sock *zmq.Socket, sub Subscription, h Handlers) error {
 		if _, n, ok := msg.DecodeTick(frames); ok {
 			if h.Tick != nil {
 				h.Tick(n)
+			}
+			continue
+		}
+		if n, ok := msg.DecodeNotice(frames); ok {
+			if h.Notice != nil {
+				h.Notice(n)
 			}
 			continue
 		}

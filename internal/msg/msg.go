@@ -594,9 +594,10 @@ func DecodeTick(frames [][]byte) (channel string, n Number, ok bool) {
 	return string(frames[0]), n, err == nil
 }
 
-// welcome begins the message a server's publish port sends each new
-// subscriber (to everything): "zmqchat <numbering> <post_port>".
-const welcome = "zmqchat "
+// WelcomeTopic begins the message a server's publish port sends each new
+// subscriber: "zmqchat <numbering> <post_port>". A subscriber to one
+// channel subscribes to it too, to be welcomed.
+const WelcomeTopic = "zmqchat "
 
 // UnknownNumbering stands for the numbering in a relay's welcome: a relay
 // passes on the numbering of the server it stands for, which it does not
@@ -608,16 +609,16 @@ const UnknownNumbering = "-"
 // HISTORY on, so that a subscriber given only the publish port can fetch
 // what it missed. It is one frame, so no publication is taken for it.
 func Welcome(numbering string, postPort int) []byte {
-	return fmt.Appendf(nil, "%s%s %d", welcome, numbering, postPort)
+	return fmt.Appendf(nil, "%s%s %d", WelcomeTopic, numbering, postPort)
 }
 
 // DecodeWelcome decodes a welcome message, and reports whether frames is
 // one.
 func DecodeWelcome(frames [][]byte) (numbering string, postPort int, ok bool) {
-	if len(frames) != 1 || !bytes.HasPrefix(frames[0], []byte(welcome)) {
+	if len(frames) != 1 || !bytes.HasPrefix(frames[0], []byte(WelcomeTopic)) {
 		return "", 0, false
 	}
-	f := strings.Fields(string(frames[0][len(welcome):]))
+	f := strings.Fields(string(frames[0][len(WelcomeTopic):]))
 	if len(f) != 2 {
 		return "", 0, false
 	}

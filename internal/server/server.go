@@ -277,7 +277,14 @@ func (s *Server) handle(frames [][]byte, from peer) Result {
 const maxUnread = 2 * msg.HistoryBytes
 
 // publish sends frames on the publish socket.
+//
+// It first has libzmq take in the subscriptions that came: a send alone
+// does so at most once a millisecond, so a subscriber that had its welcome
+// (and then posted) could miss what is published in that millisecond.
 func (s *Server) publish(frames [][]byte) error {
+	if _, err := s.pub.GetEvents(); err != nil {
+		return fmt.Errorf("publish socket: %w", err)
+	}
 	if _, err := s.pub.SendMessage(frames); err != nil {
 		// PUB drops rather than blocks, so this is a broken socket.
 		return fmt.Errorf("publish: %w", err)
