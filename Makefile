@@ -105,6 +105,8 @@ bench: deps
 	@$(BIN)/bench.test -test.run '^$$' -test.bench Memory -test.benchtime 1000000x >> $(BIN)/bench.txt
 	@echo "1,000 subscribers, directly and behind relays" >&2
 	@$(BIN)/bench.test -test.run '^$$' -test.bench Relays -test.benchtime 20000x >> $(BIN)/bench.txt
+	@echo "1,000 clients present, or none" >&2
+	@$(BIN)/bench.test -test.run '^$$' -test.bench Presence -test.benchtime 40000x >> $(BIN)/bench.txt
 	@echo "a store file of $${BENCH_STORE_N:-1000000} messages" >&2
 	@$(BIN)/bench.test -test.run '^$$' -test.bench StoreFile -test.benchtime 1x >> $(BIN)/bench.txt
 	@{ echo "# make bench, $$(date -u +%Y-%m-%d)"; echo; \

@@ -36,6 +36,7 @@ func run(in io.Reader, out io.Writer) error {
 	defer func() { fmt.Fprintf(out, "\n%d target(s) missed\n", missed) }()
 	storeFile(out, r.med, &missed)
 	relays(out, r.med, &missed)
+	presence(out, r, &missed)
 	peers(out, r.med, r.cpu)
 	if r.rounds == 0 {
 		return nil
@@ -259,6 +260,56 @@ func relays(out io.Writer, med func(w, s, u string) (float64, bool), missed *int
 		fmt.Fprintf(out, "| %s | %s | %.0f | %.1f | %.2f | %s | %s |\n", c.label, num(v("deliveries/s")), lost, cpu, cpu/base, target, met)
 	}
 	fmt.Fprintln(out)
+}
+
+// presence prints BenchmarkPresence's figures: the server's CPU time per
+// post with 1,000 clients present against none, paired round by round
+// (the rounds alternate), as the median ratio with its range.
+func presence(out io.Writer, r *results, missed *int) {
+	none, some := r.series("Presence/present-0/", "server-cpu-µs/post"), r.series("Presence/present-1000/", "server-cpu-µs/post")
+	n := min(len(none), len(some))
+	if n == 0 {
+		return
+	}
+	ratios := make([]float64, n)
+	for i := range n {
+		ratios[i] = some[i] / none[i]
+	}
+	sort.Float64s(ratios)
+	fmt.Fprintf(out, "Presence: the server's CPU per post (4 posters, 10 subscribers) with 1,000 clients present (each saying HERE every 5 s) ÷ with none, paired over %d rounds:\n\n", n)
+	fmt.Fprintln(out, "| none (µs/post, median) | 1,000 present (µs/post, median) | ratio, median [min–max] | target | met |")
+	fmt.Fprintln(out, "|---:|---:|---:|---|---|")
+	ratio := ratios[n/2]
+	if n%2 == 0 {
+		ratio = (ratios[n/2-1] + ratios[n/2]) / 2
+	}
+	fmt.Fprintf(out, "| %.1f | %.1f | %.2f [%.2f–%.2f] | ≤ 1.05 | %s |\n\n", median(none), median(some), ratio, ratios[0], ratios[n-1], yes(ratio <= 1.05, "x", missed))
+}
+
+// series is every value of unit in the workloads that begin with prefix,
+// in the order they came.
+func (r *results) series(prefix, unit string) []float64 {
+	var keys []key
+	for k := range r.values {
+		if strings.HasPrefix(k.workload, prefix) && k.unit == unit {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].workload < keys[j].workload })
+	var v []float64
+	for _, k := range keys {
+		v = append(v, r.values[k]...)
+	}
+	return v
+}
+
+func median(v []float64) float64 {
+	v = append([]float64(nil), v...)
+	sort.Float64s(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
 // peers prints BenchmarkPeers' figures (make bench-peers): the chat

@@ -62,3 +62,22 @@ func TestRelaysTable(t *testing.T) {
 		}
 	}
 }
+
+// The presence row pairs each round's two runs and judges the median
+// ratio.
+func TestPresenceRow(t *testing.T) {
+	in := `BenchmarkPresence/present-0/round-0-2     40000  1 ns/op  50 server-cpu-µs/post
+BenchmarkPresence/present-1000/round-0-2  40000  1 ns/op  51 server-cpu-µs/post
+BenchmarkPresence/present-0/round-1-2     40000  1 ns/op  40 server-cpu-µs/post
+BenchmarkPresence/present-1000/round-1-2  40000  1 ns/op  44 server-cpu-µs/post
+BenchmarkPresence/present-0/round-2-2     40000  1 ns/op  60 server-cpu-µs/post
+BenchmarkPresence/present-1000/round-2-2  40000  1 ns/op  60 server-cpu-µs/post
+`
+	var out strings.Builder
+	if err := run(strings.NewReader(in), &out); err != nil {
+		t.Fatal(err)
+	}
+	if want := "| 50.0 | 51.0 | 1.02 [1.00–1.10] | ≤ 1.05 | yes |"; !strings.Contains(out.String(), want) {
+		t.Errorf("no %q in\n%s", want, out.String())
+	}
+}
