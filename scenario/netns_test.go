@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 )
 
@@ -141,44 +142,39 @@ func (m *machines) connections(ns, port, peer string) int {
 }
 
 // The server on one machine, a relay on each of two others with clients
-// behind it, the test on a fourth posting to the server: every client sees
-// every message once and in order; the server holds one connection per
-// relay and port, however many clients sit behind it; a relay's machine
-// losing 5% of its packets at random costs its clients nothing; and a
-// relay whose link is cut for a few seconds says so, and its clients get
-// what they missed once it is back.
+// behind it, a fifth machine whose client knows both relays, and the test
+// posting to the server from its own: every client sees every message
+// once and in order; the server holds one connection per relay and port,
+// however many clients sit behind it; a relay's machine losing 5% of its
+// packets at random costs its clients nothing; a relay whose link is cut
+// for a few seconds says so, and its clients get what they missed once it
+// is back; and a relay killed (SIGKILL) costs the client that knows the
+// other nothing.
 func TestRelaysAcrossMachines(t *testing.T) {
 	t.Parallel()
 	m := newMachines(t)
-	srv, r1, r2 := m.machine("srv"), m.machine("r1"), m.machine("r2")
+	srv, r1, r2, cl := m.machine("srv"), m.machine("r1"), m.machine("r2"), m.machine("cl")
 	_, toSrv, _ := m.link("", srv)
 	srvFor1, relay1, _ := m.link(srv, r1)
 	srvFor2, relay2, dev2 := m.link(srv, r2)
+	r1ForCl, _, _ := m.link(r1, cl)
+	r2ForCl, _, _ := m.link(r2, cl)
 
 	s, err := serving(m.start(srv, "mc_server", "*", "0", "0"), toSrv)
 	if err != nil {
 		t.Fatalf("mc_server did not start: %v\n%s", err, s.err)
 	}
-	rel1, err := serving(m.start(r1, "relay", "127.0.0.1", "0", "0", srvFor1, s.post, s.pub), "127.0.0.1")
-	if err != nil {
-		t.Fatalf("relay did not start: %v\n%s", err, rel1.err)
-	}
-	rel2, err := serving(m.start(r2, "relay", "127.0.0.1", "0", "0", srvFor2, s.post, s.pub), "127.0.0.1")
-	if err != nil {
-		t.Fatalf("relay did not start: %v\n%s", err, rel2.err)
-	}
+	rel1, rel2 := m.relay(r1, srvFor1, s), m.relay(r2, srvFor2, s)
 	clients := []*proc{
 		m.start(r1, "mc_client", rel1.args("dev", "bob")...),
 		m.start(r1, "mc_client", rel1.args("ALL", "eve")...),
 		m.start(r2, "mc_client", rel2.args("dev", "cy")...),
 		m.start(r2, "pub_client", rel2.host, rel2.pub),
+		m.start(cl, "mc_client", "-also", r2ForCl+":"+rel2.post+":"+rel2.pub, r1ForCl, rel1.post, rel1.pub, "dev", "dee"),
 	}
-	subscribed(t, s, "dev", clients[0], clients[1], clients[2], clients[3])
+	subscribed(t, s, "dev", clients[0], clients[1], clients[2], clients[3], clients[4])
 	postMany(t, s, "dev", "ann", "n", "", 1, 300)
-	for _, c := range clients {
-		c.out.waitFor(t, c.name, "n-00300 ")
-		checkAllOnce(t, c.name, numbersShown(c.out, "n"), 1, 300)
-	}
+	allSeen(t, clients, 300)
 	for _, r := range []struct{ name, ip string }{{"r1", relay1}, {"r2", relay2}} {
 		for _, port := range []string{s.post, s.pub} {
 			if n := m.connections(srv, port, r.ip); n != 1 {
@@ -192,8 +188,8 @@ func TestRelaysAcrossMachines(t *testing.T) {
 	end := m.lossy(r1, 5)
 	postMany(t, s, "dev", "ann", "n", "", 301, 300)
 	clients[0].typeLine("typed through the loss")
+	allSeen(t, clients, 600)
 	for _, c := range clients {
-		c.out.waitFor(t, c.name, "n-00600 ")
 		c.out.waitFor(t, c.name, "bob: typed through the loss (")
 	}
 	dropped := end()
@@ -210,8 +206,32 @@ func TestRelaysAcrossMachines(t *testing.T) {
 	m.setLink(r2, dev2, true)
 	rel2.err.waitFor(t, "relay", "connected to the upstream tcp://"+srvFor2+":"+s.pub)
 	postMany(t, s, "dev", "ann", "n", "", 701, 10)
+	allSeen(t, clients, 710)
+
+	// Kill r1's relay: dee goes on through r2's, missing nothing.
+	rel1.signal(syscall.SIGKILL)
+	rel1.wait()
+	postMany(t, s, "dev", "ann", "n", "", 711, 100)
+	allSeen(t, clients[2:], 810)
+}
+
+// relay starts a relay in namespace ns, on every interface, for s at
+// upstream (s's address from ns).
+func (m *machines) relay(ns, upstream string, s *server) *server {
+	m.t.Helper()
+	r, err := serving(m.start(ns, "relay", "*", "0", "0", upstream, s.post, s.pub), "127.0.0.1")
+	if err != nil {
+		m.t.Fatalf("relay did not start: %v\n%s", err, r.err)
+	}
+	return r
+}
+
+// allSeen waits until each client has shown message n, and checks that it
+// showed 1 to n once each, in order.
+func allSeen(t *testing.T, clients []*proc, n int) {
+	t.Helper()
 	for _, c := range clients {
-		c.out.waitFor(t, c.name, "n-00710 ")
-		checkAllOnce(t, c.name, numbersShown(c.out, "n"), 1, 710)
+		c.out.waitFor(t, c.name, fmt.Sprintf("n-%05d ", n))
+		checkAllOnce(t, c.name, numbersShown(c.out, "n"), 1, n)
 	}
 }
