@@ -210,6 +210,6 @@ func DecodeNotice(frames [][]byte) (Notice, bool) {
 // HereEvery is how often a chat client says HERE; a server forgets a
 // client it has not heard from for QuietAfter, three times as long.
 const (
-	HereEvery  = 5 * time.Second
+	HereEvery  = 10 * time.Second
 	QuietAfter = 3 * HereEvery
 )
