@@ -82,11 +82,14 @@ type Number struct {
 }
 
 // Frame returns n as a publication's fifth frame: "<numbering> <seq> <all>".
-func (n Number) Frame() []byte {
-	b := append([]byte(n.Numbering), ' ')
-	b = strconv.AppendUint(b, n.Seq, 10)
-	b = append(b, ' ')
-	return strconv.AppendUint(b, n.All, 10)
+func (n Number) Frame() []byte { return n.AppendFrame(nil) }
+
+// AppendFrame appends n's frame to dst and returns the result.
+func (n Number) AppendFrame(dst []byte) []byte {
+	dst = append(append(dst, n.Numbering...), ' ')
+	dst = strconv.AppendUint(dst, n.Seq, 10)
+	dst = append(dst, ' ')
+	return strconv.AppendUint(dst, n.All, 10)
 }
 
 // ParseNumber parses a publication's fifth frame.
@@ -477,7 +480,13 @@ func DecodeHistoryReply(frames [][]byte) (ms []Message, more bool, err error) {
 // publishes the time exactly as the client wrote it; only names that were
 // not in their normal form are replaced by m's.
 func PubFrames(post [][]byte, m Message, n Number) [][]byte {
-	pub := [][]byte{post[1], post[2], post[3], post[4], n.Frame()}
+	return AppendPubFrames(nil, post, m, n.Frame())
+}
+
+// AppendPubFrames is PubFrames into dst's space, with the number's frame
+// given: a server's loop reuses both.
+func AppendPubFrames(dst, post [][]byte, m Message, number []byte) [][]byte {
+	pub := append(dst[:0], post[1], post[2], post[3], post[4], number)
 	if string(pub[0]) != m.Channel || string(pub[1]) != m.Username {
 		pub[0], pub[1] = []byte(m.Channel), []byte(m.Username)
 	}
@@ -634,8 +643,11 @@ func ErrReply(err error) [][]byte {
 	return [][]byte{[]byte(ReplyErr), []byte(err.Error())}
 }
 
-// OKReply returns the frames of an OK reply.
-func OKReply() [][]byte { return [][]byte{[]byte(ReplyOK)} }
+// OKReply returns the frames of an OK reply, the same each time: not to be
+// changed.
+func OKReply() [][]byte { return okReply }
+
+var okReply = [][]byte{[]byte(ReplyOK)}
 
 // DecodeReply turns a server's reply into nil (OK) or an *Error carrying the
 // server's reason.

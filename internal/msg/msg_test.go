@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/mtibben/confusables"
 )
 
 var when = time.Date(2026, 11, 25, 7, 30, 0, 123456789, time.UTC)
@@ -464,5 +466,47 @@ func TestChannelsRoundTrip(t *testing.T) {
 	}
 	if _, _, err := DecodeChannelsReply([][]byte{[]byte("OK"), []byte("dev"), []byte("x"), []byte("")}); err == nil {
 		t.Error("a count that is not a number was taken")
+	}
+}
+
+// likeALL's allocation-free path for ASCII names answers as the
+// confusables skeleton does, for every name of up to three characters of
+// the names' ASCII alphabet.
+func TestASCIILikeALLMatchesTheSkeleton(t *testing.T) {
+	var alphabet []byte
+	for c := byte(0); c < utf8.RuneSelf; c++ {
+		if isNameASCII(c) {
+			alphabet = append(alphabet, c)
+		}
+	}
+	slow := func(name string) bool {
+		return strings.EqualFold(name, AllChannel) || confusables.Skeleton(strings.ToLower(name)) == allSkeleton ||
+			strings.ToLower(confusables.Skeleton(name)) == allSkeleton
+	}
+	names, like := 0, 0
+	var visit func(prefix []byte)
+	visit = func(prefix []byte) {
+		if len(prefix) > 0 {
+			name := string(prefix)
+			names++
+			if got, want := asciiLikeALL(name), slow(name); got != want {
+				t.Fatalf("asciiLikeALL(%q) = %v, the skeleton says %v", name, got, want)
+			} else if got {
+				like++
+			}
+		}
+		if len(prefix) == 3 {
+			return
+		}
+		for _, c := range alphabet {
+			visit(append(prefix, c))
+		}
+	}
+	visit(nil)
+	if like == 0 {
+		t.Fatalf("none of %d names looks like ALL: the test compares nothing", names)
+	}
+	if n := testing.AllocsPerRun(100, func() { likeALL("c7") }); n != 0 {
+		t.Errorf("likeALL of an ASCII name allocates %.0f times", n)
 	}
 }

@@ -83,11 +83,56 @@ var allSkeleton = confusables.Skeleton("all")
 // A name of more than three characters cannot: every character of a name
 // has a skeleton of its own (PRECIS has refused those that have none).
 func likeALL(name string) bool {
-	if utf8.RuneCountInString(name) > 3 {
+	switch {
+	case utf8.RuneCountInString(name) > 3:
 		return false
+	case plainASCII(name):
+		return asciiLikeALL(name)
 	}
 	return strings.EqualFold(name, AllChannel) || confusables.Skeleton(strings.ToLower(name)) == allSkeleton ||
 		strings.ToLower(confusables.Skeleton(name)) == allSkeleton
+}
+
+// asciiSkeletons are the skeletons of the ASCII characters.
+var asciiSkeletons = func() (s [utf8.RuneSelf]string) {
+	for c := range s {
+		s[c] = confusables.Skeleton(string(rune(c)))
+	}
+	return s
+}()
+
+// asciiLikeALL is likeALL for a name of ASCII characters, without
+// allocating, as every post's channel is checked: an ASCII name's
+// skeleton is its characters' skeletons one after another.
+func asciiLikeALL(name string) bool {
+	return strings.EqualFold(name, AllChannel) || skeletonIs(name, true) || skeletonIs(name, false)
+}
+
+// skeletonIs reports whether the skeleton of name (lowered before, or
+// after) is allSkeleton's.
+func skeletonIs(name string, lowerFirst bool) bool {
+	want := allSkeleton
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if lowerFirst && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		sk := asciiSkeletons[c]
+		if len(sk) > len(want) {
+			return false
+		}
+		for j := 0; j < len(sk); j++ {
+			d := sk[j]
+			if !lowerFirst && 'A' <= d && d <= 'Z' {
+				d += 'a' - 'A'
+			}
+			if d != want[j] {
+				return false
+			}
+		}
+		want = want[len(sk):]
+	}
+	return want == ""
 }
 
 func plainASCII(s string) bool {

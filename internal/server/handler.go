@@ -28,11 +28,14 @@ type Handler struct {
 	Owner func(key string) (name string, ok bool)
 
 	present presence
+	pub     [][]byte // the last post's publication, reused
+	number  []byte   // and its number's frame
 }
 
 // Result is what one request comes to: the reply and, for a post stored
 // now (not a resend), its publication and the message, for the log; and
-// the notices of who joined or left, to publish.
+// the notices of who joined or left, to publish. It holds the Handler's
+// space, and is good until the next request.
 type Result struct {
 	Reply   [][]byte
 	Pub     [][]byte // nil if there is nothing to publish
@@ -98,7 +101,9 @@ func (h *Handler) post(f [][]byte, owner string) Result {
 		return Result{Reply: msg.OKReply()}
 	}
 	m.Number = msg.Number{Numbering: h.Store.Numbering(), Seq: rec.Seq, All: rec.All}
-	return Result{Reply: msg.OKReply(), Pub: msg.PubFrames(f, m, m.Number), Message: m}
+	h.number = m.Number.AppendFrame(h.number[:0])
+	h.pub = msg.AppendPubFrames(h.pub, f, m, h.number)
+	return Result{Reply: msg.OKReply(), Pub: h.pub, Message: m}
 }
 
 // history answers HISTORY: the channel's most recent messages but the

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -64,6 +65,7 @@ const DefaultMemory = 1 << 30
 type Server struct {
 	handler Handler
 	post    *transport.Listener
+	recv    *transport.Receiver // post's, which Serve receives requests through
 	pub     *transport.Listener
 	gate    *transport.Gate // keyed mode's allow-list; nil when plain
 	gateGen int64           // the gate's generation the sockets were bound under
@@ -102,6 +104,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	var err error
 	if s.guards, err = startGuards(s.post, s.pub, memory, warn); err != nil {
+		s.close()
+		return nil, err
+	}
+	if s.recv, err = transport.NewReceiver(s.post.Socket); err != nil {
 		s.close()
 		return nil, err
 	}
@@ -152,6 +158,9 @@ func (s *Server) PubEndpoint() (transport.Endpoint, bool) {
 func (s *Server) close() {
 	if s.guards != nil {
 		s.guards.close()
+	}
+	if s.recv != nil {
+		s.recv.Close()
 	}
 	s.post.Close()
 	if s.pub != nil {
@@ -206,20 +215,20 @@ type peer struct {
 	refused  error // why the envelope is not believed
 }
 
-// receive takes the next request and where it came from. zmq4 retries
-// EINTR itself, so a signal such as SIGWINCH never ends the wait. A
+// receive takes the next request and where it came from, its frames good
+// until the next. A signal such as SIGWINCH never ends the wait. A
 // message without the empty frame that ends a request's envelope (which
 // REQ and the clients' DEALER put there) is no request: receive returns
 // it with no envelope, to be dropped, as REP would drop it.
 func (s *Server) receive() ([][]byte, peer, error) {
 	var from peer
-	frames, meta, err := s.post.RecvMessageBytesWithMetadata(0, "__fd", "User-Id")
-	if err != nil {
+	frames, p, err := s.recv.Receive()
+	from.fd, from.key = p.FD, p.User
+	switch {
+	case errors.Is(err, transport.ErrTooManyFrames):
+		return nil, from, nil
+	case err != nil:
 		return nil, from, err
-	}
-	from.fd, from.key = -1, meta["User-Id"]
-	if fd, err := strconv.Atoi(meta["__fd"]); err == nil {
-		from.fd = fd
 	}
 	end := slices.IndexFunc(frames, func(f []byte) bool { return len(f) == 0 })
 	if end < 1 {
@@ -285,7 +294,7 @@ func (s *Server) publish(frames [][]byte) error {
 	if _, err := s.pub.GetEvents(); err != nil {
 		return fmt.Errorf("publish socket: %w", err)
 	}
-	if _, err := s.pub.SendMessage(frames); err != nil {
+	if err := transport.Send(s.pub.Socket, frames); err != nil {
 		// PUB drops rather than blocks, so this is a broken socket.
 		return fmt.Errorf("publish: %w", err)
 	}
@@ -324,7 +333,7 @@ func (s *Server) answer(r Result, to peer) error {
 		s.line = display.Append(s.line[:0], m, display.Style{ShowChannel: m.Channel != "", MaxBody: logBody})
 		s.log.Line(s.line)
 	}
-	if _, err := s.post.SendMessage(to.envelope, r.Reply); err != nil {
+	if err := transport.Send(s.post.Socket, to.envelope, r.Reply); err != nil {
 		return fmt.Errorf("send reply: %w", err)
 	}
 	size := 0
@@ -385,6 +394,8 @@ func (s *Server) checkGate() error {
 		return nil
 	}
 	s.gateGen = s.gate.Generation()
+	s.recv.Close()
+	s.recv = nil
 	for _, l := range []**transport.Listener{&s.post, &s.pub} {
 		if *l == nil {
 			continue
@@ -396,6 +407,10 @@ func (s *Server) checkGate() error {
 		*l = reopened
 	}
 	if err := s.welcome(); err != nil {
+		return err
+	}
+	var err error
+	if s.recv, err = transport.NewReceiver(s.post.Socket); err != nil {
 		return err
 	}
 	return s.post.SetRcvtimeo(FlushInterval)

@@ -213,18 +213,24 @@ func TestGateAllowsListedKeysAndReportsEachRefusalOnce(t *testing.T) {
 	}
 }
 
-// The ZAP handler in action: a plain REQ/REP round trip (NULL), a keyed one
-// whose User-Id is the client's public key, and a key not on the list that
-// never gets through; each refused key and address is reported once.
+// The ZAP handler in action: a plain request to a server's ROUTER (NULL),
+// a keyed one whose User-Id (as a Receiver reads it) is the client's
+// public key, and a key not on the list that never gets through; each
+// refused key and address is reported once.
 func TestZAPRoundTrips(t *testing.T) {
 	ep, _ := BindEndpoint("127.0.0.1", "0")
 	roundTrip := func(server, client Endpoint) (string, error) {
-		rep, err := Listen(zmq.REP, server)
+		router, err := Listen(zmq.ROUTER, server)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer rep.Close()
-		client.URL = rep.At.URL
+		defer router.Close()
+		r, err := NewReceiver(router.Socket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		client.URL = router.At.URL
 		req, err := DialRequest(client, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -234,9 +240,12 @@ func TestZAPRoundTrips(t *testing.T) {
 		if _, err := req.SendMessage("ping"); err != nil {
 			return "", err
 		}
-		rep.SetRcvtimeo(500 * time.Millisecond)
-		_, meta, err := rep.RecvMessageWithMetadata(0, "User-Id")
-		return meta["User-Id"], err
+		router.SetRcvtimeo(500 * time.Millisecond)
+		frames, peer, err := r.Receive()
+		if err == nil && (len(frames) != 3 || string(frames[2]) != "ping" || peer.FD < 0) {
+			t.Errorf("received %q from %+v", frames, peer)
+		}
+		return peer.User, err
 	}
 	if user, err := roundTrip(ep, Endpoint{}); err != nil || user != "" {
 		t.Errorf("plain: User-Id %q, %v", user, err)

@@ -1,0 +1,67 @@
+package transport
+
+import (
+	"errors"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	zmq "github.com/pebbe/zmq4"
+)
+
+// A Receiver takes whole messages, empty frames and large ones as they
+// were sent, with the peer's descriptor; drops a message of too many
+// frames and goes on; gives up when the socket's timeout says; and once
+// warm allocates nothing.
+func TestReceiver(t *testing.T) {
+	ep, _ := BindEndpoint("127.0.0.1", "0")
+	router, err := Listen(zmq.ROUTER, ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer router.Close()
+	r, err := NewReceiver(router.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	dealer, err := DialDealer(Endpoint{URL: router.At.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dealer.Close()
+	router.SetRcvtimeo(5 * time.Second)
+
+	big := strings.Repeat("x", 20000)
+	dealer.SendMessage("", "POST", "dev", "", big)
+	frames, peer, err := r.Receive()
+	if err != nil || len(frames) != 6 || len(frames[0]) == 0 || len(frames[1]) != 0 || string(frames[2]) != "POST" ||
+		string(frames[3]) != "dev" || len(frames[4]) != 0 || string(frames[5]) != big || peer.FD < 0 || peer.User != "" {
+		t.Fatalf("Receive: %d frames, %+v, %v", len(frames), peer, err)
+	}
+	many := make([]string, 40)
+	dealer.SendMessage("", many)
+	dealer.SendMessage("", "after")
+	if _, _, err := r.Receive(); !errors.Is(err, ErrTooManyFrames) {
+		t.Errorf("a message of 41 frames: %v", err)
+	}
+	if frames, _, err := r.Receive(); err != nil || string(frames[len(frames)-1]) != "after" {
+		t.Errorf("the message after it: %q, %v", frames, err)
+	}
+	router.SetRcvtimeo(50 * time.Millisecond)
+	if _, _, err := r.Receive(); zmq.AsErrno(err) != zmq.Errno(syscall.EAGAIN) {
+		t.Errorf("nothing to receive: %v, want EAGAIN", err)
+	}
+	router.SetRcvtimeo(5 * time.Second)
+	for range 101 {
+		dealer.SendMessage("", "POST", "dev", "ann", "2026-12-06T07:00:00Z", "hello")
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		if _, _, err := r.Receive(); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("Receive allocates %.1f times a message", n)
+	}
+}
