@@ -310,6 +310,12 @@ func EncodePost(m Message) [][]byte {
 // included) under mode's rules (see Message.Check), with its names in their
 // normal form (see Message.Normalize).
 func DecodePost(frames [][]byte, mode Mode) (Message, error) {
+	return DecodePostNamed(frames, mode, func(b []byte) string { return string(b) })
+}
+
+// DecodePostNamed is DecodePost with the channel's and username's strings
+// made by name: a server shares one string among a name's every message.
+func DecodePostNamed(frames [][]byte, mode Mode, name func([]byte) string) (Message, error) {
 	if len(frames) == 0 {
 		return Message{}, errorf("empty request")
 	}
@@ -324,8 +330,8 @@ func DecodePost(frames [][]byte, mode Mode) (Message, error) {
 		return Message{}, err
 	}
 	m := Message{
-		Channel:  string(frames[1]),
-		Username: string(frames[2]),
+		Channel:  name(frames[1]),
+		Username: name(frames[2]),
 		Time:     t,
 		Body:     string(frames[4]),
 	}

@@ -78,14 +78,20 @@ func BenchmarkServeAllocs(b *testing.B) {
 		b.Fatal(err)
 	}
 	go drain(r)
-	srv, err := servertest.Listen(post, &pub, server.Config{Mode: msg.MultiChannel, Log: w})
+	srv, err := servertest.Listen(post, &pub, server.Config{Mode: msg.MultiChannel, Log: w, Warn: func(s string) { fmt.Fprintln(os.Stderr, "server:", s) }})
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
-	defer func() { cancel(); <-done; w.Close() }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Errorf("server: %v", err)
+		}
+		w.Close()
+	}()
 	runLoad(b, srv.PostEndpoint().URL, 10000) // to steady state
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)

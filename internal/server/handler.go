@@ -30,6 +30,25 @@ type Handler struct {
 	present presence
 	pub     [][]byte // the last post's publication, reused
 	number  []byte   // and its number's frame
+	names   map[string]string
+}
+
+// maxNames bounds the names (channels and usernames) shared among their
+// messages; past it they are let go, and shared anew.
+const maxNames = 1 << 16
+
+// name returns b as a string, the same string for the same name each
+// time, so that the messages kept share it.
+func (h *Handler) name(b []byte) string {
+	if s, ok := h.names[string(b)]; ok {
+		return s
+	}
+	if h.names == nil || len(h.names) >= maxNames {
+		h.names = make(map[string]string)
+	}
+	s := string(b)
+	h.names[s] = s
+	return s
 }
 
 // Result is what one request comes to: the reply and, for a post stored
@@ -84,7 +103,7 @@ func refuse(err error) Result { return Result{Reply: msg.ErrReply(err)} }
 // post checks a POST and stores it, unless it is a resend. In keyed mode
 // owner is the name the post's key is bound to.
 func (h *Handler) post(f [][]byte, owner string) Result {
-	m, err := msg.DecodePost(f, h.Mode)
+	m, err := msg.DecodePostNamed(f, h.Mode, h.name)
 	if err != nil {
 		return refuse(err)
 	}

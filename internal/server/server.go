@@ -63,18 +63,19 @@ const DefaultMemory = 1 << 30
 // Server serves a Handler on a ROUTER socket and publishes what it stores
 // on a PUB socket. Its sockets belong to the goroutine that calls Serve.
 type Server struct {
-	handler Handler
-	post    *transport.Listener
-	recv    *transport.Receiver // post's, which Serve receives requests through
-	pub     *transport.Listener
-	gate    *transport.Gate // keyed mode's allow-list; nil when plain
-	gateGen int64           // the gate's generation the sockets were bound under
-	guards  *guards
-	log     *logWriter
-	name    string
-	line    []byte    // the log line being formatted, reused
-	ticked  time.Time // when periodic last ran
-	ticks   ticks
+	handler   Handler
+	post      *transport.Listener
+	recv      *transport.Receiver // post's, which Serve receives requests through
+	pub       *transport.Listener
+	publisher *transport.Publisher // pub's
+	gate      *transport.Gate      // keyed mode's allow-list; nil when plain
+	gateGen   int64                // the gate's generation the sockets were bound under
+	guards    *guards
+	log       *logWriter
+	name      string
+	line      []byte    // the log line being formatted, reused
+	ticked    time.Time // when periodic last ran
+	ticks     ticks
 }
 
 // New makes a server of cfg's sockets and store, which it owns from now
@@ -107,7 +108,7 @@ func New(cfg Config) (*Server, error) {
 		s.close()
 		return nil, err
 	}
-	if s.recv, err = transport.NewReceiver(s.post.Socket); err != nil {
+	if err := s.wrap(); err != nil {
 		s.close()
 		return nil, err
 	}
@@ -286,15 +287,8 @@ func (s *Server) handle(frames [][]byte, from peer) Result {
 const maxUnread = 2 * msg.HistoryBytes
 
 // publish sends frames on the publish socket.
-//
-// It first has libzmq take in the subscriptions that came: a send alone
-// does so at most once a millisecond, so a subscriber that had its welcome
-// (and then posted) could miss what is published in that millisecond.
 func (s *Server) publish(frames [][]byte) error {
-	if _, err := s.pub.GetEvents(); err != nil {
-		return fmt.Errorf("publish socket: %w", err)
-	}
-	if err := transport.Send(s.pub.Socket, frames); err != nil {
+	if err := s.publisher.Send(frames); err != nil {
 		// PUB drops rather than blocks, so this is a broken socket.
 		return fmt.Errorf("publish: %w", err)
 	}
@@ -409,11 +403,20 @@ func (s *Server) checkGate() error {
 	if err := s.welcome(); err != nil {
 		return err
 	}
-	var err error
-	if s.recv, err = transport.NewReceiver(s.post.Socket); err != nil {
+	if err := s.wrap(); err != nil {
 		return err
 	}
 	return s.post.SetRcvtimeo(FlushInterval)
+}
+
+// wrap makes the Receiver of the post socket and the Publisher of the
+// publish socket, which the loop uses them through.
+func (s *Server) wrap() error {
+	var err error
+	if s.recv, err = transport.NewReceiver(s.post.Socket); err == nil && s.pub != nil {
+		s.publisher, err = transport.NewPublisher(s.pub.Socket)
+	}
+	return err
 }
 
 // logBody is the most of a body a log line shows; a longer one is

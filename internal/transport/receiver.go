@@ -31,7 +31,9 @@ static void batch_release(batch *b) {
 
 // batch_recv releases what b held, then receives one whole message from
 // sock: the number of its frames, -2 if it had more than MAX_FRAMES (they
-// are dropped), or -1 and errno.
+// are dropped), or -1 and errno. A signal's interruption (EINTR, which
+// libzmq may give even between the frames of a message) is retried, as
+// zmq4 retries it.
 static int batch_recv(batch *b, void *sock, int flags) {
 	batch_release(b);
 	int more = 1, over = 0;
@@ -43,7 +45,11 @@ static int batch_recv(batch *b, void *sock, int flags) {
 			over = 1;
 		}
 		zmq_msg_init(m);
-		if (zmq_msg_recv(m, sock, b->n == 0 ? flags : 0) < 0) {
+		int rc;
+		do {
+			rc = zmq_msg_recv(m, sock, b->n == 0 ? flags : 0);
+		} while (rc < 0 && errno == EINTR);
+		if (rc < 0) {
 			int e = errno;
 			zmq_msg_close(m);
 			batch_release(b);
@@ -70,13 +76,23 @@ static int batch_recv(batch *b, void *sock, int flags) {
 	}
 	return over ? -2 : b->n;
 }
+
+// take_in asks sock for its events, which has libzmq take in what came
+// for it (new subscribers and their subscriptions).
+static int take_in(void *sock) {
+	int events, rc;
+	size_t size = sizeof events;
+	do {
+		rc = zmq_getsockopt(sock, ZMQ_EVENTS, &events, &size);
+	} while (rc < 0 && errno == EINTR);
+	return rc;
+}
 */
 import "C"
 
 import (
 	"errors"
 	"fmt"
-	"syscall"
 	"unsafe"
 
 	zmq "github.com/pebbe/zmq4"
@@ -109,8 +125,17 @@ var ErrTooManyFrames = errors.New("a message of more than 32 frames: dropped")
 // NewReceiver returns a Receiver for s, which the caller's goroutine
 // owns; Close it before s.
 func NewReceiver(s *zmq.Socket) (*Receiver, error) {
-	// zmq4's Socket begins with libzmq's socket; checked by asking it the
-	// socket's type both ways.
+	soc, err := libzmqSocket(s)
+	if err != nil {
+		return nil, err
+	}
+	b := (*C.batch)(C.calloc(1, C.size_t(unsafe.Sizeof(C.batch{}))))
+	return &Receiver{sock: s, soc: soc, b: b}, nil
+}
+
+// libzmqSocket returns libzmq's socket under s: zmq4's Socket begins with
+// it, which is checked by asking the socket's type both ways.
+func libzmqSocket(s *zmq.Socket) (unsafe.Pointer, error) {
 	soc := *(*unsafe.Pointer)(unsafe.Pointer(s))
 	want, err := s.GetType()
 	if err != nil {
@@ -119,23 +144,45 @@ func NewReceiver(s *zmq.Socket) (*Receiver, error) {
 	var t C.int
 	size := C.size_t(unsafe.Sizeof(t))
 	if rc := C.zmq_getsockopt(soc, C.ZMQ_TYPE, unsafe.Pointer(&t), &size); rc != 0 || zmq.Type(t) != want {
-		return nil, fmt.Errorf("receiver: zmq4's socket is not laid out as expected (type %d, want %s)", t, want)
+		return nil, fmt.Errorf("zmq4's socket is not laid out as expected (type %d, want %s)", t, want)
 	}
-	b := (*C.batch)(C.calloc(1, C.size_t(unsafe.Sizeof(C.batch{}))))
-	return &Receiver{sock: s, soc: soc, b: b}, nil
+	return soc, nil
+}
+
+// Publisher sends a publish socket's messages, first having libzmq take
+// in the subscriptions that came: a send alone does so at most once a
+// millisecond, so a subscriber that had its welcome (and then posted)
+// could miss what is published in that millisecond.
+type Publisher struct {
+	sock *zmq.Socket
+	soc  unsafe.Pointer
+}
+
+// NewPublisher returns a Publisher for s, which the caller's goroutine
+// owns.
+func NewPublisher(s *zmq.Socket) (*Publisher, error) {
+	soc, err := libzmqSocket(s)
+	if err != nil {
+		return nil, err
+	}
+	return &Publisher{sock: s, soc: soc}, nil
+}
+
+// Send takes in the subscriptions that came (asking for the socket's
+// events does, as zmq4's GetEvents would, but without allocating), then
+// sends frames as one message.
+func (p *Publisher) Send(frames [][]byte) error {
+	if rc, err := C.take_in(p.soc); rc != 0 {
+		return zmq.AsErrno(err)
+	}
+	return Send(p.sock, frames)
 }
 
 // Receive waits for the next whole message (as the socket's receive
 // timeout allows) and returns its frames, good until the next Receive,
-// and its peer. A signal's interruption is retried, as zmq4 does.
+// and its peer.
 func (r *Receiver) Receive() ([][]byte, Peer, error) {
-	var n C.int
-	var err error
-	for {
-		if n, err = C.batch_recv(r.b, r.soc, 0); n != -1 || !errors.Is(err, syscall.EINTR) {
-			break
-		}
-	}
+	n, err := C.batch_recv(r.b, r.soc, 0)
 	if n == -1 {
 		return nil, Peer{}, zmq.AsErrno(err)
 	}

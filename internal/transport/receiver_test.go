@@ -65,3 +65,75 @@ func TestReceiver(t *testing.T) {
 		t.Errorf("Receive allocates %.1f times a message", n)
 	}
 }
+
+// libzmq gives EINTR when a signal comes in the middle of a call, even
+// between the frames of a message: the Receiver and the Publisher retry,
+// as zmq4 does, while signals rain on the process (SIGURG, which Go
+// itself sends threads to preempt them).
+func TestReceiverAndPublisherRideOutSignals(t *testing.T) {
+	ep, _ := BindEndpoint("127.0.0.1", "0")
+	router, err := Listen(zmq.ROUTER, ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer router.Close()
+	pub, err := Listen(zmq.PUB, ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	r, err := NewReceiver(router.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	p, err := NewPublisher(pub.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	router.SetRcvtimeo(5 * time.Second)
+
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				syscall.Kill(syscall.Getpid(), syscall.SIGURG)
+			}
+		}
+	}()
+	const n = 20000
+	sent := make(chan error, 1)
+	go func() { // the dealer's own goroutine
+		dealer, err := DialDealer(Endpoint{URL: router.At.URL}, nil)
+		if err != nil {
+			sent <- err
+			return
+		}
+		defer dealer.Close()
+		dealer.SetSndtimeo(time.Second) // past a failure, nobody receives
+		for range n {
+			dealer.SendMessage("", "POST", "dev", "ann", "2026-12-06T07:00:00Z", "hello")
+		}
+		<-stop
+		sent <- nil
+	}()
+	defer func() {
+		close(stop)
+		if err := <-sent; err != nil {
+			t.Error(err)
+		}
+	}()
+	frame := [][]byte{[]byte("dev"), []byte("hello")}
+	for i := range n {
+		frames, _, err := r.Receive()
+		if err != nil || len(frames) != 7 || string(frames[6]) != "hello" {
+			t.Fatalf("message %d: %d frames, %v", i, len(frames), err)
+		}
+		if err := p.Send(frame); err != nil {
+			t.Fatalf("publication %d: %v", i, err)
+		}
+	}
+}
