@@ -103,6 +103,7 @@ bench: deps
 	    -test.benchtime $(BENCH_TIME) >> $(BIN)/bench.txt || exit 1; \
 	done
 	@$(BIN)/bench.test -test.run '^$$' -test.bench Memory -test.benchtime 1000000x >> $(BIN)/bench.txt
+	@$(GO) test -run '^$$' -bench ServeAllocs -benchtime 200000x ./internal/server | grep '^Benchmark' >> $(BIN)/bench.txt
 	@echo "1,000 subscribers, directly and behind relays" >&2
 	@$(BIN)/bench.test -test.run '^$$' -test.bench Relays -test.benchtime 20000x >> $(BIN)/bench.txt
 	@echo "1,000 clients present, or none" >&2

@@ -158,6 +158,10 @@ func memory(out io.Writer, med func(w, s, u string) (float64, bool), missed *int
 	if r, ok := med("Memory", "zmqchat", "rss-B/msg"); ok {
 		fmt.Fprintf(out, "| the same, as the process holds it: RSS (B) | %.0f | %.0f (payload) | %.2f | | |\n", r, p, r/p)
 	}
+	if a, ok := med("ServeAllocs", "zmqchat", "allocs/post"); ok {
+		bytes, _ := med("ServeAllocs", "zmqchat", "B/post")
+		fmt.Fprintf(out, "| the server's allocations per post in steady state (in-process, pipelined; B allocated) | %.1f (%.0f B) | | | 0 | %s |\n", a, bytes, yes(a < 0.5, "x", missed))
+	}
 }
 
 // stored prints the same workloads against mc_server -store FILE.

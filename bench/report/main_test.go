@@ -20,6 +20,7 @@ BenchmarkFanout/subscribers=10/server=raw-2      10  1 ns/op  500 deliveries/s  
 BenchmarkLatency/rate=2000/server=zmqchat-2  10  1 ns/op  100 p50-µs  400 p99-µs
 BenchmarkLatency/rate=2000/server=raw-2      10  1 ns/op  100 p50-µs  200 p99-µs
 BenchmarkMemory-2  1000000  1 ns/op  150 B/msg  100 payload-B/msg
+BenchmarkServeAllocs-2  200000  10000 ns/op  540 B/post  6.02 allocs/post
 `
 	var out strings.Builder
 	if err := run(strings.NewReader(in), &out); err != nil {
@@ -33,7 +34,8 @@ BenchmarkMemory-2  1000000  1 ns/op  150 B/msg  100 payload-B/msg
 		"| fan-out to 10: messages lost | 3 | 0 | | 0 | **no** |",
 		"| latency post→delivery p99 at 2,000/s (µs) | 400 | 200 | 2.00 | ≤ 1.50 | **no** |",
 		"| 150 | 100 (payload) | 1.50 | ≤ 2×payload+64 = 264 | yes |",
-		"2 target(s) missed",
+		"| the server's allocations per post in steady state (in-process, pipelined; B allocated) | 6.0 (540 B) | | | 0 | **no** |",
+		"3 target(s) missed",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("table lacks %q:\n%s", want, got)
