@@ -444,12 +444,7 @@ func decimal(b []byte, lo, hi int) (int, error) {
 // (each a message's five publication frames), oldest first: OK, or MORE
 // if older messages were left out to keep the reply within HistoryBytes.
 func HistoryReply(pubs [][][]byte, more bool) [][]byte {
-	word := ReplyOK
-	if more {
-		word = ReplyMore
-	}
-	reply := make([][]byte, 1, 1+4*len(pubs))
-	reply[0] = []byte(word)
+	reply := listHead(more, 5*len(pubs))
 	for _, p := range pubs {
 		reply = append(reply, p...)
 	}
@@ -539,6 +534,18 @@ type Channel struct {
 // MaxChannels is the most channels a CHANNELS reply lists.
 const MaxChannels = 1000
 
+// listHead begins a reply that lists things (to HISTORY, CHANNELS, WHO),
+// with room for n more frames: OK, or MORE if some were left out.
+func listHead(more bool, n int) [][]byte {
+	word := ReplyOK
+	if more {
+		word = ReplyMore
+	}
+	reply := make([][]byte, 1, 1+n)
+	reply[0] = []byte(word)
+	return reply
+}
+
 // listReply takes a reply that lists things (to HISTORY, CHANNELS): the
 // frames after its first, OK or MORE, and whether it was MORE; or the
 // server's reason for refusing (an *Error).
@@ -559,12 +566,7 @@ func EncodeChannels() [][]byte { return [][]byte{[]byte(CmdChannels)} }
 // frames a channel (name, count, time of its last message), or MORE if
 // some were left out (past MaxChannels).
 func ChannelsReply(cs []Channel, more bool) [][]byte {
-	word := ReplyOK
-	if more {
-		word = ReplyMore
-	}
-	reply := make([][]byte, 1, 1+3*len(cs))
-	reply[0] = []byte(word)
+	reply := listHead(more, 3*len(cs))
 	for _, c := range cs {
 		reply = append(reply, []byte(c.Name), strconv.AppendUint(nil, c.Count, 10), []byte(c.Last))
 	}

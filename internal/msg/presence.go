@@ -140,12 +140,7 @@ func DecodeWho(frames [][]byte, mode Mode) (string, error) {
 // WhoReply returns the frames of a reply to WHO: OK, then two frames for
 // each one present (channel, username), or MORE if some were left out.
 func WhoReply(ps []Present, more bool) [][]byte {
-	word := ReplyOK
-	if more {
-		word = ReplyMore
-	}
-	reply := make([][]byte, 1, 1+2*len(ps))
-	reply[0] = []byte(word)
+	reply := listHead(more, 2*len(ps))
 	for _, p := range ps {
 		reply = append(reply, []byte(p.Channel), []byte(p.Username))
 	}

@@ -10,22 +10,30 @@ import (
 	zmq "github.com/pebbe/zmq4"
 )
 
-// A Receiver takes whole messages, empty frames and large ones as they
-// were sent, with the peer's descriptor; drops a message of too many
-// frames and goes on; gives up when the socket's timeout says; and once
-// warm allocates nothing.
-func TestReceiver(t *testing.T) {
+// receiving returns a ROUTER on a free loopback port and its Receiver,
+// both closed when the test ends.
+func receiving(t *testing.T) (*Listener, *Receiver) {
+	t.Helper()
 	ep, _ := BindEndpoint("127.0.0.1", "0")
 	router, err := Listen(zmq.ROUTER, ep)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer router.Close()
+	t.Cleanup(func() { router.Close() })
 	r, err := NewReceiver(router.Socket)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	t.Cleanup(r.Close) // before the socket's
+	return router, r
+}
+
+// A Receiver takes whole messages, empty frames and large ones as they
+// were sent, with the peer's descriptor; drops a message of too many
+// frames and goes on; gives up when the socket's timeout says; and once
+// warm allocates nothing.
+func TestReceiver(t *testing.T) {
+	router, r := receiving(t)
 	dealer, err := DialDealer(Endpoint{URL: router.At.URL}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -71,22 +79,12 @@ func TestReceiver(t *testing.T) {
 // as zmq4 does, while signals rain on the process (SIGURG, which Go
 // itself sends threads to preempt them).
 func TestReceiverAndPublisherRideOutSignals(t *testing.T) {
-	ep, _ := BindEndpoint("127.0.0.1", "0")
-	router, err := Listen(zmq.ROUTER, ep)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer router.Close()
-	pub, err := Listen(zmq.PUB, ep)
+	router, r := receiving(t)
+	pub, err := Listen(zmq.PUB, Endpoint{URL: "tcp://127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pub.Close()
-	r, err := NewReceiver(router.Socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
 	p, err := NewPublisher(pub.Socket)
 	if err != nil {
 		t.Fatal(err)
