@@ -429,9 +429,10 @@ func BenchmarkPost(b *testing.B) {
 		runBoth(b, fmt.Sprintf("clients=%d", clients), func(b *testing.B, t *target) {
 			postAll(b, t, clients, 100, func(c, i int) string { return fmt.Sprint("warm ", c, " ", i) })
 			b.ResetTimer()
-			start := time.Now()
+			start, cpu := time.Now(), measureCPU(b, t)
 			postAll(b, t, clients, b.N, func(c, i int) string { return "post " + strconv.Itoa(c) + " " + strconv.Itoa(i) })
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "posts/s")
+			cpu(b.N)
 		})
 	}
 }
@@ -444,9 +445,10 @@ func BenchmarkPostLarge(b *testing.B) {
 		runBoth(b, fmt.Sprintf("clients=%d", clients), func(b *testing.B, t *target) {
 			postAll(b, t, clients, 20, func(c, i int) string { return strconv.Itoa(i) + body })
 			b.ResetTimer()
-			start := time.Now()
+			start, cpu := time.Now(), measureCPU(b, t)
 			postAll(b, t, clients, b.N, func(c, i int) string { return strconv.Itoa(c) + " " + strconv.Itoa(i) + body })
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "posts/s")
+			cpu(b.N)
 		})
 	}
 }
@@ -475,7 +477,7 @@ func BenchmarkPipelined(b *testing.B) {
 				socks[c] = d
 			}
 			b.ResetTimer()
-			start := time.Now()
+			start, cpu := time.Now(), measureCPU(b, t)
 			for c, d := range socks {
 				share := b.N / clients
 				if c < b.N%clients {
@@ -514,6 +516,7 @@ func BenchmarkPipelined(b *testing.B) {
 			}
 			wg.Wait()
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "posts/s")
+			cpu(b.N)
 			close(errs)
 			for err := range errs {
 				b.Fatal(err)

@@ -43,6 +43,7 @@ func run(in io.Reader, out io.Writer) error {
 		return nil
 	}
 	against(out, r, &missed)
+	cpuAgainst(out, r, &missed)
 	stored(out, r.med, &missed)
 	keyed(out, r.med)
 	return nil
@@ -99,11 +100,7 @@ func (r *results) med(w, s, u string) (float64, bool) {
 	if len(v) == 0 {
 		return 0, false
 	}
-	sort.Float64s(v)
-	if len(v)%2 == 1 {
-		return v[len(v)/2], true
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2, true
+	return median(v), true
 }
 
 // against prints zmqchat against raw libzmq, each workload with its target.
@@ -143,6 +140,39 @@ func against(out io.Writer, r *results, missed *int) {
 	row("latency post→delivery p50 at 2,000/s (µs)", "Latency/rate=2000", "p50-µs", false, 1e9, "")
 	row("latency post→delivery p99 at 2,000/s (µs)", "Latency/rate=2000", "p99-µs", false, 1.5, "≤ 1.50")
 	memory(out, med, missed)
+}
+
+// cpuAgainst prints each server process's CPU time per post, zmqchat's
+// against raw libzmq's, paired round by round (each round runs both, in
+// turn, on the same machine): the median of the rounds' ratios and their
+// range, which moves less with what else the machine does than the
+// throughputs' ratio.
+func cpuAgainst(out io.Writer, r *results, missed *int) {
+	const unit = "server-cpu-µs/post"
+	if _, ok := r.med("Post/clients=1", "zmqchat", unit); !ok {
+		return
+	}
+	fmt.Fprintf(out, "\nEach server process's CPU time per post (from /proc, all its threads), zmqchat ÷ raw libzmq paired per round (%d rounds):\n\n", r.rounds)
+	fmt.Fprintln(out, "| workload | zmqchat (µs/post, median) | raw libzmq (µs/post, median) | ratio, median [min–max] | target | met |")
+	fmt.Fprintln(out, "|---|---:|---:|---:|---|---|")
+	for _, w := range []struct{ label, workload string }{
+		{"lockstep posts, 1 client", "Post/clients=1"}, {"lockstep posts, 8 clients", "Post/clients=8"},
+		{"16 KB posts, 1 client", "PostLarge/clients=1"}, {"16 KB posts, 8 clients", "PostLarge/clients=8"},
+		{"pipelined, 1 client", "Pipelined/clients=1"}, {"pipelined, 8 clients", "Pipelined/clients=8"},
+	} {
+		z, raw := r.values[key{w.workload, "zmqchat", unit}], r.values[key{w.workload, "raw", unit}]
+		n := min(len(z), len(raw))
+		if n == 0 {
+			continue
+		}
+		ratios := make([]float64, n)
+		for i := range n {
+			ratios[i] = z[i] / raw[i]
+		}
+		ratio := median(ratios)
+		fmt.Fprintf(out, "| %s | %.1f | %.1f | %.2f [%.2f–%.2f] | ≤ 1.15 | %s |\n", w.label, median(z), median(raw),
+			ratio, slices.Min(ratios), slices.Max(ratios), yes(ratio <= 1.15, "x", missed))
+	}
 }
 
 // memory prints the server's memory per stored message.

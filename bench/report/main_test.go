@@ -79,3 +79,23 @@ BenchmarkPresence/round-2-2  40000  1 ns/op  60 none-cpu-µs/post  60 present-cp
 		t.Errorf("no %q in\n%s", want, out.String())
 	}
 }
+
+// The CPU table pairs each round's zmqchat and raw figures, in the order
+// they came, and judges the median ratio.
+func TestCPUTable(t *testing.T) {
+	in := `BenchmarkPost/clients=1/server=zmqchat-2  100  1 ns/op  1000 posts/s  50 server-cpu-µs/post
+BenchmarkPost/clients=1/server=raw-2      100  1 ns/op  1000 posts/s  40 server-cpu-µs/post
+BenchmarkPost/clients=1/server=raw-2      100  1 ns/op  1000 posts/s  60 server-cpu-µs/post
+BenchmarkPost/clients=1/server=zmqchat-2  100  1 ns/op  1000 posts/s  63 server-cpu-µs/post
+BenchmarkPost/clients=1/server=zmqchat-2  100  1 ns/op  1000 posts/s  45 server-cpu-µs/post
+BenchmarkPost/clients=1/server=raw-2      100  1 ns/op  1000 posts/s  45 server-cpu-µs/post
+`
+	var out strings.Builder
+	if err := run(strings.NewReader(in), &out); err != nil {
+		t.Fatal(err)
+	}
+	// Rounds: 50/40 = 1.25, 63/60 = 1.05, 45/45 = 1.00.
+	if want := "| lockstep posts, 1 client | 50.0 | 45.0 | 1.05 [1.00–1.25] | ≤ 1.15 | yes |"; !strings.Contains(out.String(), want) {
+		t.Errorf("no %q in\n%s", want, out.String())
+	}
+}
