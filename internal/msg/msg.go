@@ -162,10 +162,11 @@ func CheckBody(s string) error {
 	if len(s) > MaxBodyLen {
 		return errorf("message is %d bytes long, the limit is %d", len(s), MaxBodyLen)
 	}
-	// One pass, a byte at a time while the text is ASCII (most chat is):
-	// valid UTF-8, and no control character but tab (C0, DEL, and C1,
-	// which is U+0080 to U+009F).
-	for i := 0; i < len(s); {
+	// One pass, 32 bytes at a time while the text is printable ASCII (most
+	// chat is), then a word or a rune at a time: valid UTF-8, and no
+	// control character but tab (C0, DEL, and C1, which is U+0080 to
+	// U+009F).
+	for i := plainPrefix(s); i < len(s); {
 		if i+8 <= len(s) && plainASCII8(s[i:i+8]) {
 			i += 8
 			continue
@@ -190,15 +191,33 @@ func CheckBody(s string) error {
 }
 
 // plainASCII8 reports whether the 8 bytes of s are printable ASCII
-// (0x20 to 0x7e), eight at a time: no byte has its high bit set, none is
-// below 0x20, none is 0x7f.
+// (0x20 to 0x7e).
 func plainASCII8(s string) bool {
-	w := binary.LittleEndian.Uint64([]byte(s)) // no copy: the compiler sees through it
+	return notPlain(binary.LittleEndian.Uint64([]byte(s))) == 0 // no copy: the compiler sees through it
+}
+
+// plainPrefix returns how many of s's first bytes, a multiple of 32, are
+// printable ASCII: a 16 KiB body is checked at memory's pace.
+func plainPrefix(s string) int {
+	i := 0
+	for ; i+32 <= len(s); i += 32 {
+		b := []byte(s[i : i+32]) // no copy, as above
+		if notPlain(binary.LittleEndian.Uint64(b))|notPlain(binary.LittleEndian.Uint64(b[8:]))|
+			notPlain(binary.LittleEndian.Uint64(b[16:]))|notPlain(binary.LittleEndian.Uint64(b[24:])) != 0 {
+			break
+		}
+	}
+	return i
+}
+
+// notPlain is not 0 if any of the 8 bytes of w is not printable ASCII
+// (0x20 to 0x7e): its high bit is set, or it is below 0x20, or 0x7f.
+func notPlain(w uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	below20 := (w - 0x20*ones) &^ w & highs // a byte under 0x20 (given no high bits)
+	below20 := (w - 0x20*ones) &^ w & highs // a byte under 0x20 (exact when no high bit is set)
 	del := w ^ 0x7f*ones
 	is7f := (del - ones) &^ del & highs
-	return w&highs == 0 && below20 == 0 && is7f == 0
+	return w&highs | below20 | is7f
 }
 
 // ParseTime parses a post's time field, strict RFC 3339 (section 5.6):

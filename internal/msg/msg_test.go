@@ -510,3 +510,34 @@ func TestASCIILikeALLMatchesTheSkeleton(t *testing.T) {
 		t.Errorf("likeALL of an ASCII name allocates %.0f times", n)
 	}
 }
+
+func BenchmarkCheckBody16K(b *testing.B) {
+	body := strings.Repeat("a chat line, typed; ", 800)
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if err := CheckBody(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// CheckBody's 32-bytes-at-a-time path finds what is not allowed at every
+// position of a long body, and passes tabs and text that is not ASCII on
+// to the exact check.
+func TestCheckBodyAtEveryPosition(t *testing.T) {
+	for _, bad := range []string{"\x00", "\x1f", "\n", "\x7f", "\x80", "\u0085"} {
+		for pos := 0; pos < 100; pos++ {
+			body := strings.Repeat("x", pos) + bad + strings.Repeat("y", 100-pos)
+			if CheckBody(body) == nil {
+				t.Fatalf("%q at %d: no error", bad, pos)
+			}
+		}
+	}
+	for _, good := range []string{"\t", "é", "🎉", "~", " "} {
+		for pos := 0; pos < 100; pos++ {
+			if err := CheckBody(strings.Repeat("x", pos) + good + strings.Repeat("y", 100-pos)); err != nil {
+				t.Fatalf("%q at %d: %v", good, pos, err)
+			}
+		}
+	}
+}

@@ -32,8 +32,9 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// load posts n small messages to the post endpoint to, up to 64 in
-// flight on a DEALER, and waits for every reply.
+// load posts n small messages (each after $ZMQCHAT_LOAD_BODY, to profile
+// large ones) to the post endpoint to, up to 64 in flight on a DEALER,
+// and waits for every reply.
 func load(to string, n int) error {
 	d, err := zmq.NewSocket(zmq.DEALER)
 	if err != nil {
@@ -48,7 +49,7 @@ func load(to string, n int) error {
 	sent, got := 0, 0
 	for got < n {
 		for sent < n && sent-got < 64 {
-			m := msg.Message{Channel: fmt.Sprint("c", sent%10), Username: "ann", Time: time.Now(), Body: "a chat line of sixty bytes or so, as people type them: " + strconv.Itoa(sent)}
+			m := msg.Message{Channel: fmt.Sprint("c", sent%10), Username: "ann", Time: time.Now(), Body: os.Getenv("ZMQCHAT_LOAD_BODY") + "a chat line of sixty bytes or so, as people type them: " + strconv.Itoa(sent)}
 			if _, err := d.SendMessage("", msg.EncodePost(m)); err != nil {
 				return err
 			}

@@ -98,15 +98,15 @@ import (
 	zmq "github.com/pebbe/zmq4"
 )
 
-// Receiver receives whole messages from one socket, copying their frames
-// into memory it reuses: what zmq4's RecvMessageBytesWithMetadata does,
-// in one call into libzmq a message rather than two a frame, and without
-// allocating. A server's loop receives every request through it.
+// Receiver receives whole messages from one socket: what zmq4's
+// RecvMessageBytesWithMetadata does, in one call into libzmq a message
+// rather than two a frame, and without copying or allocating: the frames
+// it returns are libzmq's own memory, until the next receive. A server's
+// loop receives every request through it.
 type Receiver struct {
 	sock   *zmq.Socket
 	soc    unsafe.Pointer // libzmq's socket, under zmq4's
 	b      *C.batch       // in C's memory: libzmq's messages may not live in Go's
-	buf    []byte
 	frames [][]byte
 	user   string // the last User-Id, kept while it does not change
 }
@@ -179,8 +179,9 @@ func (p *Publisher) Send(frames [][]byte) error {
 }
 
 // Receive waits for the next whole message (as the socket's receive
-// timeout allows) and returns its frames, good until the next Receive,
-// and its peer.
+// timeout allows) and returns its frames, good until the next Receive or
+// Close (they are libzmq's memory, and must not be changed), and its
+// peer.
 func (r *Receiver) Receive() ([][]byte, Peer, error) {
 	n, err := C.batch_recv(r.b, r.soc, 0)
 	if n == -1 {
@@ -192,21 +193,13 @@ func (r *Receiver) Receive() ([][]byte, Peer, error) {
 	}
 	data := unsafe.Slice(&r.b.data[0], n)
 	sizes := unsafe.Slice(&r.b.size[0], n)
-	total := 0
-	for _, s := range sizes {
-		total += int(s)
-	}
-	if cap(r.buf) < total {
-		r.buf = make([]byte, 0, max(total, 2*cap(r.buf)))
-	}
-	buf := r.buf[:0]
 	r.frames = r.frames[:0]
 	for i, s := range sizes {
-		start := len(buf)
+		f := []byte{}
 		if s > 0 {
-			buf = append(buf, unsafe.Slice((*byte)(data[i]), int(s))...)
+			f = unsafe.Slice((*byte)(data[i]), int(s))
 		}
-		r.frames = append(r.frames, buf[start:len(buf):len(buf)])
+		r.frames = append(r.frames, f[:len(f):len(f)])
 	}
 	return r.frames, peer, nil
 }
