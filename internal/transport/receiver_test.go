@@ -135,3 +135,28 @@ func TestReceiverAndPublisherRideOutSignals(t *testing.T) {
 		}
 	}
 }
+
+// A client that comes back with the routing id of a connection the server
+// still holds (a keyed client after a cut, its id its key's) is served:
+// the ROUTER hands the id over.
+func TestRouterHandsARoutingIDOver(t *testing.T) {
+	router, r := receiving(t)
+	router.SetRcvtimeo(2 * time.Second)
+	for i, text := range []string{"first", "back again"} {
+		d, err := DialDealer(Endpoint{URL: router.At.URL}, func(s *zmq.Socket) error { return s.SetIdentity("alice-key 1234") })
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close() // the first stays connected
+		d.SetRcvtimeo(2 * time.Second)
+		d.SendMessage("", text)
+		frames, _, err := r.Receive()
+		if err != nil || string(frames[0]) != "alice-key 1234" || string(frames[2]) != text {
+			t.Fatalf("connection %d: %q, %v", i+1, frames, err)
+		}
+		router.SendMessage(frames[0], "", "OK "+text)
+		if reply, err := d.RecvMessage(0); err != nil || reply[1] != "OK "+text {
+			t.Fatalf("connection %d: reply %q, %v", i+1, reply, err)
+		}
+	}
+}

@@ -123,6 +123,14 @@ func Listen(t zmq.Type, ep Endpoint) (*Listener, error) {
 	switch t {
 	case zmq.REP, zmq.ROUTER:
 		s, err = listen(t, ep, MaxMsgSize, RequestHWM, RequestRcvbuf)
+		if err == nil && t == zmq.ROUTER {
+			// A keyed client's routing id is its own (RoutingID): back
+			// after a cut, it takes the id over from the connection the
+			// server has not yet seen die, rather than be refused.
+			if err = s.SetRouterHandover(true); err != nil {
+				s.Close()
+			}
+		}
 	case zmq.PUB, zmq.XPUB:
 		s, err = listen(t, ep, MaxSubscriptionSize, SubscriptionHWM, -1)
 	default:
