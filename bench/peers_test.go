@@ -54,6 +54,9 @@ type chatPeer interface {
 	dial(b *testing.B, name string) func(body string) error
 	// subscribe starts a subscriber to the bench channel.
 	subscribe(b *testing.B) *subscriber
+	// pids are the processes that do the server's work: for NATS's
+	// request/responder, nats-server and the responder.
+	pids() []int
 }
 
 // BenchmarkPeers: posts/s and the acknowledgement's latency percentiles
@@ -80,10 +83,12 @@ func BenchmarkPeers(b *testing.B) {
 					time.Sleep(2 * time.Millisecond)
 				}
 				b.ResetTimer()
-				start := time.Now()
+				start, cpu0 := time.Now(), processesCPU(b, p.pids())
 				acks := lockstep(b, posts, b.N)
 				elapsed := time.Since(start)
 				b.StopTimer()
+				cpu := processesCPU(b, p.pids()) - cpu0
+				b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(b.N), "server-cpu-µs/post")
 				await([]*subscriber{sub}, int64(b.N))
 				b.ReportMetric(float64(b.N)/elapsed.Seconds(), "posts/s")
 				b.ReportMetric(percentile(acks, 0.50), "ack-p50-µs")
@@ -92,6 +97,15 @@ func BenchmarkPeers(b *testing.B) {
 			})
 		}
 	}
+}
+
+// processesCPU is the CPU time that the processes pids have used.
+func processesCPU(b *testing.B, pids []int) time.Duration {
+	var sum time.Duration
+	for _, pid := range pids {
+		sum += cpuTime(b, pid)
+	}
+	return sum
 }
 
 // lockstep has each client post its share of n, one at a time, and
@@ -162,12 +176,17 @@ func (p zmqPeer) dial(b *testing.B, name string) func(string) error {
 
 func (p zmqPeer) subscribe(b *testing.B) *subscriber { return newSubscriber(b, p.t, false) }
 
+func (p zmqPeer) pids() []int { return []int{p.t.cmd.Process.Pid} }
+
 // ---- NATS ----
 
 type natsPeer struct {
 	url     string
 	respond bool // posts are requests to the responder, else publishes
+	procs   []int
 }
+
+func (p *natsPeer) pids() []int { return p.procs }
 
 // startNATS starts nats-server (built by make bench-peers, named by
 // BENCH_NATS_SERVER) on a free port, and with respond the responder,
@@ -182,11 +201,11 @@ func startNATS(b *testing.B, respond bool) *natsPeer {
 		b.Fatal(err)
 	}
 	p := &natsPeer{url: fmt.Sprintf("nats://127.0.0.1:%d", port), respond: respond}
-	run(b, "nats-server", exec.Command(bin, "-a", "127.0.0.1", "-p", strconv.Itoa(port)), "Server is ready")
+	p.procs = append(p.procs, run(b, "nats-server", exec.Command(bin, "-a", "127.0.0.1", "-p", strconv.Itoa(port)), "Server is ready"))
 	if respond {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperNATSResponder$")
 		cmd.Env = append(os.Environ(), "BENCH_NATS_RESPONDER="+p.url)
-		run(b, "the responder", cmd, "responding")
+		p.procs = append(p.procs, run(b, "the responder", cmd, "responding"))
 	}
 	return p
 }
@@ -276,7 +295,12 @@ func TestHelperNATSResponder(t *testing.T) {
 
 // ---- Redis ----
 
-type redisPeer struct{ addr string }
+type redisPeer struct {
+	addr string
+	pid  int
+}
+
+func (p *redisPeer) pids() []int { return []int{p.pid} }
 
 // startRedis starts redis-server on a free port, keeping nothing on disk.
 func startRedis(b *testing.B) *redisPeer {
@@ -288,8 +312,8 @@ func startRedis(b *testing.B) *redisPeer {
 	if err != nil {
 		b.Fatal(err)
 	}
-	run(b, "redis-server", exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", b.TempDir()), "Ready to accept connections")
-	return &redisPeer{addr: fmt.Sprintf("127.0.0.1:%d", port)}
+	pid := run(b, "redis-server", exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", b.TempDir()), "Ready to accept connections")
+	return &redisPeer{addr: fmt.Sprintf("127.0.0.1:%d", port), pid: pid}
 }
 
 // resp is one RESP connection.
@@ -399,8 +423,8 @@ func (p *redisPeer) subscribe(b *testing.B) *subscriber {
 // ---- processes ----
 
 // run starts cmd, waits until its output has a line containing ready, and
-// stops it when the benchmark ends.
-func run(b *testing.B, name string, cmd *exec.Cmd, ready string) {
+// stops it when the benchmark ends; it returns its process id.
+func run(b *testing.B, name string, cmd *exec.Cmd, ready string) int {
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -425,4 +449,5 @@ func run(b *testing.B, name string, cmd *exec.Cmd, ready string) {
 	case <-time.After(10 * time.Second):
 		b.Fatalf("%s did not start", name)
 	}
+	return cmd.Process.Pid
 }

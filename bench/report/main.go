@@ -38,7 +38,7 @@ func run(in io.Reader, out io.Writer) error {
 	storeFile(out, r.med, &missed)
 	relays(out, r.med, &missed)
 	presence(out, r, &missed)
-	peers(out, r.med, r.cpu)
+	peers(out, r.med, r.cpu, &missed)
 	if r.rounds == 0 {
 		return nil
 	}
@@ -344,13 +344,13 @@ func median(v []float64) float64 {
 
 // peers prints BenchmarkPeers' figures (make bench-peers): the chat
 // workload against each contender, as medians and as ratios to zmqchat.
-func peers(out io.Writer, med func(w, s, u string) (float64, bool), cpu string) {
+func peers(out io.Writer, med func(w, s, u string) (float64, bool), cpu string, missed *int) {
 	if _, ok := med("Peers/clients=1", "zmqchat", "posts/s"); !ok {
 		return
 	}
 	fmt.Fprintf(out, "the chat workload (lockstep clients, each post acknowledged, one subscriber receiving all) against each server: medians; %s\n\n", cpu)
-	fmt.Fprintln(out, "| clients | server | posts/s | ÷ zmqchat | ack p50 (µs) | ack p99 (µs) | lost |")
-	fmt.Fprintln(out, "|---:|---|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(out, "| clients | server | posts/s | ÷ zmqchat | ack p50 (µs) | ack p99 (µs) | lost | server CPU per post (µs) | ÷ zmqchat |")
+	fmt.Fprintln(out, "|---:|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, clients := range []string{"1", "8", "64"} {
 		w := "Peers/clients=" + clients
 		z, ok := med(w, "zmqchat", "posts/s")
@@ -365,10 +365,24 @@ func peers(out io.Writer, med func(w, s, u string) (float64, bool), cpu string) 
 			p50, _ := med(w, server, "ack-p50-µs")
 			p99, _ := med(w, server, "ack-p99-µs")
 			lost, _ := med(w, server, "lost")
-			fmt.Fprintf(out, "| %s | %s | %s | %.2f | %s | %s | %s |\n", clients, server, num(v), v/z, num(float64(int(p50+0.5))), num(float64(int(p99+0.5))), num(lost))
+			c, _ := med(w, server, "server-cpu-µs/post")
+			zc, _ := med(w, "zmqchat", "server-cpu-µs/post")
+			fmt.Fprintf(out, "| %s | %s | %s | %.2f | %s | %s | %s | %.1f | %.2f |\n", clients, server, num(v), v/z, num(float64(int(p50+0.5))), num(float64(int(p99+0.5))), num(lost), c, c/zc)
 		}
 	}
 	fmt.Fprintln(out)
+	below := ""
+	for _, clients := range []string{"1", "8", "64"} {
+		w := "Peers/clients=" + clients
+		z, ok1 := med(w, "zmqchat", "server-cpu-µs/post")
+		n, ok2 := med(w, "nats-rr", "server-cpu-µs/post")
+		if ok1 && ok2 {
+			below += fmt.Sprintf(" %s clients: %s;", clients, yes(z < n, "x", missed))
+		}
+	}
+	if below != "" {
+		fmt.Fprintf(out, "zmqchat's server CPU per post below NATS request/responder's (nats-server and the responder together):%s\n\n", below)
+	}
 }
 
 func yes(met bool, target string, missed *int) string {

@@ -99,3 +99,26 @@ BenchmarkPost/clients=1/server=raw-2      100  1 ns/op  1000 posts/s  45 server-
 		t.Errorf("no %q in\n%s", want, out.String())
 	}
 }
+
+// The peers' table gives each server's CPU per post against zmqchat's,
+// and judges zmqchat's against NATS request/responder's.
+func TestPeersCPU(t *testing.T) {
+	in := `BenchmarkPeers/clients=1/server=zmqchat-2  100  1 ns/op  1000 posts/s  50 ack-p50-µs  90 ack-p99-µs  0 lost  40 server-cpu-µs/post
+BenchmarkPeers/clients=1/server=nats-rr-2  100  1 ns/op  900 posts/s  60 ack-p50-µs  99 ack-p99-µs  0 lost  50 server-cpu-µs/post
+BenchmarkPeers/clients=8/server=zmqchat-2  100  1 ns/op  3000 posts/s  50 ack-p50-µs  90 ack-p99-µs  0 lost  30 server-cpu-µs/post
+BenchmarkPeers/clients=8/server=nats-rr-2  100  1 ns/op  4000 posts/s  60 ack-p50-µs  99 ack-p99-µs  0 lost  24 server-cpu-µs/post
+`
+	var out strings.Builder
+	if err := run(strings.NewReader(in), &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"| 1 | nats-rr | 900 | 0.90 | 60 | 99 | 0 | 50.0 | 1.25 |",
+		"below NATS request/responder's (nats-server and the responder together): 1 clients: yes; 8 clients: **no**;",
+		"1 target(s) missed",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in\n%s", want, out.String())
+		}
+	}
+}
