@@ -1,6 +1,7 @@
 // Command post_server is part 1's server: it takes posts from REQ clients
-// (on ROUTER, answering as REP), checks them, keeps every message in memory (or, with -store, in an SQLite file)
-// and prints one line per message until stopped.
+// (on ROUTER, answering as REP), checks them, keeps every message in
+// memory (or, with -store, in an SQLite file) and prints one line per
+// message until stopped.
 //
 //	post_server [-store file [-sync]] [-store-mib n] [-memory n] [-keys dir -allow file] <ip> <port>
 package main
