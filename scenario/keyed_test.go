@@ -199,6 +199,7 @@ type relay struct {
 	// flip a bit of each chunk that passes, or rewrite one text for another.
 	flip    [2]atomic.Bool
 	rewrite [2]atomic.Pointer[[2]string]
+	delay   [2]atomic.Int64 // nanoseconds each chunk waits: a slow link
 	wg      sync.WaitGroup
 }
 
@@ -251,6 +252,7 @@ func (r *relay) pipe(dst, src net.Conn, dir int) {
 			if r.flip[dir].Load() {
 				chunk[len(chunk)-1] ^= 0x01
 			}
+			time.Sleep(time.Duration(r.delay[dir].Load()))
 			if _, err := dst.Write(chunk); err != nil {
 				return
 			}

@@ -1,9 +1,11 @@
 package scenario
 
 import (
+	"fmt"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	zmq "github.com/pebbe/zmq4"
 
@@ -191,4 +193,35 @@ func forgedPost(t *testing.T, k *keyring, s *server, who, id string, frames ...s
 		t.Fatalf("reply envelope: %q", reply)
 	}
 	return reply[2:]
+}
+
+// A piped client behind a relay shows all of its own lines, even when the
+// relay's link to the server's publish port is slow: the relay's welcome
+// says only that the relay has the subscription, so the client first
+// learns where the channel stands, and fetches what its subscription, on
+// its way to the server, missed.
+func TestPipedClientBehindARelaySeesAllItsOwnLines(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "mc_server", "127.0.0.1")
+	slow := startRelay(t, s.host, s.pub) // a TCP link that can be slowed
+	r := startZmqRelay(t, &server{host: s.host, post: s.post, pub: slow.port()})
+	r.err.waitFor(t, "relay", "connected to the upstream tcp://127.0.0.1:"+slow.port())
+	slow.delay[0].Store(int64(300 * time.Millisecond)) // subscriptions, upstream
+	var in strings.Builder
+	for i := 1; i <= 100; i++ {
+		fmt.Fprintf(&in, "line-%d\n", i)
+	}
+	for run := range 2 {
+		name := fmt.Sprint("ann", run)
+		c := start(t, "mc_client", r.args(fmt.Sprint("dev", run), name)...) // a channel new upstream
+		c.stdin.Write([]byte(in.String()))
+		c.stdin.Close()
+		if code := c.wait(); code != 0 {
+			t.Fatalf("run %d: exit %d\n%s", run, code, c.err)
+		}
+		got := chatLines(c.out, name)
+		if len(got) != 100 || got[0] != name+": line-1" || got[99] != name+": line-100" {
+			t.Fatalf("run %d: showed %d of its 100 lines: first %q", run, len(got), got[:min(len(got), 1)])
+		}
+	}
 }

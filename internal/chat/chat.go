@@ -264,7 +264,7 @@ func (s *session) join(cfg Config) *client.Join {
 	}
 	show := func(m msg.Message) { s.con.ShowMessage(m, s.own.take(m)) }
 	return client.NewJoin(client.JoinConfig{Live: show, History: s.con.ShowHistory, Warn: s.con.Warn,
-		Channel: cfg.historyChannel(), All: cfg.subscription().All, Recent: history})
+		Channel: cfg.historyChannel(), All: cfg.subscription().All, Recent: history, Mark: history == 0})
 }
 
 // follow shows the subscription of the channel the client is on, through

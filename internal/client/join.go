@@ -35,9 +35,12 @@ type Join struct {
 	idled     time.Time     // when Idle last ran
 	asks      chan ask
 	answers   chan answer
-	post      chan int // the post port, from the server's welcome
-	up        chan struct{}
+	post      chan int      // the post port, from the server's welcome
+	up        chan struct{} // closed at the first welcome
 	upOnce    sync.Once
+	ready     chan struct{} // closed once where the Join starts is known
+	readyOnce sync.Once
+	fromStart bool // the channel was empty on joining: follow from its first
 }
 
 // JoinConfig says what a Join shows, and how.
@@ -53,6 +56,12 @@ type JoinConfig struct {
 	// Recent is how many of the most recent messages to show on joining;
 	// 0 shows live messages only, from the first that comes.
 	Recent int
+	// Mark, with Recent 0, first asks the server for its last message
+	// (shown not) and shows everything after it: what is posted once the
+	// Join is ready is shown even if the subscription reached the server
+	// late (through a relay, whose welcome says only that the relay has
+	// it).
+	Mark bool
 }
 
 // ask is what the subscribing goroutine wants fetched: the recent most
@@ -60,6 +69,7 @@ type JoinConfig struct {
 // number.
 type ask struct {
 	recent int
+	mark   bool // recent is 1, to learn where the channel stands
 	after  msg.Number
 }
 
@@ -88,23 +98,29 @@ func NewJoin(cfg JoinConfig) *Join {
 	if cfg.Warn == nil {
 		cfg.Warn = func(string) {}
 	}
-	j := &Join{cfg: cfg, asks: make(chan ask, 1), answers: make(chan answer, 1), post: make(chan int, 1), up: make(chan struct{})}
-	if cfg.Recent > 0 {
+	j := &Join{cfg: cfg, asks: make(chan ask, 1), answers: make(chan answer, 1), post: make(chan int, 1),
+		up: make(chan struct{}), ready: make(chan struct{})}
+	switch {
+	case cfg.Recent > 0:
 		j.ask(ask{recent: cfg.Recent})
+	case cfg.Mark:
+		j.ask(ask{recent: 1, mark: true})
 	}
 	return j
 }
 
-// Up is closed once the subscription is first up: when the server's
-// welcome comes, which it sends as it takes the subscription in, so that
-// what is published from then on comes to it.
-func (j *Join) Up() <-chan struct{} { return j.up }
-
-// WaitUp waits, at most wait, for the subscription to be up, so that
-// nothing posted from then on is missed by it.
+// WaitUp waits, at most wait, for the Join to be ready: subscribed (the
+// server's welcome, which it sends as it takes the subscription in) and,
+// with history or a mark asked for, that answered; so that nothing posted
+// from then on is missed.
 func (j *Join) WaitUp(ctx context.Context, wait time.Duration) error {
+	return waitFor(ctx, j.ready, wait)
+}
+
+// waitFor waits, at most wait, for c to be closed.
+func waitFor(ctx context.Context, c <-chan struct{}, wait time.Duration) error {
 	select {
-	case <-j.up:
+	case <-c:
 		return nil
 	case <-time.After(wait):
 		return fmt.Errorf("not connected to the server within %s", wait)
@@ -167,15 +183,21 @@ func (j *Join) Idle() {
 		return
 	}
 	j.waiting = false
-	if a.err != nil {
+	if a.err != nil && !a.ask.mark {
 		j.cfg.Warn(j.failed(a))
 	}
-	if a.ask.recent > 0 {
+	switch {
+	case a.ask.mark:
+		j.markAt(a.ms, a.err)
+	case a.ask.recent > 0:
 		j.showHistory(a.ms)
-	} else {
+	default:
 		for _, m := range a.ms {
 			j.next(m, false)
 		}
+	}
+	if a.ask.recent > 0 {
+		j.readyOnce.Do(func() { close(j.ready) })
 	}
 	held := j.held
 	j.held = nil
@@ -199,7 +221,11 @@ func (j *Join) next(m msg.Message, mayFetch bool) {
 	}
 	n := j.number(m)
 	if m.Number.Numbering != j.numbering {
-		j.renumber(m.Number.Numbering, n-1)
+		before := n - 1
+		if j.fromStart {
+			before, j.fromStart = 0, false
+		}
+		j.renumber(m.Number.Numbering, before)
 	}
 	switch {
 	case n <= j.last:
@@ -234,6 +260,20 @@ func (j *Join) renumber(numbering string, before uint64) {
 	j.numbering, j.last = numbering, before
 }
 
+// markAt follows the numbering from the last of ms, the channel's last
+// message on joining (shown not), or from the channel's first if it had
+// none. Without an answer it follows from the first message that comes.
+func (j *Join) markAt(ms []msg.Message, err error) {
+	switch {
+	case err != nil:
+	case len(ms) == 0:
+		j.fromStart = true
+	case ms[len(ms)-1].Number.Numbering != "":
+		last := ms[len(ms)-1]
+		j.numbering, j.last = last.Number.Numbering, j.number(last)
+	}
+}
+
 // showHistory shows the history asked for on joining, and follows the
 // numbering from its last message.
 func (j *Join) showHistory(ms []msg.Message) {
@@ -259,6 +299,9 @@ func (j *Join) connected() {
 // without its store at once (a relay's welcome does not know it).
 func (j *Join) welcome(numbering string, postPort int) {
 	j.upOnce.Do(func() { close(j.up) })
+	if j.cfg.Recent == 0 && !j.cfg.Mark {
+		j.readyOnce.Do(func() { close(j.ready) })
+	}
 	select {
 	case j.post <- postPort:
 	default:
@@ -274,7 +317,11 @@ func (j *Join) welcome(numbering string, postPort int) {
 // messages were lost on the way (past the high-water mark).
 func (j *Join) tick(n msg.Number) {
 	switch {
-	case j.waiting || j.numbering == "":
+	case j.waiting:
+	case j.numbering == "" && j.fromStart: // joined an empty channel: all of it is new
+		j.numbering, j.fromStart = n.Numbering, false
+		j.fetchAfter()
+	case j.numbering == "":
 	case n.Numbering != j.numbering:
 		j.renumber(n.Numbering, 0)
 		j.fetchAfter()
@@ -332,7 +379,7 @@ func (j *Join) Serve(ctx context.Context, post *transport.Endpoint, pub transpor
 			return
 		case a = <-j.asks:
 		}
-		if err := j.WaitUp(ctx, wait); err != nil && ctx.Err() == nil {
+		if err := waitFor(ctx, j.up, wait); err != nil && ctx.Err() == nil {
 			j.answers <- answer{ask: a, err: err}
 			continue
 		}

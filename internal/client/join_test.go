@@ -19,7 +19,11 @@ func numbered(numbering string, n uint64) msg.Message {
 // joined returns a Join of channel dev that records what it shows and
 // says in shown, its fetches answered by the test.
 func joined(recent int, shown *[]string) *Join {
-	return NewJoin(JoinConfig{
+	return NewJoin(joinConfig(recent, shown))
+}
+
+func joinConfig(recent int, shown *[]string) JoinConfig {
+	return JoinConfig{
 		Live: func(m msg.Message) { *shown = append(*shown, m.Body) },
 		History: func(ms []msg.Message) {
 			*shown = append(*shown, "[")
@@ -30,7 +34,7 @@ func joined(recent int, shown *[]string) *Join {
 		},
 		Warn:    func(s string) { *shown = append(*shown, "!"+s) },
 		Channel: "dev", Recent: recent,
-	})
+	}
 }
 
 // answers the ask that is out with ms, as Serve would, and has the
@@ -161,3 +165,60 @@ var errTest = testError("lost")
 type testError string
 
 func (e testError) Error() string { return string(e) }
+
+// With Mark, a Join first learns where the channel stands, and is ready
+// only then: what came before is not shown, and all that came after is,
+// even what never came live (a subscription that reached the server late,
+// through a relay), found by the next message or a tick; a channel that
+// was empty is followed from its first message.
+func TestJoinMarkShowsAllAfterJoining(t *testing.T) {
+	var shown []string
+	cfg := joinConfig(0, &shown)
+	cfg.Mark = true
+	j := NewJoin(cfg)
+	j.Handlers(nil, nil).Welcome(msg.UnknownNumbering, 5555) // a relay's
+	select {
+	case <-j.ready:
+		t.Fatal("ready before the mark was answered")
+	default:
+	}
+	if a := answers(t, j, numbered("A", 7)); !a.mark || a.recent != 1 {
+		t.Fatalf("asked %+v, want the last message, as a mark", a)
+	}
+	select {
+	case <-j.ready:
+	default:
+		t.Fatal("not ready once the mark was answered")
+	}
+	j.Live(numbered("A", 7))  // from before joining
+	j.Live(numbered("A", 10)) // 8 and 9 never came live
+	if a := answers(t, j, numbered("A", 8), numbered("A", 9), numbered("A", 10)); a.after.Seq != 7 {
+		t.Fatalf("asked %+v, want what came after 7", a)
+	}
+	if got := strings.Join(shown, " "); got != "8 9 10" {
+		t.Errorf("shown %q, want 8 9 10", got)
+	}
+
+	shown = nil
+	j = NewJoin(cfg)
+	answers(t, j) // an empty channel
+	j.Live(numbered("B", 2))
+	if a := answers(t, j, numbered("B", 1), numbered("B", 2)); a.after.Seq != 0 || a.after.Numbering != "B" {
+		t.Fatalf("asked %+v, want B from its first", a)
+	}
+	if got := strings.Join(shown, " "); got != "1 2" {
+		t.Errorf("shown %q, want 1 2", got)
+	}
+
+	// Nothing came live at all: a tick says what there is.
+	shown = nil
+	j = NewJoin(cfg)
+	answers(t, j)
+	j.Handlers(nil, nil).Tick(msg.Number{Numbering: "C", Seq: 2, All: 2})
+	if a := answers(t, j, numbered("C", 1), numbered("C", 2)); a.after.Seq != 0 || a.after.Numbering != "C" {
+		t.Fatalf("asked %+v after a tick, want C from its first", a)
+	}
+	if got := strings.Join(shown, " "); got != "1 2" {
+		t.Errorf("shown %q after a tick, want 1 2", got)
+	}
+}
