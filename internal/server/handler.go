@@ -1,6 +1,7 @@
 // Package server is the zmqchat server: a request handler that checks and
-// stores posts and answers HISTORY, and the loop that serves it on a REP
-// socket and publishes what it stores on a PUB socket. Every part's server
+// stores posts and answers the other requests, and the loop that serves it
+// on a ROUTER socket (answering as REP) and publishes what it stores on a
+// PUB socket. Every part's server
 // is this one, configured.
 package server
 

@@ -91,7 +91,6 @@ static int take_in(void *sock) {
 import "C"
 
 import (
-	"errors"
 	"fmt"
 	"unsafe"
 
@@ -104,7 +103,6 @@ import (
 // it returns are libzmq's own memory, until the next receive. A server's
 // loop receives every request through it.
 type Receiver struct {
-	sock   *zmq.Socket
 	soc    unsafe.Pointer // libzmq's socket, under zmq4's
 	b      *C.batch       // in C's memory: libzmq's messages may not live in Go's
 	frames [][]byte
@@ -119,8 +117,8 @@ type Peer struct {
 }
 
 // ErrTooManyFrames is Receive's error for a message of more frames than
-// maxFrames, which it drops: no request has as many.
-var ErrTooManyFrames = errors.New("a message of more than 32 frames: dropped")
+// MAX_FRAMES (32), which it drops: no request has as many.
+var ErrTooManyFrames = fmt.Errorf("a message of more than %d frames: dropped", C.MAX_FRAMES)
 
 // NewReceiver returns a Receiver for s, which the caller's goroutine
 // owns; Close it before s.
@@ -130,7 +128,7 @@ func NewReceiver(s *zmq.Socket) (*Receiver, error) {
 		return nil, err
 	}
 	b := (*C.batch)(C.calloc(1, C.size_t(unsafe.Sizeof(C.batch{}))))
-	return &Receiver{sock: s, soc: soc, b: b}, nil
+	return &Receiver{soc: soc, b: b}, nil
 }
 
 // libzmqSocket returns libzmq's socket under s: zmq4's Socket begins with

@@ -111,10 +111,10 @@ func (l *Listener) Gate() *Gate {
 	return l.At.Curve.Gate
 }
 
-// Listen binds a server socket of type t on ep: REP, where a server takes
-// requests (REQ and DEALER clients speak to it), or PUB, where it
-// publishes; or a relay's ROUTER and XPUB, which stand for them. A REP or
-// ROUTER socket takes in at most RequestHWM requests from one client ahead
+// Listen binds a server socket of type t on ep: ROUTER, where a server or
+// relay takes requests (REQ and DEALER clients speak to it), or PUB,
+// where a server publishes, or a relay's XPUB, which stands for it (REP
+// too, for tests). A REP or ROUTER socket takes in at most RequestHWM requests from one client ahead
 // of their replies; a PUB or XPUB socket takes in subscriptions only,
 // capped at MaxSubscriptionSize each.
 func Listen(t zmq.Type, ep Endpoint) (*Listener, error) {
