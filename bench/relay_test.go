@@ -197,28 +197,15 @@ func (f *fanout) await(want int64) {
 	}
 }
 
-// postAcross has clients posters post n messages between them, to the
-// channels in turn.
+// postAcross has clients new posters post n messages between them, to
+// the channels in turn.
 func postAcross(b *testing.B, t *target, clients, n int) {
 	b.Helper()
-	errs := make(chan error, clients)
+	var posters []*poster
 	for c := range clients {
-		p := newPoster(b, t, fmt.Sprint("c", c))
-		go func() {
-			for i := c; i < n; i += clients {
-				if err := p.postTo(fmt.Sprintf("c%02d", i%100), "r "+strconv.Itoa(i)); err != nil {
-					errs <- err
-					return
-				}
-			}
-			errs <- nil
-		}()
+		posters = append(posters, newPoster(b, t, fmt.Sprint("c", c)))
 	}
-	for range clients {
-		if err := <-errs; err != nil {
-			b.Fatal(err)
-		}
-	}
+	postTurns(b, posters, 0, n)
 }
 
 // cpuTime is the CPU time process pid's threads have used, the sum of

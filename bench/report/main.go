@@ -161,13 +161,9 @@ func cpuAgainst(out io.Writer, r *results, missed *int) {
 		{"pipelined, 1 client", "Pipelined/clients=1"}, {"pipelined, 8 clients", "Pipelined/clients=8"},
 	} {
 		z, raw := r.values[key{w.workload, "zmqchat", unit}], r.values[key{w.workload, "raw", unit}]
-		n := min(len(z), len(raw))
-		if n == 0 {
+		ratios := pairedRatios(z, raw)
+		if len(ratios) == 0 {
 			continue
-		}
-		ratios := make([]float64, n)
-		for i := range n {
-			ratios[i] = z[i] / raw[i]
 		}
 		ratio := median(ratios)
 		fmt.Fprintf(out, "| %s | %.1f | %.1f | %.2f [%.2f–%.2f] | ≤ 1.15 | %s |\n", w.label, median(z), median(raw),
@@ -302,13 +298,10 @@ func relays(out io.Writer, med func(w, s, u string) (float64, bool), missed *int
 // each round, as the median of the rounds' ratios with their range.
 func presence(out io.Writer, r *results, missed *int) {
 	none, some := r.series("Presence/", "none-cpu-µs/post"), r.series("Presence/", "present-cpu-µs/post")
-	n := min(len(none), len(some))
+	ratios := pairedRatios(some, none)
+	n := len(ratios)
 	if n == 0 {
 		return
-	}
-	ratios := make([]float64, n)
-	for i := range n {
-		ratios[i] = some[i] / none[i]
 	}
 	fmt.Fprintf(out, "Presence: the server's CPU per post (4 posters, 10 subscribers) with 1,000 clients present (each saying HERE every 10 s) ÷ with none, two servers side by side, over %d rounds:\n\n", n)
 	fmt.Fprintln(out, "| none (µs/post, median) | 1,000 present (µs/post, median) | ratio, median [min–max] | target | met |")
@@ -332,6 +325,16 @@ func (r *results) series(prefix, unit string) []float64 {
 		v = append(v, r.values[k]...)
 	}
 	return v
+}
+
+// pairedRatios divides each of a by the b of the same round (the series'
+// values come in the rounds' order).
+func pairedRatios(a, b []float64) []float64 {
+	ratios := make([]float64, min(len(a), len(b)))
+	for i := range ratios {
+		ratios[i] = a[i] / b[i]
+	}
+	return ratios
 }
 
 func median(v []float64) float64 {
