@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
 
+	"github.com/zmqchat/zmqchat/internal/keys"
 	"github.com/zmqchat/zmqchat/internal/msg"
 	"github.com/zmqchat/zmqchat/internal/server/servertest"
 	"github.com/zmqchat/zmqchat/internal/transport"
@@ -124,6 +127,62 @@ func TestPostGivesUpAfterItsRetries(t *testing.T) {
 			f.receive(t) // every attempt reached the server
 		}
 	}
+}
+
+// A request on a socket that has no connection to send on, because a
+// keyed server refused its key, gives up within its timeout: libzmq's own
+// send would wait for ever.
+func TestPostGivesUpWhenNoConnectionTakesIt(t *testing.T) {
+	p := newPoster(t, refusingServer(t), Options{Timeout: 300 * time.Millisecond})
+	// Wait for the refusal, and for libzmq to drop the connection's pipe.
+	p.mon.SetRcvtimeo(servertest.Wait)
+	if ev, _, _, err := p.mon.RecvEvent(0); err != nil || ev&handshakeFailed == 0 {
+		t.Fatalf("no refused handshake: %v %v", ev, err)
+	}
+	for deadline := time.Now().Add(servertest.Wait); ; {
+		if ev, err := p.sock.GetEvents(); err == nil && ev&zmq.POLLOUT == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the refused connection's pipe stayed")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- p.Post(context.Background(), msg.Message{Username: "ann", Time: time.Now(), Body: "hi"})
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrNoReply) {
+			t.Fatalf("a post with no connection: %v, want ErrNoReply", err)
+		}
+	case <-time.After(servertest.Wait):
+		t.Fatal("a post with no connection to send on waited for ever")
+	}
+}
+
+// refusingServer listens in keyed mode, with an allow-list of one key, and
+// returns an endpoint to it with another key: one it refuses.
+func refusingServer(t *testing.T) transport.Endpoint {
+	t.Helper()
+	dir := t.TempDir()
+	server, err1 := keys.Generate(filepath.Join(dir, "server"))
+	listed, err2 := keys.Generate(filepath.Join(dir, "listed"))
+	eve, err3 := keys.Generate(filepath.Join(dir, "eve"))
+	err4 := os.WriteFile(filepath.Join(dir, "allow"), []byte("ann "+listed.Public+"\n"), 0o644)
+	list, err5 := keys.ReadAllowList(filepath.Join(dir, "allow"))
+	if err := errors.Join(err1, err2, err3, err4, err5, transport.StartAuth()); err != nil {
+		t.Fatal(err)
+	}
+	ep := transport.Endpoint{URL: "tcp://127.0.0.1:*"}
+	ep.Curve = &transport.Curve{Pair: server, Gate: transport.NewGate(list, func(string) {})}
+	l, err := transport.Listen(zmq.ROUTER, ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return transport.Endpoint{URL: l.At.URL, Curve: &transport.Curve{Pair: eve, Server: server.Public}}
 }
 
 // Cancelling a post that waits for its reply ends it promptly, well before

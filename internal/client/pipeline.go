@@ -1,6 +1,8 @@
 package client
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"syscall"
 	"time"
@@ -74,9 +76,12 @@ func (p *Pipeline) send(f *flight) error {
 			return err
 		}
 	}
-	if _, err := p.conn.sock.SendMessage(f.frames); err != nil {
+	if err := p.conn.send(context.Background(), f.frames); err != nil {
 		p.conn.reset()
-		return fmt.Errorf("send post to %s: %w", p.conn.ep, err)
+		if errors.Is(err, ErrNoReply) {
+			return fmt.Errorf("%w: no connection to %s took the post within %s", ErrNoReply, p.conn.ep, p.conn.timeout)
+		}
+		return err
 	}
 	f.deadline = time.Now().Add(p.conn.timeout)
 	return nil

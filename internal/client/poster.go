@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"syscall"
 	"time"
 
 	zmq "github.com/pebbe/zmq4"
@@ -196,11 +197,11 @@ func (p *Poster) request(ctx context.Context, frames [][]byte) ([][]byte, error)
 				return nil, err
 			}
 		}
-		if _, err := p.sock.SendMessage(frames); err != nil {
-			p.reset() // a socket that failed to send is in no state to reuse
-			return nil, fmt.Errorf("send request to %s: %w", p.ep, err)
+		err := p.send(ctx, frames)
+		var reply [][]byte
+		if err == nil {
+			reply, err = p.await(ctx)
 		}
-		reply, err := p.await(ctx)
 		if err != nil {
 			p.reset()
 			if ctx.Err() != nil {
@@ -218,6 +219,45 @@ func (p *Poster) request(ctx context.Context, frames [][]byte) ([][]byte, error)
 		tries = fmt.Sprintf(" (%d attempts)", p.retries+1)
 	}
 	return nil, fmt.Errorf("%w from %s within %s%s: is the server running?", ErrNoReply, p.ep, p.timeout, tries)
+}
+
+// send sends frames once the socket can take them. A socket with no
+// connection to send on (its handshake refused, or every endpoint down
+// under ZMQ_IMMEDIATE) never can, and a plain send would wait for ever: this
+// one waits as long as a reply would, and stops when ctx is done or the
+// handshake is refused. A request not taken in time is ErrNoReply.
+func (p *Poster) send(ctx context.Context, frames [][]byte) error {
+	poller := zmq.NewPoller()
+	poller.Add(p.sock, zmq.POLLOUT)
+	poller.Add(p.mon, zmq.POLLIN)
+	deadline := time.Now().Add(p.timeout)
+	for {
+		_, err := p.sock.SendMessageDontwait(frames)
+		if zmq.AsErrno(err) != zmq.Errno(syscall.EAGAIN) {
+			if err != nil {
+				err = fmt.Errorf("send request to %s: %w", p.ep, err)
+			}
+			return err
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return ErrNoReply
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		polled, err := poller.Poll(min(max(left, time.Millisecond), pollSlice))
+		if err != nil {
+			return fmt.Errorf("poll %s: %w", p.ep, err)
+		}
+		for _, pl := range polled {
+			if pl.Socket == p.mon {
+				if err := handshakeEvent(p.mon, p.ep); err != nil {
+					return err
+				}
+			}
+		}
+	}
 }
 
 func (p *Poster) await(ctx context.Context) ([][]byte, error) {
