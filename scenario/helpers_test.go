@@ -109,6 +109,13 @@ func (p *program) wait() int {
 	case <-p.done:
 		return p.code
 	case <-time.After(wait):
+		// A Go program dumps its goroutines on SIGQUIT: the log then says
+		// where it was stuck.
+		p.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-p.done:
+		case <-time.After(2 * time.Second):
+		}
 		p.t.Fatalf("%s did not exit within %s", p.name, wait)
 		return -1
 	}

@@ -280,9 +280,13 @@ func dial(t zmq.Type, ep Endpoint, setup func(*zmq.Socket) error) (*zmq.Socket, 
 		s.SetHandshakeIvl(HandshakeIvl),
 		clientAuth(s, ep.Curve),
 	)
-	if err == nil && len(ep.Also) > 0 {
+	if err == nil && len(ep.Also) > 0 && t != zmq.SUB && t != zmq.XSUB {
 		// Requests go only to the endpoints that are up, not queued for
 		// one that is gone; with none up, a send gives up after a while.
+		// Not for subscribers, which send only subscriptions (libzmq sends
+		// them again on each connection): under ZMQ_IMMEDIATE, a subscriber
+		// of two endpoints sometimes aborted on libzmq 4.3's assertion
+		// "!_more" (fq.cpp) as its connections came up (docs/testing.md).
 		err = setAll(s.SetImmediate(true), s.SetSndtimeo(ReconnectIvlMax))
 	}
 	if err == nil && setup != nil {
