@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Limits and reserved names of the protocol.
@@ -236,6 +237,16 @@ func ParseTime(s string) (time.Time, error) {
 	return t, nil
 }
 
+// parseTimeFrame is ParseTime of a frame, read in place rather than
+// copied into a string first (a server's every post would allocate it):
+// nothing keeps the string, as ParseTime's errors quote a copy.
+func parseTimeFrame(f []byte) (time.Time, error) {
+	if len(f) == 0 {
+		return ParseTime("")
+	}
+	return ParseTime(unsafe.String(&f[0], len(f)))
+}
+
 // MaxTimeLen is the longest time field ParseTime takes.
 const MaxTimeLen = len("2006-01-02T15:04:05.123456789+01:00")
 
@@ -338,13 +349,13 @@ func DecodePostNamed(frames [][]byte, mode Mode, name func([]byte) string) (Mess
 	if len(frames) == 0 {
 		return Message{}, errorf("empty request")
 	}
-	if cmd := string(frames[0]); cmd != CmdPost {
-		return Message{}, ErrUnknownCommand(cmd)
+	if string(frames[0]) != CmdPost {
+		return Message{}, ErrUnknownCommand(string(frames[0]))
 	}
 	if len(frames) != 5 {
 		return Message{}, errorf("%s takes 5 frames (POST, channel, username, time, message), got %d", CmdPost, len(frames))
 	}
-	t, err := ParseTime(string(frames[3]))
+	t, err := parseTimeFrame(frames[3])
 	if err != nil {
 		return Message{}, err
 	}

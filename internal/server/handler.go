@@ -75,11 +75,11 @@ func (h *Handler) Handle(frames [][]byte, key string) Result {
 			return refuse(errRevoked)
 		}
 	}
-	cmd := ""
+	var cmd []byte
 	if len(frames) > 0 {
-		cmd = string(frames[0])
+		cmd = frames[0]
 	}
-	switch cmd {
+	switch string(cmd) { // compared in place: no string is made
 	case msg.CmdPost:
 		return h.post(frames, owner)
 	case msg.CmdHistory:
@@ -95,7 +95,7 @@ func (h *Handler) Handle(frames [][]byte, key string) Result {
 	case "":
 		return refuse(&msg.Error{Reason: "empty request"})
 	default:
-		return refuse(msg.ErrUnknownCommand(cmd))
+		return refuse(msg.ErrUnknownCommand(string(cmd)))
 	}
 }
 
