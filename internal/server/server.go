@@ -327,7 +327,7 @@ func (s *Server) answer(r Result, to peer) error {
 		s.line = display.Append(s.line[:0], m, display.Style{ShowChannel: m.Channel != "", MaxBody: logBody})
 		s.log.Line(s.line)
 	}
-	if err := transport.Send(s.post.Socket, to.envelope, r.Reply); err != nil {
+	if err := s.recv.Send(to.envelope, r.Reply); err != nil {
 		return fmt.Errorf("send reply: %w", err)
 	}
 	size := 0

@@ -87,6 +87,16 @@ static int take_in(void *sock) {
 	} while (rc < 0 && errno == EINTR);
 	return rc;
 }
+
+// send_frame sends one frame, retrying a signal's interruption as the
+// other calls here do.
+static int send_frame(void *sock, void *buf, size_t len, int flags) {
+	int rc;
+	do {
+		rc = zmq_send(sock, buf, len, flags);
+	} while (rc < 0 && errno == EINTR);
+	return rc;
+}
 */
 import "C"
 
@@ -173,7 +183,39 @@ func (p *Publisher) Send(frames [][]byte) error {
 	if rc, err := C.take_in(p.soc); rc != 0 {
 		return zmq.AsErrno(err)
 	}
-	return Send(p.sock, frames)
+	return sendParts(p.soc, frames)
+}
+
+// Send sends the frames of parts, in order, as one message on the
+// Receiver's socket: a reply, its envelope first.
+func (r *Receiver) Send(parts ...[][]byte) error { return sendParts(r.soc, parts...) }
+
+// sendParts sends the frames of parts, in order, as one message on
+// libzmq's socket soc. zmq4's SendMessage would put each part in an
+// interface, and its SendBytes makes a byte for each empty frame (every
+// reply's delimiter): an allocation or more on each reply and
+// publication, which this makes none.
+func sendParts(soc unsafe.Pointer, parts ...[][]byte) error {
+	last := len(parts) - 1
+	for last >= 0 && len(parts[last]) == 0 {
+		last--
+	}
+	for i, frames := range parts[:last+1] {
+		for j, f := range frames {
+			flags := C.int(C.ZMQ_SNDMORE)
+			if i == last && j == len(frames)-1 {
+				flags = 0
+			}
+			var buf unsafe.Pointer
+			if len(f) > 0 {
+				buf = unsafe.Pointer(&f[0])
+			}
+			if rc, err := C.send_frame(soc, buf, C.size_t(len(f)), flags); rc < 0 {
+				return zmq.AsErrno(err)
+			}
+		}
+	}
+	return nil
 }
 
 // Receive waits for the next whole message (as the socket's receive

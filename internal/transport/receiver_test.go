@@ -74,6 +74,38 @@ func TestReceiver(t *testing.T) {
 	}
 }
 
+// A Receiver sends its replies on its own socket, the envelope first and
+// an empty frame among them, with no allocation.
+func TestReceiverSendsRepliesWithoutAllocating(t *testing.T) {
+	router, r := receiving(t)
+	dealer, err := DialDealer(Endpoint{URL: router.At.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dealer.Close()
+	router.SetRcvtimeo(5 * time.Second)
+	dealer.SetRcvtimeo(5 * time.Second)
+	dealer.SendMessage("", "POST")
+	frames, _, err := r.Receive()
+	if err != nil || len(frames) != 3 {
+		t.Fatalf("Receive: %q, %v", frames, err)
+	}
+	envelope, reply := frames[:2], [][]byte{[]byte("OK"), {}}
+	if err := r.Send(envelope, reply); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := dealer.RecvMessage(0); err != nil || len(got) != 3 || got[0] != "" || got[1] != "OK" || got[2] != "" {
+		t.Fatalf("the dealer got %q, %v", got, err)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		if err := r.Send(envelope, reply); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("Send allocates %.1f times a reply", n)
+	}
+}
+
 // libzmq gives EINTR when a signal comes in the middle of a call, even
 // between the frames of a message: the Receiver and the Publisher retry,
 // as zmq4 does, while signals rain on the process (SIGURG, which Go

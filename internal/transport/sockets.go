@@ -344,25 +344,3 @@ func Monitor(sock *zmq.Socket, events zmq.Event) (*zmq.Socket, error) {
 	return mon, nil
 }
 
-// Send sends the frames of parts, in order, as one message: what zmq4's
-// SendMessage does, without putting each part in an interface, which
-// costs an allocation per message on a server's every reply and
-// publication.
-func Send(s *zmq.Socket, parts ...[][]byte) error {
-	last := len(parts) - 1
-	for last >= 0 && len(parts[last]) == 0 {
-		last--
-	}
-	for i, frames := range parts[:last+1] {
-		for j, f := range frames {
-			flags := zmq.SNDMORE
-			if i == last && j == len(frames)-1 {
-				flags = 0
-			}
-			if _, err := s.SendBytes(f, flags); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
