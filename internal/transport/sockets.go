@@ -343,4 +343,3 @@ func Monitor(sock *zmq.Socket, events zmq.Event) (*zmq.Socket, error) {
 	}
 	return mon, nil
 }
-
