@@ -240,12 +240,7 @@ func ParseTime(s string) (time.Time, error) {
 // parseTimeFrame is ParseTime of a frame, read in place rather than
 // copied into a string first (a server's every post would allocate it):
 // nothing keeps the string, as ParseTime's errors quote a copy.
-func parseTimeFrame(f []byte) (time.Time, error) {
-	if len(f) == 0 {
-		return ParseTime("")
-	}
-	return ParseTime(unsafe.String(&f[0], len(f)))
-}
+func parseTimeFrame(f []byte) (time.Time, error) { return ParseTime(InPlace(f)) }
 
 // MaxTimeLen is the longest time field ParseTime takes.
 const MaxTimeLen = len("2006-01-02T15:04:05.123456789+01:00")
@@ -346,6 +341,26 @@ func DecodePost(frames [][]byte, mode Mode) (Message, error) {
 // DecodePostNamed is DecodePost with the channel's and username's strings
 // made by name: a server shares one string among a name's every message.
 func DecodePostNamed(frames [][]byte, mode Mode, name func([]byte) string) (Message, error) {
+	return decodePost(frames, mode, name, func(b []byte) string { return string(b) })
+}
+
+// DecodePostInPlace is DecodePostNamed with the body read in place (see
+// InPlace): good only while the frames are. A server copies what it keeps
+// into its store, and is done with the rest before its next request.
+func DecodePostInPlace(frames [][]byte, mode Mode, name func([]byte) string) (Message, error) {
+	return decodePost(frames, mode, name, InPlace)
+}
+
+// InPlace returns b's bytes as a string without copying them: good only
+// while b is, and as long as nothing changes b.
+func InPlace(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+func decodePost(frames [][]byte, mode Mode, name, body func([]byte) string) (Message, error) {
 	if len(frames) == 0 {
 		return Message{}, errorf("empty request")
 	}
@@ -363,7 +378,7 @@ func DecodePostNamed(frames [][]byte, mode Mode, name func([]byte) string) (Mess
 		Channel:  name(frames[1]),
 		Username: name(frames[2]),
 		Time:     t,
-		Body:     string(frames[4]),
+		Body:     body(frames[4]),
 	}
 	return m.Normalize(mode)
 }

@@ -55,7 +55,8 @@ func (h *Handler) name(b []byte) string {
 // Result is what one request comes to: the reply and, for a post stored
 // now (not a resend), its publication and the message, for the log; and
 // the notices of who joined or left, to publish. It holds the Handler's
-// space, and is good until the next request.
+// space and the request's frames (the message's body is read in place),
+// and is good until the next request.
 type Result struct {
 	Reply   [][]byte
 	Pub     [][]byte // nil if there is nothing to publish
@@ -104,15 +105,16 @@ func refuse(err error) Result { return Result{Reply: msg.ErrReply(err)} }
 // post checks a POST and stores it, unless it is a resend. In keyed mode
 // owner is the name the post's key is bound to.
 func (h *Handler) post(f [][]byte, owner string) Result {
-	m, err := msg.DecodePostNamed(f, h.Mode, h.name)
+	m, err := msg.DecodePostInPlace(f, h.Mode, h.name)
 	if err != nil {
 		return refuse(err)
 	}
 	if h.Owner != nil && m.Username != owner {
 		return refuse(&msg.Error{Reason: fmt.Sprintf("you cannot post as %s: your key is %s's", m.Username, owner)})
 	}
-	// m's texts are already strings of their own: only the time is copied.
-	rec := store.Record{Channel: m.Channel, Username: m.Username, Time: string(f[3]), Body: m.Body}
+	// The time and body are the frames' memory, which the store copies
+	// once, into its own.
+	rec := store.Record{Channel: m.Channel, Username: m.Username, Time: msg.InPlace(f[3]), Body: m.Body}
 	rec, added, err := h.Store.Add(store.ID(f[1], f[2], f[3], f[4]), rec)
 	switch {
 	case err != nil:

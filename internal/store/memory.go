@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -9,27 +10,34 @@ import (
 	"github.com/zmqchat/zmqchat/internal/msg"
 )
 
-// chunk is how many messages one block of the log holds. The log grows a
+// chunk is how many messages one block of slots holds. The slots grow a
 // block at a time, so no append ever copies what is stored, and no more
 // than one block is ever spare.
 const chunk = 4096
 
-// maxInterned bounds the table of distinct channel and user names shared
-// between messages; past it, names are simply stored with each message.
+// maxInterned bounds the table of distinct channel and user names that
+// the messages read back share; past it, a name read back is a copy of
+// its own.
 const maxInterned = 1 << 16
 
-// overhead is what a stored message costs besides its text: the record,
-// its share of a block, its entries in the resend window and the channel's
-// index (make bench's memory row checks it).
-const overhead = 136
+// overhead is what a stored message costs besides its text: its slot, its
+// entries in the resend window and the channel's index, and its share of
+// a segment's unused end (make bench's memory row checks it).
+const overhead = 80
 
 // Memory is the message log in memory, within a byte budget: past it, the
 // oldest messages are dropped. It is the store of a server without a file,
 // and the recent window in front of a File. It is safe for concurrent use,
 // though a server has one goroutine add to it.
+//
+// A message's texts (channel, username, time, body) are copied once, into
+// a textLog; what indexes them (its slot, the resend window, the
+// channels' indices) holds numbers, not pointers, so the collector has
+// next to nothing to scan however many are kept.
 type Memory struct {
 	mu      sync.RWMutex
-	blocks  [][]Record
+	slots   [][]slot
+	text    textLog
 	n       int   // messages added, evicted ones included: the next index
 	first   int   // the index of the oldest message held in memory
 	size    int64 // bytes held, by Size
@@ -46,6 +54,33 @@ type Memory struct {
 	ring     []uint64          // hashes of the last len(ring) messages, oldest at next
 	window   int               // how long ring grows as messages come: it starts small
 	next     int
+}
+
+// slot is a message held: where its texts are in the log, and its number
+// in its channel (its number in the server's order is its index plus 1).
+type slot struct {
+	pos  uint64 // channel, username, time and body, back to back
+	seq  uint64
+	lens uint32 // the lengths of its channel, username and time: a byte each
+	body uint32 // the length of its body
+}
+
+// parts returns the lengths of the slot's channel, username and time, and
+// of all its text.
+func (sl *slot) parts() (c, u, t, all int) {
+	c, u, t = int(sl.lens&0xff), int(sl.lens>>8&0xff), int(sl.lens>>16&0xff)
+	return c, u, t, c + u + t + int(sl.body)
+}
+
+// fits says why r cannot be held, if it cannot: each name and the time at
+// most 255 bytes, and all its text within a segment of the log (far more
+// than a post may have).
+func fits(r Record) error {
+	if len(r.Channel) > 255 || len(r.Username) > 255 || len(r.Time) > 255 ||
+		len(r.Channel)+len(r.Username)+len(r.Time)+len(r.Body) > segSize {
+		return fmt.Errorf("a message of %d bytes, or with a name or time over 255, is too long to keep", len(r.Channel)+len(r.Username)+len(r.Time)+len(r.Body))
+	}
+	return nil
 }
 
 // New returns an empty in-memory store that recognizes resends among the
@@ -72,12 +107,17 @@ func (s *Memory) SetBudget(bytes int64) {
 
 // Add stores r, whose post had the ID id, unless it is a resend of a
 // message memory still holds; it reports whether r was added. A resend of
-// an evicted message is new again, as far as memory can tell.
+// an evicted message is new again, as far as memory can tell. r's texts
+// are copied: the caller may reuse their memory once Add returns.
 func (s *Memory) Add(id uint64, r Record) (Record, bool, error) {
+	if err := fits(r); err != nil {
+		return Record{}, false, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old, ok := s.recentAt(id); ok && old.text() == r.text() {
-		return old, false, nil
+	if i, ok := s.recent[id]; ok && i >= s.first && s.sameText(i, r) {
+		r.Seq, r.All = s.slot(i).seq, uint64(i)+1 // the texts are r's: the same
+		return r, false, nil
 	}
 	r = s.numbered(r)
 	s.hold(r, id)
@@ -93,12 +133,13 @@ func (s *Memory) numbered(r Record) Record {
 // Numbering returns the identity of the store's numbering.
 func (s *Memory) Numbering() string { return s.number }
 
-// recentAt returns the message memory holds among the window's with ID id.
-func (s *Memory) recentAt(id uint64) (Record, bool) {
-	if i, ok := s.recent[id]; ok && i >= s.first {
-		return s.at(i), true
-	}
-	return Record{}, false
+// sameText reports whether held message i has r's texts, byte for byte.
+func (s *Memory) sameText(i int, r Record) bool {
+	sl := s.slot(i)
+	c, u, t, all := sl.parts()
+	b := s.text.bytes(sl.pos, all)
+	return string(b[:c]) == r.Channel && string(b[c:c+u]) == r.Username &&
+		string(b[c+u:c+u+t]) == r.Time && string(b[c+u+t:]) == r.Body
 }
 
 // push adds r, whose post had the ID id, numbered by numberNext, as the next
@@ -137,16 +178,32 @@ func (s *Memory) recentIndex(id uint64) (int, bool) {
 }
 
 // hold adds r, numbered, to memory as the next message, with its ID in the
-// window.
+// window. r must fit (see fits).
 func (s *Memory) hold(r Record, id uint64) {
 	idx := s.n
-	r.Channel, r.Username = s.intern(r.Channel), s.intern(r.Username)
-	if len(s.blocks) == 0 || len(s.blocks[len(s.blocks)-1]) == cap(s.blocks[len(s.blocks)-1]) {
-		s.blocks = append(s.blocks, make([]Record, 0, chunk))
+	channel := s.intern(r.Channel)
+	s.intern(r.Username) // for the messages read back to share
+	pos, ok := s.text.add(r.Channel, r.Username, r.Time, r.Body)
+	if !ok {
+		panic("store: hold of a message that does not fit") // Add and File.Add check first
 	}
-	last := len(s.blocks) - 1
-	s.blocks[last] = append(s.blocks[last], r)
+	if len(s.slots) == 0 || len(s.slots[len(s.slots)-1]) == cap(s.slots[len(s.slots)-1]) {
+		s.slots = append(s.slots, make([]slot, 0, chunk))
+	}
+	last := len(s.slots) - 1
+	s.slots[last] = append(s.slots[last], slot{pos: pos, seq: r.Seq,
+		lens: uint32(len(r.Channel)) | uint32(len(r.Username))<<8 | uint32(len(r.Time))<<16, body: uint32(len(r.Body))})
 	s.n++
+	s.remember(id, idx)
+	s.channels[channel] = append(s.channels[channel], idx)
+	s.seqs[channel] = max(s.seqs[channel], r.Seq)
+	s.size += Size(r)
+	s.evictToBudget()
+}
+
+// remember puts message idx's ID in the resend window, and forgets the
+// one that leaves it.
+func (s *Memory) remember(id uint64, idx int) {
 	if len(s.ring) < s.window {
 		s.ring = append(s.ring, id)
 	} else {
@@ -158,10 +215,6 @@ func (s *Memory) hold(r Record, id uint64) {
 		s.next = (s.next + 1) % len(s.ring)
 	}
 	s.recent[id] = idx
-	s.channels[r.Channel] = append(s.channels[r.Channel], idx)
-	s.seqs[r.Channel] = max(s.seqs[r.Channel], r.Seq)
-	s.size += Size(r)
-	s.evictToBudget()
 }
 
 func (s *Memory) evictToBudget() {
@@ -170,39 +223,54 @@ func (s *Memory) evictToBudget() {
 	}
 }
 
-// evictOldest drops the oldest message from memory, and its block once it
-// is empty.
+// evictOldest drops the oldest message from memory, its block of slots
+// once that is empty, and the segments of the log it no longer needs.
 func (s *Memory) evictOldest() {
 	if s.evicted == 0 && s.Evicting != nil {
 		s.Evicting(s.budget)
 	}
-	r := s.blocks[0][0]
-	s.size -= Size(r)
-	if c := s.channels[r.Channel]; len(c) > 0 && c[0] == s.first {
-		if len(c) == 1 {
-			delete(s.channels, r.Channel)
+	sl := s.slots[0][0]
+	c, _, _, all := sl.parts()
+	s.size -= int64(all) + overhead
+	channel := s.name(s.text.bytes(sl.pos, c))
+	if idx := s.channels[channel]; len(idx) > 0 && idx[0] == s.first {
+		if len(idx) == 1 {
+			delete(s.channels, channel)
 		} else {
-			s.channels[r.Channel] = c[1:]
+			s.channels[channel] = idx[1:]
 		}
 	}
-	s.blocks[0][0] = Record{} // let its text go
-	s.blocks[0] = s.blocks[0][1:]
+	s.slots[0] = s.slots[0][1:]
 	s.first++
 	s.evicted++
-	if len(s.blocks[0]) == 0 { // a newer block holds the newest message
-		s.blocks = s.blocks[1:]
+	if len(s.slots[0]) == 0 { // a newer block holds the newest message
+		s.slots = s.slots[1:]
 	}
+	oldest := s.text.end
+	if s.first < s.n {
+		oldest = s.slot(s.first).pos
+	}
+	s.text.release(oldest)
 }
 
-// at returns message i (an index from Add), which must be held. The
-// oldest block may have lost its first messages to the budget, and, after
-// a restart, may have started anywhere; the others are full blocks.
-func (s *Memory) at(i int) Record {
-	if i -= s.first; i < len(s.blocks[0]) {
-		return s.blocks[0][i]
+// slot returns message i's slot (an index from Add), which must be held.
+// The oldest block may have lost its first slots to the budget, and,
+// after a restart, may have started anywhere; the others are full blocks.
+func (s *Memory) slot(i int) *slot {
+	if i -= s.first; i < len(s.slots[0]) {
+		return &s.slots[0][i]
 	}
-	i -= len(s.blocks[0])
-	return s.blocks[1+i/chunk][i%chunk]
+	i -= len(s.slots[0])
+	return &s.slots[1+i/chunk][i%chunk]
+}
+
+// at returns message i, which must be held, with texts of its own.
+func (s *Memory) at(i int) Record {
+	sl := s.slot(i)
+	c, u, t, all := sl.parts()
+	b := s.text.bytes(sl.pos, all)
+	return Record{Channel: s.name(b[:c]), Username: s.name(b[c : c+u]), Time: string(b[c+u : c+u+t]),
+		Body: string(b[c+u+t:]), Seq: sl.seq, All: uint64(i) + 1}
 }
 
 // History returns the n most recent messages of channel that memory
@@ -241,21 +309,19 @@ func (s *Memory) after(channel string, all bool, seq uint64, n int) (recs []Reco
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if all {
-		from := s.first + sort.Search(s.n-s.first, func(j int) bool { return s.at(s.first+j).All > seq })
+		// Message i is numbered i+1 in the server's order.
+		from := max(s.first, int(min(seq, uint64(s.n))))
 		for i := from; i < s.n && len(recs) < n; i++ {
 			recs = append(recs, s.at(i))
 		}
-		if s.first == s.n {
-			return recs, uint64(s.n) <= seq
-		}
-		return recs, s.at(s.first).All <= seq+1
+		return recs, uint64(s.first) <= seq
 	}
 	idx := s.channels[channel]
-	from := sort.Search(len(idx), func(j int) bool { return s.at(idx[j]).Seq > seq })
+	from := sort.Search(len(idx), func(j int) bool { return s.slot(idx[j]).seq > seq })
 	for _, i := range idx[from:min(len(idx), from+n)] {
 		recs = append(recs, s.at(i))
 	}
-	return recs, len(idx) == 0 && s.seqs[channel] <= seq || len(idx) > 0 && s.at(idx[0]).Seq <= seq+1
+	return recs, len(idx) == 0 && s.seqs[channel] <= seq || len(idx) > 0 && s.slot(idx[0]).seq <= seq+1
 }
 
 // Channels lists the channels posted to, by name: each one's count (its
@@ -284,15 +350,26 @@ func (s *Memory) Evicted() int64 {
 }
 
 // intern returns the stored copy of name, so that the many messages of one
-// user or channel share one string.
+// user or channel share one string; past maxInterned names, a copy of its
+// own (name may be in memory its caller reuses).
 func (s *Memory) intern(name string) string {
 	if v, ok := s.names[name]; ok {
 		return v
 	}
+	name = strings.Clone(name)
 	if len(s.names) < maxInterned {
 		s.names[name] = name
 	}
 	return name
+}
+
+// name returns the string of a name read back from the log: the stored
+// copy if it was interned.
+func (s *Memory) name(b []byte) string {
+	if v, ok := s.names[string(b)]; ok {
+		return v
+	}
+	return string(b)
 }
 
 // Len returns the number of messages memory holds.
@@ -314,9 +391,9 @@ func (s *Memory) added() int {
 func (s *Memory) Messages() []Record {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	var all []Record
-	for _, b := range s.blocks {
-		all = append(all, b...)
+	all := make([]Record, 0, s.n-s.first)
+	for i := s.first; i < s.n; i++ {
+		all = append(all, s.at(i))
 	}
 	return all
 }

@@ -269,6 +269,9 @@ func unwrapPath(err error) error {
 // resend of a recent message (read back from the file if memory no longer
 // holds it); then holds it in memory.
 func (f *File) Add(id uint64, r Record) (Record, bool, error) {
+	if err := fits(r); err != nil {
+		return Record{}, false, err
+	}
 	if err := f.watch.check(f.warn); err != nil {
 		return Record{}, false, err
 	}
