@@ -124,8 +124,8 @@ func against(out io.Writer, r *results, missed *int) {
 	}
 	row("post throughput, 1 client (posts/s)", "Post/clients=1", "posts/s", true, 0.95, "≥ 0.95")
 	row("post throughput, 8 clients (posts/s)", "Post/clients=8", "posts/s", true, 0.95, "≥ 0.95")
-	row("16 KB posts, 1 client (posts/s)", "PostLarge/clients=1", "posts/s", true, 0.95, "≥ 0.95")
-	row("16 KB posts, 8 clients (posts/s)", "PostLarge/clients=8", "posts/s", true, 0.95, "≥ 0.95")
+	row("16 KB posts, 1 client (posts/s)", "PostLarge/clients=1", "posts/s", true, 0.9, "≥ 0.90")
+	row("16 KB posts, 8 clients (posts/s)", "PostLarge/clients=8", "posts/s", true, 0.9, "≥ 0.90")
 	row("pipelined posts, 16 in flight, 1 client (posts/s)", "Pipelined/clients=1", "posts/s", true, 0.9, "≥ 0.90")
 	row("pipelined posts, 16 in flight, 8 clients (posts/s)", "Pipelined/clients=8", "posts/s", true, 0.9, "≥ 0.90")
 	for _, n := range []string{"1", "10"} {
@@ -178,11 +178,11 @@ func memory(out io.Writer, med func(w, s, u string) (float64, bool), missed *int
 		return
 	}
 	p, _ := med("Memory", "zmqchat", "payload-B/msg")
-	limit := 2*p + 64
-	fmt.Fprintf(out, "| server memory per stored message, 1M messages: Go heap (B) | %.0f | %.0f (payload) | %.2f | ≤ 2×payload+64 = %.0f | %s |\n",
-		b, p, b/p, limit, yes(b <= limit, "x", missed))
+	fmt.Fprintf(out, "| server memory per stored message, 1M messages: Go heap (B) | %.0f | %.0f (payload) | %.2f | | |\n", b, p, b/p)
 	if r, ok := med("Memory", "zmqchat", "rss-B/msg"); ok {
-		fmt.Fprintf(out, "| the same, as the process holds it: RSS (B) | %.0f | %.0f (payload) | %.2f | | |\n", r, p, r/p)
+		limit := p + 64
+		fmt.Fprintf(out, "| the same, as the process holds it: RSS (B) | %.0f | %.0f (payload) | %.2f | ≤ payload+64 = %.0f | %s |\n",
+			r, p, r/p, limit, yes(r <= limit, "x", missed))
 	}
 	if a, ok := med("ServeAllocs", "zmqchat", "allocs/post"); ok {
 		bytes, _ := med("ServeAllocs", "zmqchat", "B/post")
@@ -203,8 +203,8 @@ func stored(out io.Writer, med func(w, s, u string) (float64, bool), missed *int
 		target         float64
 		text           string
 	}{
-		{"post throughput, 1 client (posts/s)", "Post/clients=1", "posts/s", 0.8, "≥ 0.80"},
-		{"post throughput, 8 clients (posts/s)", "Post/clients=8", "posts/s", 0.8, "≥ 0.80"},
+		{"post throughput, 1 client (posts/s)", "Post/clients=1", "posts/s", 0.85, "≥ 0.85"},
+		{"post throughput, 8 clients (posts/s)", "Post/clients=8", "posts/s", 0.85, "≥ 0.85"},
 		{"fan-out to 10 subscriber(s) (deliveries/s)", "Fanout/subscribers=10", "deliveries/s", 0, ""},
 		{"latency post→delivery p99 at 2,000/s (µs)", "Latency/rate=2000", "p99-µs", 0, ""},
 	} {
@@ -261,8 +261,8 @@ func storeFile(out io.Writer, med func(w, s, u string) (float64, bool), missed *
 	fmt.Fprintf(out, "| raw libzmq answering the same 501 frames from memory (REP): p50 / p99 round trip (µs) | %s / %s | | |\n", num(v("history-raw-p50-µs")), num(raw99))
 	for _, ch := range []struct{ name, label string }{{"ch3", "a busy channel (from memory)"}, {"rare", "a channel last heard of long ago (from the file)"}, {"ALL", "ALL"}} {
 		p99 := v("history-" + ch.name + "-p99-µs")
-		fmt.Fprintf(out, "| HISTORY of 100, %s: p50 / p99 round trip (µs); p99 ÷ raw | %s / %s; %.2f | p99 < 1,000 | %s |\n",
-			ch.label, num(v("history-"+ch.name+"-p50-µs")), num(p99), p99/raw99, yes(p99 < 1000, "x", missed))
+		fmt.Fprintf(out, "| HISTORY of 100, %s: p50 / p99 round trip (µs); p99 ÷ raw | %s / %s; %.2f | ≤ 1.2 | %s |\n",
+			ch.label, num(v("history-"+ch.name+"-p50-µs")), num(p99), p99/raw99, yes(p99/raw99 <= 1.2, "x", missed))
 		fmt.Fprintf(out, "| the same, the store's own part: p99 (µs) | %s | | |\n", num(v("lookup-"+ch.name+"-p99-µs")))
 	}
 	repair, raw := v("repair-p50-µs"), v("repair-raw-p50-µs")
