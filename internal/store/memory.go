@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/zmqchat/zmqchat/internal/msg"
 )
@@ -20,10 +21,11 @@ const chunk = 4096
 // its own.
 const maxInterned = 1 << 16
 
-// overhead is what a stored message costs besides its text: its slot, its
-// entries in the resend window and the channel's index, and its share of
-// a segment's unused end (make bench's memory row checks it).
-const overhead = 80
+// overhead is what a stored message costs besides its text: its slot (24
+// bytes), its entries in the resend window (8, and 4 to 16 in the table)
+// and in its channel's index (4, and as much again while it grows), and
+// its share of a segment's unused end. make bench's memory row checks it.
+const overhead = 56
 
 // Memory is the message log in memory, within a byte budget: past it, the
 // oldest messages are dropped. It is the store of a server without a file,
@@ -46,14 +48,11 @@ type Memory struct {
 	// Evicting, if set, is called the first time the budget makes the
 	// store drop messages it has no file for.
 	Evicting func(budget int64)
-	names    map[string]string // interned channel and user names
-	channels map[string][]int  // each channel's indices held, oldest first
-	seqs     map[string]uint64 // each channel's last number, held or not
-	number   string            // the numbering's identity
-	recent   map[uint64]int    // hash of a recent message -> its index
-	ring     []uint64          // hashes of the last len(ring) messages, oldest at next
-	window   int               // how long ring grows as messages come: it starts small
-	next     int
+	names    map[string]string   // interned channel and user names
+	channels map[string][]uint32 // each channel's indices held, oldest first (see index)
+	seqs     map[string]uint64   // each channel's last number, held or not
+	number   string              // the numbering's identity
+	window   resends             // the IDs of the last messages, for resends
 }
 
 // slot is a message held: where its texts are in the log, and its number
@@ -88,11 +87,10 @@ func fits(r Record) error {
 func New(window int) *Memory {
 	return &Memory{
 		names:    make(map[string]string),
-		channels: make(map[string][]int),
+		channels: make(map[string][]uint32),
 		seqs:     make(map[string]uint64),
 		number:   newNumbering(),
-		recent:   make(map[uint64]int),
-		window:   max(window, 1),
+		window:   resends{size: max(window, 1)},
 		budget:   DefaultBudget,
 	}
 }
@@ -115,7 +113,7 @@ func (s *Memory) Add(id uint64, r Record) (Record, bool, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if i, ok := s.recent[id]; ok && i >= s.first && s.sameText(i, r) {
+	if i, ok := s.recentIndex(id); ok && i >= s.first && s.sameText(i, r) {
 		r.Seq, r.All = s.slot(i).seq, uint64(i)+1 // the texts are r's: the same
 		return r, false, nil
 	}
@@ -168,13 +166,18 @@ func (s *Memory) held(i int) (Record, bool) {
 	return s.at(i), true
 }
 
-// recentIndex returns the index of the window's message with ID id, held
+// windowIndex returns the index of the window's message with ID id, held
 // or evicted (a File reads an evicted one back).
-func (s *Memory) recentIndex(id uint64) (int, bool) {
+func (s *Memory) windowIndex(id uint64) (int, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	i, ok := s.recent[id]
-	return i, ok
+	return s.recentIndex(id)
+}
+
+// recentIndex is windowIndex, with the lock held.
+func (s *Memory) recentIndex(id uint64) (int, bool) {
+	age, ok := s.window.age(id)
+	return s.n - 1 - age, ok
 }
 
 // hold adds r, numbered, to memory as the next message, with its ID in the
@@ -194,27 +197,11 @@ func (s *Memory) hold(r Record, id uint64) {
 	s.slots[last] = append(s.slots[last], slot{pos: pos, seq: r.Seq,
 		lens: uint32(len(r.Channel)) | uint32(len(r.Username))<<8 | uint32(len(r.Time))<<16, body: uint32(len(r.Body))})
 	s.n++
-	s.remember(id, idx)
-	s.channels[channel] = append(s.channels[channel], idx)
+	s.window.add(id)
+	s.channels[channel] = append(s.channels[channel], uint32(idx))
 	s.seqs[channel] = max(s.seqs[channel], r.Seq)
 	s.size += Size(r)
 	s.evictToBudget()
-}
-
-// remember puts message idx's ID in the resend window, and forgets the
-// one that leaves it.
-func (s *Memory) remember(id uint64, idx int) {
-	if len(s.ring) < s.window {
-		s.ring = append(s.ring, id)
-	} else {
-		old := s.ring[s.next]
-		if i, ok := s.recent[old]; ok && i == idx-len(s.ring) {
-			delete(s.recent, old)
-		}
-		s.ring[s.next] = id
-		s.next = (s.next + 1) % len(s.ring)
-	}
-	s.recent[id] = idx
 }
 
 func (s *Memory) evictToBudget() {
@@ -233,7 +220,7 @@ func (s *Memory) evictOldest() {
 	c, _, _, all := sl.parts()
 	s.size -= int64(all) + overhead
 	channel := s.name(s.text.bytes(sl.pos, c))
-	if idx := s.channels[channel]; len(idx) > 0 && idx[0] == s.first {
+	if idx := s.channels[channel]; len(idx) > 0 && s.index(idx[0]) == s.first {
 		if len(idx) == 1 {
 			delete(s.channels, channel)
 		} else {
@@ -264,13 +251,29 @@ func (s *Memory) slot(i int) *slot {
 	return &s.slots[1+i/chunk][i%chunk]
 }
 
-// at returns message i, which must be held, with texts of its own.
+// index returns the index of a held message from its low 32 bits, as a
+// channel's index keeps them (half the memory of an int): what memory
+// holds spans far fewer than 2^32 indices.
+func (s *Memory) index(low uint32) int { return s.first + int(low-uint32(s.first)) }
+
+// at returns message i, which must be held. Its time and body are the
+// log's memory, not copies (HISTORY of 1,000 bodies of 16 KiB would
+// otherwise copy 16 MiB to send the 1 MiB that fits): good until the
+// store is next added to.
 func (s *Memory) at(i int) Record {
 	sl := s.slot(i)
 	c, u, t, all := sl.parts()
 	b := s.text.bytes(sl.pos, all)
-	return Record{Channel: s.name(b[:c]), Username: s.name(b[c : c+u]), Time: string(b[c+u : c+u+t]),
-		Body: string(b[c+u+t:]), Seq: sl.seq, All: uint64(i) + 1}
+	return Record{Channel: s.name(b[:c]), Username: s.name(b[c : c+u]), Time: inPlace(b[c+u : c+u+t]),
+		Body: inPlace(b[c+u+t:]), Seq: sl.seq, All: uint64(i) + 1}
+}
+
+// inPlace returns b's bytes as a string, without a copy.
+func inPlace(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // History returns the n most recent messages of channel that memory
@@ -284,7 +287,7 @@ func (s *Memory) History(channel string, all bool, n int) ([]Record, error) {
 		idx = idx[max(0, len(idx)-n):]
 		recs := make([]Record, len(idx))
 		for j, i := range idx {
-			recs[j] = s.at(i)
+			recs[j] = s.at(s.index(i))
 		}
 		return recs, nil
 	}
@@ -317,11 +320,11 @@ func (s *Memory) after(channel string, all bool, seq uint64, n int) (recs []Reco
 		return recs, uint64(s.first) <= seq
 	}
 	idx := s.channels[channel]
-	from := sort.Search(len(idx), func(j int) bool { return s.slot(idx[j]).seq > seq })
+	from := sort.Search(len(idx), func(j int) bool { return s.slot(s.index(idx[j])).seq > seq })
 	for _, i := range idx[from:min(len(idx), from+n)] {
-		recs = append(recs, s.at(i))
+		recs = append(recs, s.at(s.index(i)))
 	}
-	return recs, len(idx) == 0 && s.seqs[channel] <= seq || len(idx) > 0 && s.slot(idx[0]).seq <= seq+1
+	return recs, len(idx) == 0 && s.seqs[channel] <= seq || len(idx) > 0 && s.slot(s.index(idx[0])).seq <= seq+1
 }
 
 // Channels lists the channels posted to, by name: each one's count (its
@@ -333,7 +336,7 @@ func (s *Memory) Channels() []msg.Channel {
 	for name, n := range s.seqs {
 		c := msg.Channel{Name: name, Count: n}
 		if idx := s.channels[name]; len(idx) > 0 {
-			c.Last = s.at(idx[len(idx)-1]).Time
+			c.Last = s.at(s.index(idx[len(idx)-1])).Time
 		}
 		cs = append(cs, c)
 	}
@@ -393,7 +396,9 @@ func (s *Memory) Messages() []Record {
 	defer s.mu.RUnlock()
 	all := make([]Record, 0, s.n-s.first)
 	for i := s.first; i < s.n; i++ {
-		all = append(all, s.at(i))
+		r := s.at(i)
+		r.Time, r.Body = strings.Clone(r.Time), strings.Clone(r.Body)
+		all = append(all, r)
 	}
 	return all
 }

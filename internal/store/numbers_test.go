@@ -47,14 +47,17 @@ func TestMessagesAreNumbered(t *testing.T) {
 // dropped, from the file; a memory-only store returns what it still holds,
 // whose numbers say what it dropped.
 func TestAfter(t *testing.T) {
+	// Room for 9 of the last messages, whatever a message's overhead.
+	one := Size(rec(on("dev", 52)))
+	budget := 9*one + one/2
 	mem := New(DefaultWindow)
-	file := open(t, filepath.Join(t.TempDir(), "f.db"), Options{Budget: 10 * Size(rec(on("dev", 0)))})
+	file := open(t, filepath.Join(t.TempDir(), "f.db"), Options{Budget: budget})
 	for _, s := range []Store{mem, file} {
 		for i := 0; i < 60; i++ {
 			add(s, on([]string{"dev", "ops", "dev"}[i%3], i))
 		}
 	}
-	mem.SetBudget(10 * Size(rec(on("dev", 0))))
+	mem.SetBudget(budget)
 	for _, tt := range []struct {
 		s          Store
 		channel    string

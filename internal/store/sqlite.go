@@ -275,7 +275,7 @@ func (f *File) Add(id uint64, r Record) (Record, bool, error) {
 	if err := f.watch.check(f.warn); err != nil {
 		return Record{}, false, err
 	}
-	if i, ok := f.recent.recentIndex(id); ok {
+	if i, ok := f.recent.windowIndex(id); ok {
 		if old, err := f.get(i); err == nil && old.text() == r.text() {
 			return old, false, nil
 		}
@@ -389,7 +389,7 @@ func (f *File) load() error {
 	if err := f.db.QueryRow("SELECT max(seq), count(*) FROM messages").Scan(&last, &f.rows); err != nil {
 		return err
 	}
-	recs, err := f.query("SELECT "+columns+" FROM messages ORDER BY seq DESC LIMIT ?", min(s.window, maxLoad))
+	recs, err := f.query("SELECT "+columns+" FROM messages ORDER BY seq DESC LIMIT ?", min(s.window.size, maxLoad))
 	if err != nil {
 		return err
 	}

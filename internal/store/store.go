@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"hash/maphash"
+	"unsafe"
 
 	"github.com/zmqchat/zmqchat/internal/msg"
 )
@@ -23,7 +24,8 @@ type Store interface {
 	Add(id uint64, r Record) (numbered Record, added bool, err error)
 	// History returns the n most recent messages of channel, oldest
 	// first; all says the channel is every channel (ALL, or the one room
-	// of parts 1 to 3).
+	// of parts 1 to 3). The records' texts may be the store's own
+	// memory, as After's are: good until the store is next added to.
 	History(channel string, all bool, n int) ([]Record, error)
 	// After returns, oldest first, up to n messages of channel numbered
 	// after seq: by their channel's numbers, or with all by the server's
@@ -63,11 +65,15 @@ type Record struct {
 	Seq, All                      uint64
 }
 
-// Frames returns r's publication frames under numbering.
+// Frames returns r's publication frames under numbering. The first four
+// are r's texts' memory, not copies: they are to be sent, not changed.
 func (r Record) Frames(numbering string) [][]byte {
-	return [][]byte{[]byte(r.Channel), []byte(r.Username), []byte(r.Time), []byte(r.Body),
+	return [][]byte{bytesOf(r.Channel), bytesOf(r.Username), bytesOf(r.Time), bytesOf(r.Body),
 		msg.Number{Numbering: numbering, Seq: r.Seq, All: r.All}.Frame()}
 }
+
+// bytesOf returns s's bytes, without a copy: they must not be changed.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // text is r without its numbers: what a resend is compared by.
 func (r Record) text() Record {
