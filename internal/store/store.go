@@ -8,6 +8,7 @@ package store
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"hash/maphash"
 	"unsafe"
@@ -97,8 +98,15 @@ func Size(r Record) int64 {
 
 var seed = maphash.MakeSeed()
 
+// idSample is how much of each end of a long body an ID hashes.
+const idSample = 128
+
 // ID returns what identifies a post for resends: a hash of its channel,
-// username, time and body frames, byte for byte as they came.
+// username, time and body frames, byte for byte as they came; of a body
+// longer than 2*idSample, its length and its two ends. A store compares
+// every byte of a post whose ID it holds before it takes it for a resend,
+// so an ID only has to tell posts apart nearly always, and hashing all of
+// a 16 KiB body cost a tenth of the server's time for such posts.
 func ID(channel, username, time, body []byte) uint64 {
 	var h maphash.Hash
 	h.SetSeed(seed)
@@ -106,7 +114,16 @@ func ID(channel, username, time, body []byte) uint64 {
 		h.Write(f)
 		h.WriteByte(0)
 	}
-	h.Write(body)
+	n := len(body)
+	if n <= 2*idSample {
+		h.Write(body)
+		return h.Sum64()
+	}
+	h.Write(body[:idSample])
+	h.Write(body[n-idSample:])
+	var length [8]byte
+	binary.LittleEndian.PutUint64(length[:], uint64(n))
+	h.Write(length[:])
 	return h.Sum64()
 }
 

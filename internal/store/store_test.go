@@ -270,3 +270,37 @@ func TestResendAcrossAPartlyEvictedBlock(t *testing.T) {
 		t.Errorf("held %d messages, from %v to %v", len(got), unix(got[0]), unix(got[len(got)-1]))
 	}
 }
+
+// An ID tells apart posts that differ in a field, in a long body's length
+// or in either of its ends; a long body's middle it leaves to the store's
+// comparison of every byte.
+func TestIDSamplesLongBodies(t *testing.T) {
+	b := func(s string) []byte { return []byte(s) }
+	long := strings.Repeat("x", 1000)
+	base := ID(b("dev"), b("ann"), b("t"), b(long))
+	for _, other := range []uint64{
+		ID(b("ops"), b("ann"), b("t"), b(long)),
+		ID(b("dev"), b("bob"), b("t"), b(long)),
+		ID(b("dev"), b("ann"), b("u"), b(long)),
+		ID(b("dev"), b("ann"), b("t"), b(long+"x")),
+		ID(b("dev"), b("ann"), b("t"), b("y"+long[1:])),
+		ID(b("dev"), b("ann"), b("t"), b(long[1:]+"y")),
+		ID(b("dev"), b("ann"), b("t"), b(long[:2*idSample])),
+	} {
+		if other == base {
+			t.Error("two posts that differ share an ID")
+		}
+	}
+	s := New(4)
+	middle := long[:500] + "y" + long[501:]
+	a := Record{Channel: "dev", Username: "ann", Time: "t", Body: long}
+	c := Record{Channel: "dev", Username: "ann", Time: "t", Body: middle}
+	if ID(b("dev"), b("ann"), b("t"), b(middle)) != base {
+		t.Fatal("the middle of a long body changed its ID")
+	}
+	_, added1, _ := s.Add(base, a)
+	_, added2, _ := s.Add(base, c)
+	if !added1 || !added2 || s.Len() != 2 {
+		t.Errorf("a post differing from another only in its body's middle was taken for a resend (%v %v)", added1, added2)
+	}
+}
