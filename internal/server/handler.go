@@ -7,7 +7,6 @@ package server
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/zmqchat/zmqchat/internal/msg"
@@ -32,6 +31,11 @@ type Handler struct {
 	pub     [][]byte // the last post's publication, reused
 	number  []byte   // and its number's frame
 	names   map[string]string
+	// The last HISTORY reply, reused: its frames, the number frames of
+	// its messages, and where each of those ends.
+	listed  [][]byte
+	numbers []byte
+	ends    []int
 }
 
 // maxNames bounds the names (channels and usernames) shared among their
@@ -150,8 +154,7 @@ func (h *Handler) history(frames [][]byte) [][]byte {
 	if err != nil {
 		return msg.ErrReply(&msg.Error{Reason: fmt.Sprintf("history is not available now, try again later: %v", err)})
 	}
-	pubs, cut := fit(recs, h.Store.Numbering(), req.After != nil)
-	return msg.HistoryReply(pubs, more || cut)
+	return h.historyReply(recs, h.Store.Numbering(), req.After != nil, more)
 }
 
 // channels answers CHANNELS: the channels posted to, by name, at most
@@ -178,32 +181,51 @@ func (h *Handler) after(n *msg.Number, all bool) uint64 {
 	return n.Seq
 }
 
-// fit returns the publications of as many of recs as fit in a reply,
-// msg.HistoryBytes, oldest first: the oldest of recs if forward (what
-// came after a number), the newest otherwise; and whether any were left
-// out.
-func fit(recs []store.Record, numbering string, forward bool) ([][][]byte, bool) {
-	pubs := make([][][]byte, 0, len(recs))
+// historyReply answers with the publications of as many of recs as fit
+// in a reply, msg.HistoryBytes, oldest first: the oldest of recs if
+// forward (what came after a number), the newest otherwise; MORE if any
+// were left out, or if more says there are more. Its frames are the
+// records' memory and the Handler's, which the next request reuses: no
+// allocation for any number of messages.
+func (h *Handler) historyReply(recs []store.Record, numbering string, forward, more bool) [][]byte {
+	at := func(k int) *store.Record { // the kth taken: the oldest first if forward
+		if forward {
+			return &recs[k]
+		}
+		return &recs[len(recs)-1-k]
+	}
+	h.numbers, h.ends = h.numbers[:0], h.ends[:0]
 	size := 0
 	for k := range recs {
-		i := len(recs) - 1 - k
-		if forward {
-			i = k
-		}
-		pub := recs[i].Frames(numbering)
-		for _, f := range pub {
-			size += len(f)
-		}
-		if size > msg.HistoryBytes {
+		r, start := at(k), len(h.numbers)
+		h.numbers = msg.Number{Numbering: numbering, Seq: r.Seq, All: r.All}.AppendFrame(h.numbers)
+		if size += len(r.Channel) + len(r.Username) + len(r.Time) + len(r.Body) + len(h.numbers) - start; size > msg.HistoryBytes {
+			h.numbers = h.numbers[:start]
 			break
 		}
-		pubs = append(pubs, pub)
+		h.ends = append(h.ends, len(h.numbers))
 	}
-	if !forward {
-		slices.Reverse(pubs)
+	head := replyOK
+	if more || len(h.ends) < len(recs) {
+		head = replyMore
 	}
-	return pubs, len(pubs) < len(recs)
+	h.listed = append(h.listed[:0], head)
+	for j := range h.ends {
+		k := j // oldest first: in reverse of how they were taken, unless forward
+		if !forward {
+			k = len(h.ends) - 1 - j
+		}
+		start := 0
+		if k > 0 {
+			start = h.ends[k-1]
+		}
+		h.listed = at(k).AppendFrames(h.listed, h.numbers[start:h.ends[k]:h.ends[k]])
+	}
+	return h.listed
 }
+
+// The first frames of list replies, shared.
+var replyOK, replyMore = []byte(msg.ReplyOK), []byte(msg.ReplyMore)
 
 // here answers HERE: the client's session is present, on its channel,
 // now; the reply says how many other sessions have its name. In keyed

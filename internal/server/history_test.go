@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -21,7 +22,13 @@ func history(channel, n string) [][]byte { return frames("HISTORY", channel, n) 
 func handleAll(h *tester, reqs ...[][]byte) [][][]byte {
 	var replies [][][]byte
 	for _, r := range reqs {
-		replies = append(replies, h.Handle(r, ""))
+		// A reply is good until the next request (the server has sent it
+		// by then): a copy is kept.
+		var reply [][]byte
+		for _, f := range h.Handle(r, "") {
+			reply = append(reply, bytes.Clone(f))
+		}
+		replies = append(replies, reply)
 	}
 	return replies
 }
@@ -191,5 +198,22 @@ func TestHandleChannels(t *testing.T) {
 	}
 	if got := string(bytesJoin(h.Handle(frames("CHANNELS", "dev"), ""))); got != "ERR|CHANNELS takes 1 frame, got 2" {
 		t.Errorf("CHANNELS with an argument: %q", got)
+	}
+}
+
+// A HISTORY reply is built in the Handler's reused memory, its frames the
+// store's: of 100 messages, it allocates only the store's list of them
+// and the request's channel name (before, 305 times and 40 KiB).
+func TestHistoryReplyAllocatesOnlyTheList(t *testing.T) {
+	h, _ := newHandler(msg.MultiChannel)
+	for i := range 200 {
+		h.Handle(post("dev", "ann", fmt.Sprint("line ", i)), "")
+	}
+	req := history("dev", "100")
+	if r := h.Handler.Handle(req, "").Reply; len(r) != 1+5*100 {
+		t.Fatalf("%d frames", len(r))
+	}
+	if a := testing.AllocsPerRun(100, func() { h.Handler.Handle(req, "") }); a > 2 {
+		t.Errorf("a HISTORY of 100 allocates %.0f times, want at most 2", a)
 	}
 }

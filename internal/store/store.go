@@ -73,6 +73,12 @@ func (r Record) Frames(numbering string) [][]byte {
 		msg.Number{Numbering: numbering, Seq: r.Seq, All: r.All}.Frame()}
 }
 
+// AppendFrames appends r's publication frames to dst, number its
+// fifth: r's texts' memory, as Frames gives them.
+func (r *Record) AppendFrames(dst [][]byte, number []byte) [][]byte {
+	return append(dst, bytesOf(r.Channel), bytesOf(r.Username), bytesOf(r.Time), bytesOf(r.Body), number)
+}
+
 // bytesOf returns s's bytes, without a copy: they must not be changed.
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
