@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"unsafe"
 
 	"github.com/zmqchat/zmqchat/internal/msg"
 )
@@ -264,17 +263,10 @@ func (s *Memory) at(i int) Record {
 	sl := s.slot(i)
 	c, u, t, all := sl.parts()
 	b := s.text.bytes(sl.pos, all)
-	return Record{Channel: s.name(b[:c]), Username: s.name(b[c : c+u]), Time: inPlace(b[c+u : c+u+t]),
-		Body: inPlace(b[c+u+t:]), Seq: sl.seq, All: uint64(i) + 1}
+	return Record{Channel: s.name(b[:c]), Username: s.name(b[c : c+u]), Time: msg.InPlace(b[c+u : c+u+t]),
+		Body: msg.InPlace(b[c+u+t:]), Seq: sl.seq, All: uint64(i) + 1}
 }
 
-// inPlace returns b's bytes as a string, without a copy.
-func inPlace(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	return unsafe.String(&b[0], len(b))
-}
 
 // History returns the n most recent messages of channel that memory
 // holds, oldest first; all says the channel is every channel (ALL, or the

@@ -28,18 +28,27 @@ func receiving(t *testing.T) (*Listener, *Receiver) {
 	return router, r
 }
 
+// dealerTo connects a DEALER to router, closed before it; both wait up
+// to 5 s to receive.
+func dealerTo(t *testing.T, router *Listener) *zmq.Socket {
+	t.Helper()
+	dealer, err := DialDealer(Endpoint{URL: router.At.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dealer.Close() })
+	router.SetRcvtimeo(5 * time.Second)
+	dealer.SetRcvtimeo(5 * time.Second)
+	return dealer
+}
+
 // A Receiver takes whole messages, empty frames and large ones as they
 // were sent, with the peer's descriptor; drops a message of too many
 // frames and goes on; gives up when the socket's timeout says; and once
 // warm allocates nothing.
 func TestReceiver(t *testing.T) {
 	router, r := receiving(t)
-	dealer, err := DialDealer(Endpoint{URL: router.At.URL}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dealer.Close()
-	router.SetRcvtimeo(5 * time.Second)
+	dealer := dealerTo(t, router)
 
 	big := strings.Repeat("x", 20000)
 	dealer.SendMessage("", "POST", "dev", "", big)
@@ -78,13 +87,7 @@ func TestReceiver(t *testing.T) {
 // an empty frame among them, with no allocation.
 func TestReceiverSendsRepliesWithoutAllocating(t *testing.T) {
 	router, r := receiving(t)
-	dealer, err := DialDealer(Endpoint{URL: router.At.URL}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dealer.Close()
-	router.SetRcvtimeo(5 * time.Second)
-	dealer.SetRcvtimeo(5 * time.Second)
+	dealer := dealerTo(t, router)
 	dealer.SendMessage("", "POST")
 	frames, _, err := r.Receive()
 	if err != nil || len(frames) != 3 {
