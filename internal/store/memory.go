@@ -267,7 +267,6 @@ func (s *Memory) at(i int) Record {
 		Body: msg.InPlace(b[c+u+t:]), Seq: sl.seq, All: uint64(i) + 1}
 }
 
-
 // History returns the n most recent messages of channel that memory
 // holds, oldest first; all says the channel is every channel (ALL, or the
 // one room of parts 1 to 3).
