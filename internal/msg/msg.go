@@ -212,13 +212,13 @@ func plainPrefix(s string) int {
 }
 
 // notPlain is not 0 if any of the 8 bytes of w is not printable ASCII
-// (0x20 to 0x7e): its high bit is set, or it is below 0x20, or 0x7f.
+// (0x20 to 0x7e): its high bit is set, or adding 1 sets it (0x7f), or
+// taking 0x20 away borrows (below 0x20). A carry or a borrow crosses into
+// the next byte only from a byte that is itself not plain, so the answer
+// is exact for the word.
 func notPlain(w uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	below20 := (w - 0x20*ones) &^ w & highs // a byte under 0x20 (exact when no high bit is set)
-	del := w ^ 0x7f*ones
-	is7f := (del - ones) &^ del & highs
-	return w&highs | below20 | is7f
+	return (w | (w + ones) | (w-0x20*ones)&^w) & highs
 }
 
 // ParseTime parses a post's time field, strict RFC 3339 (section 5.6):

@@ -3,6 +3,7 @@ package msg
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -539,5 +540,36 @@ func TestCheckBodyAtEveryPosition(t *testing.T) {
 				t.Fatalf("%q at %d: %v", good, pos, err)
 			}
 		}
+	}
+}
+
+// notPlain is exact for a word: 0 only if all 8 bytes are printable ASCII,
+// whatever carries and borrows between bytes (words of the bytes at the
+// edges of the rule, in every mix, and random ones).
+func TestNotPlainIsExact(t *testing.T) {
+	edges := []byte{0x00, 0x01, 0x1f, 0x20, 0x21, 0x7e, 0x7f, 0x80, 0xfe, 0xff}
+	check := func(w uint64) {
+		plain := true
+		for k := 0; k < 8; k++ {
+			if b := byte(w >> (8 * k)); b < 0x20 || b > 0x7e {
+				plain = false
+			}
+		}
+		if (notPlain(w) == 0) != plain {
+			t.Fatalf("notPlain(%016x) = %x, plain %v", w, notPlain(w), plain)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 1_000_000 {
+		var w uint64
+		for k := 0; k < 8; k++ {
+			b := edges[rng.IntN(len(edges))]
+			if rng.IntN(3) == 0 {
+				b = 0x20 + byte(rng.IntN(0x5f))
+			}
+			w |= uint64(b) << (8 * k)
+		}
+		check(w)
+		check(rng.Uint64())
 	}
 }
