@@ -370,7 +370,7 @@ func (s *Server) periodic() error {
 		// when the socket's own thread next calls into it: asking for its
 		// events does, so a subscriber is welcomed within FlushInterval
 		// even while nothing is published.
-		if _, err := s.pub.GetEvents(); err != nil {
+		if err := s.publisher.TakeIn(); err != nil {
 			return fmt.Errorf("publish socket: %w", err)
 		}
 	}

@@ -176,14 +176,23 @@ func NewPublisher(s *zmq.Socket) (*Publisher, error) {
 	return &Publisher{sock: s, soc: soc}, nil
 }
 
-// Send takes in the subscriptions that came (asking for the socket's
-// events does, as zmq4's GetEvents would, but without allocating), then
-// sends frames as one message.
+// Send takes in the subscriptions that came (see TakeIn), then sends
+// frames as one message.
 func (p *Publisher) Send(frames [][]byte) error {
+	if err := p.TakeIn(); err != nil {
+		return err
+	}
+	return sendParts(p.soc, frames)
+}
+
+// TakeIn has libzmq take in the new subscribers and subscriptions that
+// came: asking for the socket's events does, as zmq4's GetEvents would,
+// but without allocating.
+func (p *Publisher) TakeIn() error {
 	if rc, err := C.take_in(p.soc); rc != 0 {
 		return zmq.AsErrno(err)
 	}
-	return sendParts(p.soc, frames)
+	return nil
 }
 
 // Send sends the frames of parts, in order, as one message on the
