@@ -485,17 +485,6 @@ func decimal(b []byte, lo, hi int) (int, error) {
 	return n, nil
 }
 
-// HistoryReply returns the frames of a reply to HISTORY carrying pubs
-// (each a message's five publication frames), oldest first: OK, or MORE
-// if older messages were left out to keep the reply within HistoryBytes.
-func HistoryReply(pubs [][][]byte, more bool) [][]byte {
-	reply := listHead(more, 5*len(pubs))
-	for _, p := range pubs {
-		reply = append(reply, p...)
-	}
-	return reply
-}
-
 // DecodeHistoryReply turns a server's reply to HISTORY into its messages,
 // oldest first, and whether older ones were left out (MORE), or the
 // server's reason (an *Error) for refusing. Each message is decoded as a

@@ -157,7 +157,7 @@ func FuzzHandle(f *testing.F) {
 			t.Fatalf("stored %d, published %d: a resend was stored twice or not published", h.Store.Len(), len(*published))
 		}
 		for _, r := range h.Store.(*store.Memory).Messages() {
-			m, err := msg.DecodePub(r.Frames("n"))
+			m, err := msg.DecodePub(r.AppendFrames(nil, msg.Number{Numbering: "n", Seq: r.Seq, All: r.All}.Frame()))
 			if err == nil {
 				err = m.Check(mode)
 			}

@@ -66,15 +66,9 @@ type Record struct {
 	Seq, All                      uint64
 }
 
-// Frames returns r's publication frames under numbering. The first four
-// are r's texts' memory, not copies: they are to be sent, not changed.
-func (r Record) Frames(numbering string) [][]byte {
-	return [][]byte{bytesOf(r.Channel), bytesOf(r.Username), bytesOf(r.Time), bytesOf(r.Body),
-		msg.Number{Numbering: numbering, Seq: r.Seq, All: r.All}.Frame()}
-}
-
-// AppendFrames appends r's publication frames to dst, number its
-// fifth: r's texts' memory, as Frames gives them.
+// AppendFrames appends r's publication frames to dst, number its fifth.
+// The first four are r's texts' memory, not copies: they are to be sent,
+// not changed.
 func (r *Record) AppendFrames(dst [][]byte, number []byte) [][]byte {
 	return append(dst, bytesOf(r.Channel), bytesOf(r.Username), bytesOf(r.Time), bytesOf(r.Body), number)
 }
