@@ -237,11 +237,6 @@ func ParseTime(s string) (time.Time, error) {
 	return t, nil
 }
 
-// parseTimeFrame is ParseTime of a frame, read in place rather than
-// copied into a string first (a server's every post would allocate it):
-// nothing keeps the string, as ParseTime's errors quote a copy.
-func parseTimeFrame(f []byte) (time.Time, error) { return ParseTime(InPlace(f)) }
-
 // MaxTimeLen is the longest time field ParseTime takes.
 const MaxTimeLen = len("2006-01-02T15:04:05.123456789+01:00")
 
@@ -335,18 +330,15 @@ func EncodePost(m Message) [][]byte {
 // included) under mode's rules (see Message.Check), with its names in their
 // normal form (see Message.Normalize).
 func DecodePost(frames [][]byte, mode Mode) (Message, error) {
-	return DecodePostNamed(frames, mode, func(b []byte) string { return string(b) })
+	copied := func(b []byte) string { return string(b) }
+	return decodePost(frames, mode, copied, copied)
 }
 
-// DecodePostNamed is DecodePost with the channel's and username's strings
-// made by name: a server shares one string among a name's every message.
-func DecodePostNamed(frames [][]byte, mode Mode, name func([]byte) string) (Message, error) {
-	return decodePost(frames, mode, name, func(b []byte) string { return string(b) })
-}
-
-// DecodePostInPlace is DecodePostNamed with the body read in place (see
-// InPlace): good only while the frames are. A server copies what it keeps
-// into its store, and is done with the rest before its next request.
+// DecodePostInPlace is DecodePost with the channel's and username's
+// strings made by name (a server shares one string among a name's every
+// message), and the body read in place (see InPlace): good only while the
+// frames are. A server copies what it keeps into its store, and is done
+// with the rest before its next request.
 func DecodePostInPlace(frames [][]byte, mode Mode, name func([]byte) string) (Message, error) {
 	return decodePost(frames, mode, name, InPlace)
 }
@@ -370,7 +362,10 @@ func decodePost(frames [][]byte, mode Mode, name, body func([]byte) string) (Mes
 	if len(frames) != 5 {
 		return Message{}, errorf("%s takes 5 frames (POST, channel, username, time, message), got %d", CmdPost, len(frames))
 	}
-	t, err := parseTimeFrame(frames[3])
+	// The time is parsed in place, not copied into a string first (a
+	// server's every post would allocate it): nothing keeps it, as
+	// ParseTime's errors quote a copy.
+	t, err := ParseTime(InPlace(frames[3]))
 	if err != nil {
 		return Message{}, err
 	}
