@@ -131,7 +131,8 @@ type Peer struct {
 var ErrTooManyFrames = fmt.Errorf("a message of more than %d frames: dropped", C.MAX_FRAMES)
 
 // NewReceiver returns a Receiver for s, which the caller's goroutine
-// owns; Close it before s.
+// owns and keeps open (and reachable: zmq4 closes a socket it finalizes);
+// Close it before s.
 func NewReceiver(s *zmq.Socket) (*Receiver, error) {
 	soc, err := libzmqSocket(s)
 	if err != nil {
@@ -162,18 +163,18 @@ func libzmqSocket(s *zmq.Socket) (unsafe.Pointer, error) {
 // millisecond, so a subscriber that had its welcome (and then posted)
 // could miss what is published in that millisecond.
 type Publisher struct {
-	sock *zmq.Socket
-	soc  unsafe.Pointer
+	soc unsafe.Pointer // libzmq's socket, under zmq4's
 }
 
 // NewPublisher returns a Publisher for s, which the caller's goroutine
-// owns.
+// owns and keeps open (and reachable: zmq4 closes a socket it finalizes)
+// while it uses the Publisher.
 func NewPublisher(s *zmq.Socket) (*Publisher, error) {
 	soc, err := libzmqSocket(s)
 	if err != nil {
 		return nil, err
 	}
-	return &Publisher{sock: s, soc: soc}, nil
+	return &Publisher{soc: soc}, nil
 }
 
 // Send takes in the subscriptions that came (see TakeIn), then sends
