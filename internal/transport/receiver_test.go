@@ -13,8 +13,13 @@ import (
 // receiving returns a ROUTER on a free loopback port and its Receiver,
 // both closed when the test ends.
 func receiving(t *testing.T) (*Listener, *Receiver) {
-	t.Helper()
 	ep, _ := BindEndpoint("127.0.0.1", "0")
+	return receivingOn(t, ep)
+}
+
+// receivingOn is receiving, on ep (keyed, say).
+func receivingOn(t *testing.T, ep Endpoint) (*Listener, *Receiver) {
+	t.Helper()
 	router, err := Listen(zmq.ROUTER, ep)
 	if err != nil {
 		t.Fatal(err)

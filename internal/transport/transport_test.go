@@ -220,16 +220,7 @@ func TestGateAllowsListedKeysAndReportsEachRefusalOnce(t *testing.T) {
 func TestZAPRoundTrips(t *testing.T) {
 	ep, _ := BindEndpoint("127.0.0.1", "0")
 	roundTrip := func(server, client Endpoint) (string, error) {
-		router, err := Listen(zmq.ROUTER, server)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer router.Close()
-		r, err := NewReceiver(router.Socket)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
+		router, r := receivingOn(t, server)
 		client.URL = router.At.URL
 		req, err := DialRequest(client, nil)
 		if err != nil {
