@@ -46,6 +46,8 @@ func TestFileOutlivesTheServer(t *testing.T) {
 	if got, _ := again.History("", true, 2); bodies(got) != "ops0 dev10" {
 		t.Errorf("after a restart and a post: %q", bodies(got))
 	}
+	// Committed by the writer moments later; surely once closed.
+	again.Close()
 	var n int
 	db, _ := sql.Open("sqlite3", path)
 	defer db.Close()
@@ -194,7 +196,7 @@ func TestFileSync(t *testing.T) {
 	}{{false, 1}, {true, 2}} {
 		s := open(t, filepath.Join(t.TempDir(), "chat.db"), Options{Sync: tt.sync})
 		var got int
-		if err := s.db.QueryRow("PRAGMA synchronous").Scan(&got); err != nil || got != tt.want {
+		if err := s.w.QueryRow("PRAGMA synchronous").Scan(&got); err != nil || got != tt.want {
 			t.Errorf("Sync %v: synchronous = %d (%v), want %d", tt.sync, got, err, tt.want)
 		}
 	}

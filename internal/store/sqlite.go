@@ -79,30 +79,36 @@ type Options struct {
 // and HISTORY answered from memory when it holds enough.
 type File struct {
 	recent  *Memory
-	number  string // the numbering's identity, from the file
-	older   bool   // the file holds messages that recent never held (from before a restart)
-	rows    int    // rows in the file when it was opened
-	last    int    // the highest seq then
-	db      *sql.DB
+	path    string
+	number  string  // the numbering's identity, from the file
+	older   bool    // the file holds messages that recent never held (from before a restart)
+	rows    int     // rows in the file when it was opened
+	last    int     // the highest seq then
+	db      *sql.DB // the server's loop's connection: it reads
+	w       *sql.DB // the writer's: it commits the journal, and checkpoints
 	insert  *sql.Stmt
 	get1    *sql.Stmt
+	j       *journal
+	batch   []Record // the writer's, reused
 	lock    *os.File // flock'd: a second server is refused
 	watch   fileWatch
 	warn    func(string)
-	bad     seqs    // rows named as not valid messages
-	ckpt    *sql.DB // the checkpointer's own connection
+	bad     seqs // rows named as not valid messages
 	stop    chan struct{}
 	done    chan struct{}
 	closing sync.Once
 }
 
-// checkpointEvery is how often the write-ahead log is copied into the
-// database proper (a checkpoint, which flushes both to the disk) by a
-// goroutine of its own, off the path of posts. maxLog is the log's size,
-// in pages, past which the checkpoint also empties it.
+// checkpointEvery is how often the writer copies SQLite's write-ahead log
+// into the database proper (a checkpoint, which flushes both to the
+// disk). maxLog is the log's size, in pages, past which the checkpoint
+// also empties it. batchEvery is how long the writer lets posts gather
+// in the journal before it commits them, after the first: one
+// transaction for many posts costs each of them a third of its own.
 const (
 	checkpointEvery = 250 * time.Millisecond
 	maxLog          = 16384 // 16 MiB of 1 KiB pages
+	batchEvery      = time.Millisecond
 )
 
 // Open opens (or creates) the store file at path and loads its newest
@@ -119,6 +125,10 @@ func Open(path string, opts Options) (*File, error) {
 	f.warn = opts.Warn
 	if f.warn == nil {
 		f.warn = func(string) {}
+	}
+	if err := f.start(path, opts.Sync); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("store %s: put its journal's posts into it: %w", path, err)
 	}
 	if err := f.load(); err != nil {
 		f.Close()
@@ -141,16 +151,17 @@ func openFile(path string, sync bool) (*File, error) {
 	if sync {
 		syncMode = "FULL"
 	}
-	// One connection: the server's loop is the only writer, and a
+	// A connection each for the loop and the writer, one at a time: a
 	// connection's settings (the pragmas) then hold for every statement.
-	uri := "file:" + uriPath.Replace(path) + "?_synchronous=" + syncMode
-	db, err := sql.Open("sqlite3", uri+"&_busy_timeout=5000&_txlock=immediate")
-	if err != nil {
-		lock.Close()
-		return nil, fmt.Errorf("store %s: %w", path, err)
+	uri := "file:" + uriPath.Replace(path) + "?_synchronous=" + syncMode + "&_busy_timeout=5000"
+	f := &File{path: path, lock: lock}
+	for _, db := range []**sql.DB{&f.db, &f.w} {
+		if *db, err = sql.Open("sqlite3", uri+"&_txlock=immediate"); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("store %s: %w", path, err)
+		}
+		(*db).SetMaxOpenConns(1)
 	}
-	db.SetMaxOpenConns(1)
-	f := &File{db: db, lock: lock}
 	if err := f.prepare(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("store %s: %w", path, err)
@@ -159,35 +170,7 @@ func openFile(path string, sync bool) (*File, error) {
 		f.Close()
 		return nil, err
 	}
-	if f.ckpt, err = sql.Open("sqlite3", uri+"&_busy_timeout=1000"); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("store %s: %w", path, err)
-	}
-	f.ckpt.SetMaxOpenConns(1)
-	f.stop, f.done = make(chan struct{}), make(chan struct{})
-	go f.checkpoints()
 	return f, nil
-}
-
-// checkpoints copies the log into the database every checkpointEvery,
-// until the file is closed. A checkpoint does not stop the server's
-// writes (PASSIVE); only a log past maxLog is emptied with them held
-// back (TRUNCATE), which takes a moment.
-func (f *File) checkpoints() {
-	defer close(f.done)
-	tick := time.NewTicker(checkpointEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-f.stop:
-			return
-		case <-tick.C:
-		}
-		var busy, log, copied int
-		if err := f.ckpt.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &copied); err == nil && log > maxLog {
-			f.ckpt.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-		}
-	}
 }
 
 // uriPath escapes what an SQLite URI filename would otherwise take for
@@ -227,17 +210,20 @@ func (f *File) prepare() error {
 	if err := f.db.QueryRow("SELECT id FROM numbering").Scan(&f.number); err != nil {
 		return fmt.Errorf("read its numbering: %w", err)
 	}
-	// Write-ahead logging: a post is one append to the log, readers (the
-	// sqlite3 command) do not block the server, and a crash loses nothing
-	// that was committed. Set only once the file is known to be ours.
-	// The checkpoints are the checkpointer's, not the writer's (see
-	// checkpoints).
-	if _, err := f.db.Exec("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0"); err != nil {
+	// Write-ahead logging: a commit is one append to the log, readers
+	// (the loop, the sqlite3 command) do not block the writer, and a
+	// crash loses nothing that was committed. Set only once the file is
+	// known to be ours. The writer checkpoints when it chooses (see
+	// writes), not when a commit happens to fill the log.
+	if _, err := f.db.Exec("PRAGMA journal_mode = WAL"); err != nil {
+		return err
+	}
+	if _, err := f.w.Exec("PRAGMA wal_autocheckpoint = 0"); err != nil {
 		return err
 	}
 	f.get1, err = f.db.Prepare("SELECT channel, username, time, body, chseq FROM messages WHERE seq = ?")
 	if err == nil {
-		f.insert, err = f.db.Prepare("INSERT INTO messages (seq, channel, username, time, body, chseq) VALUES (?, ?, ?, ?, ?, ?)")
+		f.insert, err = f.w.Prepare("INSERT INTO messages (seq, channel, username, time, body, chseq) VALUES (?, ?, ?, ?, ?, ?)")
 	}
 	return err
 }
@@ -265,11 +251,15 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// Add writes r to the file, in a transaction of its own, unless it is a
-// resend of a recent message (read back from the file if memory no longer
-// holds it); then holds it in memory.
+// Add appends r to the file's journal, unless it is a resend of a recent
+// message (read back from the file if memory no longer holds it); then
+// holds it in memory. The writer commits it to the database moments
+// later.
 func (f *File) Add(id uint64, r Record) (Record, bool, error) {
 	if err := fits(r); err != nil {
+		return Record{}, false, err
+	}
+	if err := f.j.ready(); err != nil {
 		return Record{}, false, err
 	}
 	if err := f.watch.check(f.warn); err != nil {
@@ -281,8 +271,8 @@ func (f *File) Add(id uint64, r Record) (Record, bool, error) {
 		}
 	}
 	r = f.recent.numberNext(r)
-	if _, err := f.insert.Exec(r.All, r.Channel, r.Username, r.Time, r.Body, r.Seq); err != nil {
-		return Record{}, false, fmt.Errorf("store: %w", err)
+	if err := f.j.add(r); err != nil {
+		return Record{}, false, err
 	}
 	f.recent.push(id, r)
 	return r, true, nil
@@ -295,6 +285,9 @@ func (f *File) get(i int) (Record, error) {
 		return r, nil
 	}
 	r := Record{All: uint64(i) + 1}
+	if err := f.j.settle(); err != nil {
+		return r, err
+	}
 	err := f.get1.QueryRow(i+1).Scan(&r.Channel, &r.Username, &r.Time, &r.Body, &r.Seq)
 	return r, err
 }
@@ -351,6 +344,9 @@ const columns = "seq, channel, username, time, body, chseq"
 // query reads the messages a SELECT of columns returns, in its order,
 // leaving out (and naming) rows that are not valid messages.
 func (f *File) query(query string, args ...any) ([]Record, error) {
+	if err := f.j.settle(); err != nil {
+		return nil, err
+	}
 	rows, err := f.db.Query(query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: read history: %w", err)
@@ -436,20 +432,29 @@ func (f *File) channelSeqs() (map[string]uint64, error) {
 	return seqs, rows.Err()
 }
 
-// Close stops the checkpointer, empties the log into the database and
-// closes the file. Closing it again does nothing.
+// Close stops the writer once it has committed what the journal holds,
+// empties SQLite's log into the database and closes the file. The journal
+// is deleted, unless its last commit failed: then the next start puts its
+// posts into the database. Closing it again does nothing.
 func (f *File) Close() error {
 	var err error
 	f.closing.Do(func() {
 		if f.stop != nil {
 			close(f.stop)
 			<-f.done
-			f.ckpt.Close()
+		}
+		if f.w != nil {
+			f.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+			f.w.Close()
 		}
 		if f.db != nil {
-			f.db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 			if err = f.db.Close(); err != nil {
 				err = fmt.Errorf("close the store: %w", err)
+			}
+		}
+		if f.j != nil {
+			if failed := f.j.close(f.path); failed != nil {
+				err = fmt.Errorf("close the store: %w; its journal keeps the posts not committed, for the next start", failed)
 			}
 		}
 		unlock(f.lock)

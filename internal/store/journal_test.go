@@ -1,0 +1,164 @@
+package store
+
+import (
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// copyStore copies the store at path, as a crash would leave it, to a
+// new folder, and returns its path there.
+func copyStore(t *testing.T, path string) string {
+	t.Helper()
+	to := filepath.Join(t.TempDir(), filepath.Base(path))
+	for _, suffix := range []string{"", "-wal", "-shm", "-posts-0", "-posts-1"} {
+		b, err := os.ReadFile(path + suffix)
+		if err != nil {
+			continue
+		}
+		if err := os.WriteFile(to+suffix, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return to
+}
+
+// rows counts the messages the database at path holds, as another
+// program reading it sees them.
+func rows(t *testing.T, path string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM messages").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A post is acknowledged once it is in the journal; the database may not
+// have it yet. A server killed then (here, its files copied while another
+// program holds SQLite's write lock, so the writer cannot commit) leaves
+// the posts in the journal, and the next start puts them in the
+// database, in order, numbered as they were, resends still recognized.
+func TestJournalKeepsWhatWasNotCommitted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	s := open(t, path, Options{})
+	add(s, on("dev", 1))
+	add(s, on("ops", 1))
+	s.j.settle()
+
+	blocker, err := sql.Open("sqlite3", path+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Close()
+	tx, err := blocker.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 2; i <= 4; i++ {
+		add(s, on("dev", i))
+	}
+	crashed := copyStore(t, path)
+	tx.Rollback()
+	if n := rows(t, crashed); n != 2 {
+		t.Fatalf("the database held %d rows while the writer was kept out, want 2", n)
+	}
+
+	var said []string
+	again, err := Open(crashed, Options{Warn: func(w string) { said = append(said, w) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if len(said) != 1 || !strings.Contains(said[0], "3 posts acknowledged before the server stopped were in its journal") {
+		t.Errorf("said %q, want the 3 posts put in the database named", said)
+	}
+	if got, _ := again.History("dev", false, 10); bodies(got) != "dev1 dev2 dev3 dev4" || got[3].Seq != 4 || got[3].All != 5 {
+		t.Errorf("history after the restart: %q, %+v", bodies(got), got)
+	}
+	if add(again, on("dev", 3)) {
+		t.Error("a resend of a post from the journal was stored again")
+	}
+	if n := rows(t, crashed); n != 5 {
+		t.Errorf("the database holds %d rows after the restart, want 5", n)
+	}
+}
+
+// What the writer commits another program reads moments later, without
+// the server stopping; once closed, the journal files are gone.
+func TestJournalIsCommittedAndDeleted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	s := open(t, path, Options{})
+	for i := 0; i < 100; i++ {
+		add(s, on("dev", i))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for rows(t, path) != 100 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5 s the database holds %d of 100 posts", rows(t, path))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range journalNames(path) {
+		if _, err := os.Stat(name); err == nil {
+			t.Errorf("%s is still there after Close", name)
+		}
+	}
+}
+
+// A record cut off by a crash of the machine (a write half done) is left
+// out and named; the records before it are read; damage anywhere in a
+// record is found by its CRC.
+func TestJournalRecordsCutOrDamaged(t *testing.T) {
+	var b []byte
+	for i := 1; i <= 3; i++ {
+		r := rec(on("dev", i))
+		r.All, r.Seq = uint64(i), uint64(i)
+		b = appendRecord(b, r)
+	}
+	whole := len(b)
+	got, cut := records(nil, b)
+	if len(got) != 3 || cut != 0 || got[2].Body != "dev3" || got[2].All != 3 || got[2].Channel != "dev" {
+		t.Fatalf("read %+v, %d bytes left", got, cut)
+	}
+	each := whole / 3
+	changed := append([]byte{}, b...)
+	changed[each+recordHead+recordFixed+1] ^= 1
+	for _, tt := range []struct {
+		name string
+		b    []byte
+		want int
+	}{
+		{"cut in its header", b[:2*each+3], 2},
+		{"cut in its body", b[:whole-5], 2},
+		{"a byte of the second changed", changed, 1},
+	} {
+		if got, cut := records(nil, tt.b); len(got) != tt.want || cut == 0 {
+			t.Errorf("%s: read %d records, %d bytes left; want %d and the rest left", tt.name, len(got), cut, tt.want)
+		}
+	}
+
+	path := filepath.Join(t.TempDir(), "chat.db")
+	open(t, path, Options{}).Close()
+	os.WriteFile(journalNames(path)[0], b[:whole-5], 0o600)
+	var said []string
+	s, err := Open(path, Options{Warn: func(w string) { said = append(said, w) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Len() != 2 || len(said) != 2 || !strings.Contains(said[0], "are not a whole post") {
+		t.Errorf("Len %d, said %q; want 2, the cut named", s.Len(), said)
+	}
+}

@@ -1,0 +1,121 @@
+package store
+
+import (
+	"cmp"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// start puts into the database the posts its journal holds that the
+// database does not, empties the journal and starts the writer.
+func (f *File) start(path string, sync bool) error {
+	last, err := f.replay(path)
+	if err != nil {
+		return err
+	}
+	if f.j, err = openJournal(path, sync, last); err != nil {
+		return err
+	}
+	f.stop, f.done = make(chan struct{}), make(chan struct{})
+	go f.writes()
+	return nil
+}
+
+// replay commits the posts in the journal that the database does not
+// hold: acknowledged, but not committed before the server stopped (it was
+// killed, or its disk was full). It returns the number of the last post.
+func (f *File) replay(path string) (uint64, error) {
+	var top sql.NullInt64
+	if err := f.db.QueryRow("SELECT max(seq) FROM messages").Scan(&top); err != nil {
+		return 0, err
+	}
+	recs, err := readJournal(path, f.warn)
+	if err != nil {
+		return 0, err
+	}
+	slices.SortFunc(recs, func(a, b Record) int { return cmp.Compare(a.All, b.All) })
+	last, missing := uint64(top.Int64), recs[:0]
+	for _, r := range recs {
+		if r.All > last {
+			missing, last = append(missing, r), r.All
+		}
+	}
+	if err := f.insertAll(missing); err != nil {
+		return 0, err
+	}
+	if len(missing) > 0 {
+		f.warn(fmt.Sprintf("store %s: %d posts acknowledged before the server stopped were in its journal, not its database: they are in the database now", path, len(missing)))
+	}
+	return last, nil
+}
+
+// writes commits what the journal takes, a batch at a time, and
+// checkpoints every checkpointEvery, until the file is closed. It is the
+// one goroutine that writes to the database.
+func (f *File) writes() {
+	defer close(f.done)
+	tick := time.NewTicker(checkpointEvery)
+	defer tick.Stop()
+	var held batch
+	for {
+		select {
+		case <-f.stop:
+			f.commit(held)
+			return
+		case <-tick.C:
+			f.checkpoint()
+			continue
+		case <-f.j.now:
+		case <-f.j.wake:
+			select { // let more posts join the batch, unless asked for it now
+			case <-time.After(batchEvery):
+			case <-f.j.now:
+			case <-f.stop:
+			}
+		}
+		held = f.commit(held)
+	}
+}
+
+// commit commits a batch from the journal: held, if the last commit
+// failed, and returns what is still to commit.
+func (f *File) commit(held batch) batch {
+	b := f.j.take(held)
+	var err error
+	if len(b.recs) > 0 {
+		f.batch, _ = records(f.batch[:0], b.recs)
+		err = f.insertAll(f.batch)
+	}
+	return f.j.done(b, err)
+}
+
+// insertAll commits recs in one transaction.
+func (f *File) insertAll(recs []Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	tx, err := f.w.Begin()
+	if err != nil {
+		return err
+	}
+	insert := tx.Stmt(f.insert)
+	for _, r := range recs {
+		if _, err := insert.Exec(r.All, r.Channel, r.Username, r.Time, r.Body, r.Seq); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// checkpoint copies SQLite's log into the database without holding the
+// writer's next commit back (PASSIVE); only a log past maxLog is emptied
+// (TRUNCATE), which waits for the loop's reads.
+func (f *File) checkpoint() {
+	var busy, log, copied int
+	if err := f.w.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &copied); err == nil && log > maxLog {
+		f.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	}
+}
