@@ -163,7 +163,7 @@ func CheckBody(s string) error {
 	if len(s) > MaxBodyLen {
 		return errorf("message is %d bytes long, the limit is %d", len(s), MaxBodyLen)
 	}
-	// One pass, 32 bytes at a time while the text is printable ASCII (most
+	// One pass, 64 bytes at a time while the text is printable ASCII (most
 	// chat is), then a word or a rune at a time: valid UTF-8, and no
 	// control character but tab (C0, DEL, and C1, which is U+0080 to
 	// U+009F).
@@ -197,29 +197,35 @@ func plainASCII8(s string) bool {
 	return notPlain(binary.LittleEndian.Uint64([]byte(s))) == 0 // no copy: the compiler sees through it
 }
 
-// plainPrefix returns how many of s's first bytes, a multiple of 32, are
-// printable ASCII: a 16 KiB body is checked at memory's pace.
+// plainPrefix returns how many of s's first bytes, a multiple of 64, are
+// printable ASCII: a 16 KiB body is checked at memory's pace (1.7 µs at
+// 32 bytes a step with a mask a word; about 1 with 64 and one mask).
 func plainPrefix(s string) int {
+	b := unsafe.Slice(unsafe.StringData(s), len(s)) // read, never written
+	le := binary.LittleEndian
 	i := 0
-	for ; i+32 <= len(s); i += 32 {
-		b := []byte(s[i : i+32]) // no copy, as above
-		if notPlain(binary.LittleEndian.Uint64(b))|notPlain(binary.LittleEndian.Uint64(b[8:]))|
-			notPlain(binary.LittleEndian.Uint64(b[16:]))|notPlain(binary.LittleEndian.Uint64(b[24:])) != 0 {
+	for ; i+64 <= len(b); i += 64 {
+		c := b[i : i+64 : i+64]
+		if (unplain(le.Uint64(c))|unplain(le.Uint64(c[8:]))|unplain(le.Uint64(c[16:]))|unplain(le.Uint64(c[24:]))|
+			unplain(le.Uint64(c[32:]))|unplain(le.Uint64(c[40:]))|unplain(le.Uint64(c[48:]))|unplain(le.Uint64(c[56:])))&highs != 0 {
 			break
 		}
 	}
 	return i
 }
 
+const ones, highs = 0x0101010101010101, 0x8080808080808080
+
 // notPlain is not 0 if any of the 8 bytes of w is not printable ASCII
-// (0x20 to 0x7e): its high bit is set, or adding 1 sets it (0x7f), or
-// taking 0x20 away borrows (below 0x20). A carry or a borrow crosses into
-// the next byte only from a byte that is itself not plain, so the answer
-// is exact for the word.
-func notPlain(w uint64) uint64 {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	return (w | (w + ones) | (w-0x20*ones)&^w) & highs
-}
+// (0x20 to 0x7e).
+func notPlain(w uint64) uint64 { return unplain(w) & highs }
+
+// unplain has a high bit set for a byte of w that is not printable ASCII:
+// its own (0x80 and up), or adding 1 sets it (0x7f), or taking 0x20 away
+// borrows (below 0x20); and for no byte if all are printable. A carry or
+// a borrow crosses into the next byte only from a byte that is itself not
+// plain, so the answer is exact for the word (TestNotPlainIsExact).
+func unplain(w uint64) uint64 { return w | (w + ones) | (w - 0x20*ones) }
 
 // ParseTime parses a post's time field, strict RFC 3339 (section 5.6):
 // YYYY-MM-DDTHH:MM:SS, an optional fraction of 1 to 9 digits, then Z or an

@@ -522,7 +522,7 @@ func BenchmarkCheckBody16K(b *testing.B) {
 	}
 }
 
-// CheckBody's 32-bytes-at-a-time path finds what is not allowed at every
+// CheckBody's 64-bytes-at-a-time path finds what is not allowed at every
 // position of a long body, and passes tabs and text that is not ASCII on
 // to the exact check.
 func TestCheckBodyAtEveryPosition(t *testing.T) {
