@@ -162,3 +162,31 @@ func TestJournalRecordsCutOrDamaged(t *testing.T) {
 		t.Errorf("Len %d, said %q; want 2, the cut named", s.Len(), said)
 	}
 }
+
+// A journal that does not follow its file (another store's, or one a
+// crash of the machine left with a hole) is refused with what to do, and
+// the files are left as they were.
+func TestJournalThatDoesNotFollowIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	s := open(t, path, Options{})
+	add(s, on("dev", 1))
+	s.Close()
+	var b []byte
+	for _, n := range []uint64{2, 4} {
+		r := rec(on("dev", int(n)))
+		r.All, r.Seq = n, n
+		b = appendRecord(b, r)
+	}
+	name := journalNames(path)[1]
+	os.WriteFile(name, b, 0o600)
+	_, err := Open(path, Options{})
+	if err == nil || !strings.Contains(err.Error(), "does not follow it: after its post 2 comes post 4") || !strings.Contains(err.Error(), "move the journal away") {
+		t.Errorf("Open with a journal that skips post 3: %v", err)
+	}
+	if after, _ := os.ReadFile(name); string(after) != string(b) {
+		t.Error("the journal was changed")
+	}
+	if n := rows(t, path); n != 1 {
+		t.Errorf("the database holds %d rows, want the 1 it had", n)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -25,7 +26,9 @@ func (f *File) start(path string, sync bool) error {
 
 // replay commits the posts in the journal that the database does not
 // hold: acknowledged, but not committed before the server stopped (it was
-// killed, or its disk was full). It returns the number of the last post.
+// killed, or its disk was full). They must follow the database's last
+// post, one by one, as a journal's do. It returns the number of the last
+// post.
 func (f *File) replay(path string) (uint64, error) {
 	var top sql.NullInt64
 	if err := f.db.QueryRow("SELECT max(seq) FROM messages").Scan(&top); err != nil {
@@ -38,8 +41,13 @@ func (f *File) replay(path string) (uint64, error) {
 	slices.SortFunc(recs, func(a, b Record) int { return cmp.Compare(a.All, b.All) })
 	last, missing := uint64(top.Int64), recs[:0]
 	for _, r := range recs {
-		if r.All > last {
+		switch {
+		case r.All <= last: // committed before the stop
+		case r.All == last+1:
 			missing, last = append(missing, r), r.All
+		default:
+			names := journalNames(path)
+			return 0, fmt.Errorf("its journal (%s) does not follow it: after its post %d comes post %d. The journal is another store's, or the machine crashed without -sync; move the journal away to start without its posts", strings.Join(names[:], ", "), last, r.All)
 		}
 	}
 	if err := f.insertAll(missing); err != nil {
