@@ -79,7 +79,7 @@ type Options struct {
 // and HISTORY answered from memory when it holds enough.
 type File struct {
 	recent  *Memory
-	path    string
+	path    string  // the store file's; its journal's are beside it
 	number  string  // the numbering's identity, from the file
 	older   bool    // the file holds messages that recent never held (from before a restart)
 	rows    int     // rows in the file when it was opened
@@ -128,7 +128,7 @@ func Open(path string, opts Options) (*File, error) {
 	if f.warn == nil {
 		f.warn = func(string) {}
 	}
-	if err := f.start(path, opts.Sync); err != nil {
+	if err := f.start(opts.Sync); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("store %s: put its journal's posts into it: %w", path, err)
 	}

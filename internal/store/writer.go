@@ -11,12 +11,12 @@ import (
 
 // start puts into the database the posts its journal holds that the
 // database does not, empties the journal and starts the writer.
-func (f *File) start(path string, sync bool) error {
-	last, err := f.replay(path)
+func (f *File) start(sync bool) error {
+	last, err := f.replay()
 	if err != nil {
 		return err
 	}
-	if f.j, err = openJournal(path, sync, last); err != nil {
+	if f.j, err = openJournal(f.path, sync, last); err != nil {
 		return err
 	}
 	f.stop, f.done = make(chan struct{}), make(chan struct{})
@@ -29,12 +29,12 @@ func (f *File) start(path string, sync bool) error {
 // killed, or its disk was full). They must follow the database's last
 // post, one by one, as a journal's do. It returns the number of the last
 // post.
-func (f *File) replay(path string) (uint64, error) {
+func (f *File) replay() (uint64, error) {
 	var top sql.NullInt64
 	if err := f.db.QueryRow("SELECT max(seq) FROM messages").Scan(&top); err != nil {
 		return 0, err
 	}
-	recs, err := readJournal(path, f.warn)
+	recs, err := readJournal(f.path, f.warn)
 	if err != nil {
 		return 0, err
 	}
@@ -46,7 +46,7 @@ func (f *File) replay(path string) (uint64, error) {
 		case r.All == last+1:
 			missing, last = append(missing, r), r.All
 		default:
-			names := journalNames(path)
+			names := journalNames(f.path)
 			return 0, fmt.Errorf("its journal (%s) does not follow it: after its post %d comes post %d. The journal is another store's, or the machine crashed without -sync; move the journal away to start without its posts", strings.Join(names[:], ", "), last, r.All)
 		}
 	}
@@ -54,7 +54,7 @@ func (f *File) replay(path string) (uint64, error) {
 		return 0, err
 	}
 	if len(missing) > 0 {
-		f.warn(fmt.Sprintf("store %s: %d posts acknowledged before the server stopped were in its journal, not its database: they are in the database now", path, len(missing)))
+		f.warn(fmt.Sprintf("store %s: %d posts acknowledged before the server stopped were in its journal, not its database: they are in the database now", f.path, len(missing)))
 	}
 	return last, nil
 }
