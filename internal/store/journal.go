@@ -35,6 +35,7 @@ type journal struct {
 	written   uint64   // the number (All) of the last post appended
 	committed uint64   // ... of the last post in SQLite
 	failed    error    // the writer's last commit failed: posts are refused
+	broken    error    // a failed append could not be cut back: refused for good
 	started   int      // commits the writer began
 	finished  int      // ... and ended
 	wake      chan struct{}
@@ -72,6 +73,9 @@ func openJournal(path string, sync bool, last uint64) (*journal, error) {
 func (j *journal) add(r Record) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.broken != nil {
+		return j.broken
+	}
 	start := len(j.pend)
 	j.pend = appendRecord(j.pend, r)
 	f := j.files[j.cur]
@@ -81,9 +85,10 @@ func (j *journal) add(r Record) error {
 	}
 	if err != nil {
 		j.pend = j.pend[:start]
-		// Cut what was written of it, so that what follows is read back.
+		// Cut what was written of it, so that what follows is read back
+		// after a crash; if it cannot be, nothing may follow it.
 		if cut := f.Truncate(j.size[j.cur]); cut != nil {
-			j.failed = fmt.Errorf("write its journal: %w (and cut it back: %v)", err, cut)
+			j.broken = fmt.Errorf("store: its journal could not be cut back after a failed write (%v): posts are refused from now on; restart the server", cut)
 		}
 		return fmt.Errorf("store: write its journal: %w", err)
 	}

@@ -190,3 +190,45 @@ func TestJournalThatDoesNotFollowIsRefused(t *testing.T) {
 		t.Errorf("the database holds %d rows, want the 1 it had", n)
 	}
 }
+
+// An append that fails is cut back, so that what follows it is read
+// after a crash; one that cannot be cut back (here, a file the server
+// may not write to at all) refuses every post after it.
+func TestJournalThatCannotBeCutBackRefusesPosts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	s := open(t, path, Options{})
+	add(s, on("dev", 1))
+	// Both files, whichever the writer has the server append to.
+	s.j.mu.Lock()
+	writable := s.j.files
+	for i, f := range writable {
+		readOnly, err := os.Open(f.Name())
+		if err != nil {
+			s.j.mu.Unlock()
+			t.Fatal(err)
+		}
+		defer readOnly.Close()
+		s.j.files[i] = readOnly
+	}
+	s.j.mu.Unlock()
+	for i, want := range []string{"write its journal", "could not be cut back"} {
+		r := rec(on("dev", 2+i))
+		if _, _, err := s.Add(idOf(r), r); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("post %d: %v, want an error saying %q", i+2, err, want)
+		}
+	}
+	s.j.mu.Lock()
+	s.j.files = writable
+	s.j.mu.Unlock()
+	if r := rec(on("dev", 9)); addErr(s, r) == nil {
+		t.Error("a post after the journal broke was taken")
+	}
+	if s.Len() != 1 {
+		t.Errorf("Len %d, want the 1 post taken before", s.Len())
+	}
+}
+
+func addErr(s Store, r Record) error {
+	_, _, err := s.Add(idOf(r), r)
+	return err
+}
