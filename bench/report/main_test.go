@@ -5,8 +5,11 @@ import (
 	"testing"
 )
 
-// The table is derived from benchmark output: medians over rounds, ratios
-// of the medians, and each target judged.
+// The table is derived from benchmark output: medians over rounds, each
+// round's ratio of zmqchat to raw, and each target judged by the median of
+// those ratios. A round that went badly for one server counts as one
+// round: here the rounds' ratios are 1.00, 0.86 and 0.11, so 0.86 is
+// judged, where the ratio of the medians would read 0.95 and pass.
 func TestTableFromBenchmarkOutput(t *testing.T) {
 	in := `cpu: Test CPU
 BenchmarkPost/clients=1/server=zmqchat-2   100  1 ns/op  1000 posts/s
@@ -30,13 +33,13 @@ BenchmarkServeAllocs-2  200000  10000 ns/op  540 B/post  6.02 allocs/post
 	for _, want := range []string{
 		"medians of 3 rounds",
 		"Test CPU",
-		"| post throughput, 1 client (posts/s) | 950 | 1,000 | 0.95 | ≥ 0.95 | yes |",
+		"| post throughput, 1 client (posts/s) | 950 | 1,000 | 0.86 [0.11–1.00] | ≥ 0.95 | **no** |",
 		"| fan-out to 10: messages lost | 3 | 0 | | 0 | **no** |",
-		"| latency post→delivery p99 at 2,000/s (µs) | 400 | 200 | 2.00 | ≤ 1.50 | **no** |",
+		"| latency post→delivery p99 at 2,000/s (µs) | 400 | 200 | 2.00 [2.00–2.00] | ≤ 1.50 | **no** |",
 		"| 150 | 100 (payload) | 1.50 | | |",
 		"| the same, as the process holds it: RSS (B) | 170 | 100 (payload) | 1.70 | ≤ payload+64 = 164 | **no** |",
 		"| the server's allocations per post in steady state (in-process, pipelined; B allocated) | 6.0 (540 B) | | | 0 | **no** |",
-		"4 target(s) missed",
+		"5 target(s) missed",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("table lacks %q:\n%s", want, got)
