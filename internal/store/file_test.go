@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"os"
@@ -196,7 +197,7 @@ func TestFileSync(t *testing.T) {
 	}{{false, 1}, {true, 2}} {
 		s := open(t, filepath.Join(t.TempDir(), "chat.db"), Options{Sync: tt.sync})
 		var got int
-		if err := s.w.QueryRow("PRAGMA synchronous").Scan(&got); err != nil || got != tt.want {
+		if err := s.wc.QueryRowContext(context.Background(), "PRAGMA synchronous").Scan(&got); err != nil || got != tt.want {
 			t.Errorf("Sync %v: synchronous = %d (%v), want %d", tt.sync, got, err, tt.want)
 		}
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"cmp"
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -79,14 +80,14 @@ type Options struct {
 // and HISTORY answered from memory when it holds enough.
 type File struct {
 	recent  *Memory
-	path    string  // the store file's; its journal's are beside it
-	number  string  // the numbering's identity, from the file
-	older   bool    // the file holds messages that recent never held (from before a restart)
-	rows    int     // rows in the file when it was opened
-	last    int     // the highest seq then
-	db      *sql.DB // the server's loop's connection: it reads
-	w       *sql.DB // the writer's: it commits the journal, and checkpoints
-	insert  *sql.Stmt
+	path    string    // the store file's; its journal's are beside it
+	number  string    // the numbering's identity, from the file
+	older   bool      // the file holds messages that recent never held (from before a restart)
+	rows    int       // rows in the file when it was opened
+	last    int       // the highest seq then
+	db      *sql.DB   // the server's loop's connection: it reads
+	w       *sql.DB   // the writer's, held as wc
+	wc      *sql.Conn // it commits the journal, and checkpoints
 	get1    *sql.Stmt
 	j       *journal
 	batch   []Record // the writer's, reused
@@ -175,6 +176,10 @@ func openFile(path string, sync bool) (*File, error) {
 		f.Close()
 		return nil, err
 	}
+	if f.wc, err = f.w.Conn(context.Background()); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("store %s: %w", path, err)
+	}
 	return f, nil
 }
 
@@ -227,9 +232,6 @@ func (f *File) prepare() error {
 		return err
 	}
 	f.get1, err = f.db.Prepare("SELECT channel, username, time, body, chseq FROM messages WHERE seq = ?")
-	if err == nil {
-		f.insert, err = f.w.Prepare("INSERT INTO messages (seq, channel, username, time, body, chseq) VALUES (?, ?, ?, ?, ?, ?)")
-	}
 	return err
 }
 
@@ -448,8 +450,11 @@ func (f *File) Close() error {
 			close(f.stop)
 			<-f.done
 		}
+		if f.wc != nil {
+			f.wc.ExecContext(context.Background(), "PRAGMA wal_checkpoint(TRUNCATE)")
+			f.wc.Close()
+		}
 		if f.w != nil {
-			f.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 			f.w.Close()
 		}
 		if f.db != nil {

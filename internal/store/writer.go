@@ -2,11 +2,15 @@ package store
 
 import (
 	"cmp"
+	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/mattn/go-sqlite3"
 )
 
 // start puts into the database the posts its journal holds that the
@@ -99,31 +103,49 @@ func (f *File) commit(held batch) batch {
 	return f.j.done(b, err)
 }
 
-// insertAll commits recs in one transaction.
+// insertAll commits recs in one transaction, through the driver itself:
+// database/sql's work per statement cost a fifth of each insert (4.0 µs a
+// post against 3.1, in transactions of 64).
 func (f *File) insertAll(recs []Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	tx, err := f.w.Begin()
-	if err != nil {
-		return err
-	}
-	insert := tx.Stmt(f.insert)
-	for _, r := range recs {
-		if _, err := insert.Exec(r.All, r.Channel, r.Username, r.Time, r.Body, r.Seq); err != nil {
-			tx.Rollback()
+	return f.wc.Raw(func(dc any) error {
+		c := dc.(*sqlite3.SQLiteConn)
+		st, err := c.Prepare("INSERT INTO messages (seq, channel, username, time, body, chseq) VALUES (?, ?, ?, ?, ?, ?)")
+		if err != nil {
 			return err
 		}
-	}
-	return tx.Commit()
+		defer st.Close()
+		if _, err := c.Exec("BEGIN IMMEDIATE", nil); err != nil {
+			return err
+		}
+		insert := st.(driver.StmtExecContext)
+		args := []driver.NamedValue{{Ordinal: 1}, {Ordinal: 2}, {Ordinal: 3}, {Ordinal: 4}, {Ordinal: 5}, {Ordinal: 6}}
+		for _, r := range recs {
+			args[0].Value, args[1].Value, args[2].Value = int64(r.All), r.Channel, r.Username
+			args[3].Value, args[4].Value, args[5].Value = r.Time, r.Body, int64(r.Seq)
+			if _, err = insert.ExecContext(context.Background(), args); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			_, err = c.Exec("COMMIT", nil)
+		}
+		if err != nil && !c.AutoCommit() {
+			c.Exec("ROLLBACK", nil)
+		}
+		return err
+	})
 }
 
 // checkpoint copies SQLite's log into the database without holding the
 // writer's next commit back (PASSIVE); only a log past maxLog is emptied
 // (TRUNCATE), which waits for the loop's reads.
 func (f *File) checkpoint() {
+	ctx := context.Background()
 	var busy, log, copied int
-	if err := f.w.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &copied); err == nil && log > maxLog {
-		f.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	if err := f.wc.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &copied); err == nil && log > maxLog {
+		f.wc.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
 	}
 }
