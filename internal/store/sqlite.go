@@ -61,7 +61,8 @@ const pageSize = "PRAGMA page_size = 1024;"
 // Options are how a store file is kept.
 type Options struct {
 	// Sync makes every acknowledged post survive a power loss too, at the
-	// cost of a disk flush (fsync) per transaction. Without it a post
+	// cost of a disk flush (fsync) per post, of the journal, and one per
+	// commit of the writer's. Without it a post
 	// survives the process being killed, and a power loss may lose the
 	// posts of the last moments, but never corrupts the file.
 	Sync bool
