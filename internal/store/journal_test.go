@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -231,4 +232,52 @@ func TestJournalThatCannotBeCutBackRefusesPosts(t *testing.T) {
 func addErr(s Store, r Record) error {
 	_, _, err := s.Add(idOf(r), r)
 	return err
+}
+
+// Past maxPending uncommitted, a post waits for the writer's commit
+// rather than let the journal's memory grow: here the writer is kept out
+// by another program's write lock, and the post is taken once it goes.
+func TestJournalBoundsWhatWaits(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	s := open(t, path, Options{})
+	blocker, err := sql.Open("sqlite3", path+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer blocker.Close()
+	tx, err := blocker.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := strings.Repeat("x", 16000)
+	n := 0
+	for ; ; n++ {
+		s.j.mu.Lock()
+		full := len(s.j.pend) >= maxPending
+		s.j.mu.Unlock()
+		if full {
+			break
+		}
+		r := Record{Channel: "dev", Username: "ann", Time: "2026-12-06T10:00:00Z", Body: fmt.Sprint(n, body)}
+		if err := addErr(s, r); err != nil {
+			t.Fatalf("post %d: %v", n, err)
+		}
+	}
+	s.j.mu.Lock()
+	waiting := s.j.written // the posts appended, none committed
+	s.j.mu.Unlock()
+	go tx.Rollback() // the other program lets go while the post waits
+	r := Record{Channel: "dev", Username: "ann", Time: "2026-12-06T10:00:00Z", Body: "one more"}
+	if err := addErr(s, r); err != nil {
+		t.Fatalf("the post past the bound: %v", err)
+	}
+	s.j.mu.Lock()
+	committed := s.j.committed
+	s.j.mu.Unlock()
+	if committed < waiting {
+		t.Errorf("the post past %d bytes uncommitted (%d posts) was taken with %d of them committed: it did not wait", maxPending, n, committed)
+	}
+	if s.Len() != n+1 {
+		t.Errorf("Len %d, want %d", s.Len(), n+1)
+	}
 }
