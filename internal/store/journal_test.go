@@ -43,6 +43,31 @@ func rows(t *testing.T, path string) int {
 	return n
 }
 
+// holdWriteLock has another program take SQLite's write lock on the
+// store at path, which keeps the writer from committing until it is let
+// go (Rollback).
+func holdWriteLock(t *testing.T, path string) *sql.Tx {
+	t.Helper()
+	other, err := sql.Open("sqlite3", path+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	tx, err := other.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+// state reads what j holds uncommitted, and the numbers of the last post
+// appended and the last committed.
+func state(j *journal) (pending int, written, committed uint64) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.pend), j.written, j.committed
+}
+
 // A post is acknowledged once it is in the journal; the database may not
 // have it yet. A server killed then (here, its files copied while another
 // program holds SQLite's write lock, so the writer cannot commit) leaves
@@ -55,15 +80,7 @@ func TestJournalKeepsWhatWasNotCommitted(t *testing.T) {
 	add(s, on("ops", 1))
 	s.j.settle()
 
-	blocker, err := sql.Open("sqlite3", path+"?_txlock=immediate")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer blocker.Close()
-	tx, err := blocker.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx := holdWriteLock(t, path)
 	for i := 2; i <= 4; i++ {
 		add(s, on("dev", i))
 	}
@@ -240,22 +257,11 @@ func addErr(s Store, r Record) error {
 func TestJournalBoundsWhatWaits(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "chat.db")
 	s := open(t, path, Options{})
-	blocker, err := sql.Open("sqlite3", path+"?_txlock=immediate")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer blocker.Close()
-	tx, err := blocker.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
+	tx := holdWriteLock(t, path)
 	body := strings.Repeat("x", 16000)
 	n := 0
 	for ; ; n++ {
-		s.j.mu.Lock()
-		full := len(s.j.pend) >= maxPending
-		s.j.mu.Unlock()
-		if full {
+		if pending, _, _ := state(s.j); pending >= maxPending {
 			break
 		}
 		r := Record{Channel: "dev", Username: "ann", Time: "2026-12-06T10:00:00Z", Body: fmt.Sprint(n, body)}
@@ -263,18 +269,14 @@ func TestJournalBoundsWhatWaits(t *testing.T) {
 			t.Fatalf("post %d: %v", n, err)
 		}
 	}
-	s.j.mu.Lock()
-	waiting := s.j.written // the posts appended, none committed
-	s.j.mu.Unlock()
-	go tx.Rollback() // the other program lets go while the post waits
+	_, waiting, _ := state(s.j) // the posts appended, none committed
+	// The other program lets go while the post waits.
+	go tx.Rollback()
 	r := Record{Channel: "dev", Username: "ann", Time: "2026-12-06T10:00:00Z", Body: "one more"}
 	if err := addErr(s, r); err != nil {
 		t.Fatalf("the post past the bound: %v", err)
 	}
-	s.j.mu.Lock()
-	committed := s.j.committed
-	s.j.mu.Unlock()
-	if committed < waiting {
+	if _, _, committed := state(s.j); committed < waiting {
 		t.Errorf("the post past %d bytes uncommitted (%d posts) was taken with %d of them committed: it did not wait", maxPending, n, committed)
 	}
 	if s.Len() != n+1 {
