@@ -69,12 +69,18 @@ func openJournal(path string, sync bool, last uint64) (*journal, error) {
 }
 
 // add appends r to the journal, on the disk once it returns (flushed
-// with sync), for the writer to commit.
+// with sync), for the writer to commit. If the writer's last commit
+// failed, or too much waits, it first asks for a commit and waits for it.
 func (j *journal) add(r Record) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.broken != nil {
 		return j.broken
+	}
+	if j.failed != nil || len(j.pend) >= maxPending {
+		if err := j.settleLocked(); err != nil {
+			return err
+		}
 	}
 	start := len(j.pend)
 	j.pend = appendRecord(j.pend, r)
@@ -101,25 +107,17 @@ func (j *journal) add(r Record) error {
 	return nil
 }
 
-// ready returns nil once the journal takes posts: at once, unless a
-// commit failed or too much waits; then after a commit, which it asks
-// the writer for.
-func (j *journal) ready() error {
-	j.mu.Lock()
-	ok := j.failed == nil && len(j.pend) < maxPending
-	j.mu.Unlock()
-	if ok {
-		return nil
-	}
-	return j.settle()
-}
-
 // settle returns once SQLite holds every post appended, or a commit begun
 // after it was called has failed: what reads the database calls it, so
 // that the database holds all that was acknowledged.
 func (j *journal) settle() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	return j.settleLocked()
+}
+
+// settleLocked is settle with j.mu held.
+func (j *journal) settleLocked() error {
 	asked := j.started
 	for j.failed != nil || j.committed < j.written {
 		if j.failed != nil && j.finished > asked {

@@ -267,9 +267,6 @@ func (f *File) Add(id uint64, r Record) (Record, bool, error) {
 	if err := fits(r); err != nil {
 		return Record{}, false, err
 	}
-	if err := f.j.ready(); err != nil {
-		return Record{}, false, err
-	}
 	if err := f.watch.check(f.warn); err != nil {
 		return Record{}, false, err
 	}
